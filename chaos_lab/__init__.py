@@ -1,0 +1,1 @@
+"""chaos_lab: faults, workload history, checkers and scenarios for the solat execution engine."""
