@@ -1,0 +1,326 @@
+"""Fake broker: a durable, idempotent order book the engine trades against and the checkers trust.
+
+SQLite in WAL mode with synchronous=FULL so an acknowledged order survives a crash of the broker; every
+`POST /orders` is kept in `attempts` (duplicates included) because that is the checkers' ground truth
+for "no intent reached the broker twice".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("chaos_lab.broker")
+
+DEFAULT_PRICE = 100.0
+SYMBOL_PATTERN = r"^[A-Z0-9][A-Z0-9._-]{0,31}$"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS orders (
+    client_order_id TEXT PRIMARY KEY,
+    broker_order_id TEXT NOT NULL UNIQUE,
+    symbol TEXT NOT NULL,
+    side TEXT NOT NULL,
+    quantity REAL NOT NULL,
+    price REAL NOT NULL,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS attempts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_order_id TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    duplicate INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS positions (symbol TEXT PRIMARY KEY, quantity REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class OrderRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    client_order_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
+    symbol: str = Field(pattern=SYMBOL_PATTERN)
+    side: Literal["BUY", "SELL"]
+    quantity: float = Field(gt=0, allow_inf_nan=False)
+
+
+class Order(BaseModel):
+    broker_order_id: str
+    client_order_id: str
+    status: Literal["filled"]
+    symbol: str
+    side: Literal["BUY", "SELL"]
+    quantity: float
+    price: float
+    duplicate: bool = False
+
+
+class Account(BaseModel):
+    balance: float
+    used: float
+    available: float
+    currency: Literal["USD"] = "USD"
+    as_of: str
+
+
+class AdminConfig(BaseModel):
+    """Fault knobs. Fields left out keep their current value."""
+
+    model_config = ConfigDict(extra="forbid")
+    order_delay_s: float | None = Field(default=None, ge=0, le=120, allow_inf_nan=False)
+    fail_next: int | None = Field(default=None, ge=0, le=10_000)
+    prices: dict[str, float] | None = None
+
+
+class Attempt(BaseModel):
+    seq: int
+    client_order_id: str
+    received_at: str
+    duplicate: bool
+    outcome: Literal["filled", "duplicate", "failed", "rejected"]
+    body: dict[str, Any]
+
+
+class BrokerStore:
+    """All broker state behind one lock: orders are rare and correctness beats throughput here."""
+
+    def __init__(self, db_path: Path, balance: float) -> None:
+        self.balance = balance
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(db_path), isolation_level=None, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _config(self, db: sqlite3.Connection) -> dict[str, Any]:
+        return {row["key"]: json.loads(row["value"]) for row in db.execute("SELECT key, value FROM config")}
+
+    def config(self) -> dict[str, Any]:
+        with self._tx() as db:
+            return self._config(db)
+
+    def set_config(self, cfg: AdminConfig) -> dict[str, Any]:
+        with self._tx() as db:
+            current = self._config(db)
+            for key, value in cfg.model_dump(exclude_none=True).items():
+                if key == "prices":
+                    value = {**current.get("prices", {}), **value}
+                db.execute("INSERT OR REPLACE INTO config VALUES (?, ?)", (key, json.dumps(value)))
+            return self._config(db)
+
+    def reset(self) -> None:
+        with self._tx() as db:
+            for table in ("orders", "attempts", "positions", "config"):
+                db.execute(f"DELETE FROM {table}")
+
+    @staticmethod
+    def _price(cfg: dict[str, Any], symbol: str) -> float:
+        return float(cfg.get("prices", {}).get(symbol, DEFAULT_PRICE))
+
+    def _exposures(self, db: sqlite3.Connection, cfg: dict[str, Any]) -> dict[str, float]:
+        """Margin in use per symbol: |net position| x price (a SELL after a BUY frees margin)."""
+        rows = db.execute("SELECT symbol, quantity FROM positions").fetchall()
+        return {r["symbol"]: abs(float(r["quantity"])) * self._price(cfg, r["symbol"]) for r in rows}
+
+    def _used(self, db: sqlite3.Connection) -> float:
+        return sum(self._exposures(db, self._config(db)).values())
+
+    def account(self) -> Account:
+        with self._tx() as db:
+            used = self._used(db)
+        return Account(balance=self.balance, used=used, available=self.balance - used, as_of=_now())
+
+    def _attempt(self, db: sqlite3.Connection, req: OrderRequest, duplicate: bool, outcome: str) -> None:
+        db.execute(
+            "INSERT INTO attempts (client_order_id, received_at, duplicate, outcome, body)"
+            " VALUES (?,?,?,?,?)",
+            (req.client_order_id, _now(), int(duplicate), outcome, req.model_dump_json()),
+        )
+
+    def place(self, req: OrderRequest) -> tuple[int, dict[str, Any], float]:
+        """Returns (status, body, delay). The order is committed before the caller sleeps `delay`."""
+        with self._tx() as db:
+            cfg = self._config(db)
+            delay = float(cfg.get("order_delay_s", 0.0))
+            fail_next = int(cfg.get("fail_next", 0))
+            if fail_next > 0:
+                db.execute(
+                    "INSERT OR REPLACE INTO config VALUES ('fail_next', ?)", (json.dumps(fail_next - 1),)
+                )
+                self._attempt(db, req, False, "failed")
+                return 503, {"ok": False, "reason": "injected failure (fail_next)"}, 0.0
+            existing = db.execute(
+                "SELECT * FROM orders WHERE client_order_id = ?", (req.client_order_id,)
+            ).fetchone()
+            if existing is not None:
+                self._attempt(db, req, True, "duplicate")
+                return 200, {**self._order(existing).model_dump(), "duplicate": True}, delay
+            price = self._price(cfg, req.symbol)
+            signed = req.quantity if req.side == "BUY" else -req.quantity
+            exposures = self._exposures(db, cfg)
+            row = db.execute("SELECT quantity FROM positions WHERE symbol = ?", (req.symbol,)).fetchone()
+            current = float(row["quantity"]) if row else 0.0
+            used_now = sum(exposures.values())
+            used_after = used_now - exposures.get(req.symbol, 0.0) + abs(current + signed) * price
+            if used_after > self.balance and used_after > used_now:
+                self._attempt(db, req, False, "rejected")
+                return 409, {"ok": False, "reason": "insufficient available balance"}, 0.0
+            seq = db.execute("SELECT COUNT(*) AS n FROM orders").fetchone()["n"] + 1
+            order = Order(
+                broker_order_id=f"B-{seq:08d}-{req.client_order_id[-8:]}",
+                client_order_id=req.client_order_id,
+                status="filled",
+                symbol=req.symbol,
+                side=req.side,
+                quantity=req.quantity,
+                price=price,
+            )
+            db.execute(
+                "INSERT INTO orders VALUES (?,?,?,?,?,?,?,?)",
+                (order.client_order_id, order.broker_order_id, order.symbol, order.side, order.quantity,
+                 order.price, order.status, _now()),
+            )
+            db.execute(
+                "INSERT INTO positions VALUES (?, ?)"
+                " ON CONFLICT(symbol) DO UPDATE SET quantity = quantity + ?",
+                (order.symbol, signed, signed),
+            )
+            self._attempt(db, req, False, "filled")
+            return 200, order.model_dump(), delay
+
+    @staticmethod
+    def _order(row: sqlite3.Row) -> Order:
+        return Order(**{k: row[k] for k in Order.model_fields if k != "duplicate"})
+
+    def order(self, client_order_id: str) -> Order | None:
+        with self._tx() as db:
+            row = db.execute("SELECT * FROM orders WHERE client_order_id = ?", (client_order_id,)).fetchone()
+        return None if row is None else self._order(row)
+
+    def orders(self) -> list[Order]:
+        with self._tx() as db:
+            rows = db.execute("SELECT * FROM orders ORDER BY rowid").fetchall()
+        return [self._order(r) for r in rows]
+
+    def positions(self) -> dict[str, float]:
+        with self._tx() as db:
+            rows = db.execute("SELECT symbol, quantity FROM positions ORDER BY symbol").fetchall()
+        return {r["symbol"]: float(r["quantity"]) for r in rows}
+
+    def attempts(self) -> list[Attempt]:
+        with self._tx() as db:
+            rows = db.execute("SELECT * FROM attempts ORDER BY seq").fetchall()
+        return [
+            Attempt(seq=r["seq"], client_order_id=r["client_order_id"], received_at=r["received_at"],
+                    duplicate=bool(r["duplicate"]), outcome=r["outcome"], body=json.loads(r["body"]))
+            for r in rows
+        ]
+
+
+def _error(status: int, reason: str, **extra: Any) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"ok": False, "reason": reason, **extra})
+
+
+def create_app(db_path: Path | None = None, balance: float | None = None) -> FastAPI:
+    """App factory (uvicorn --factory): configuration from BROKER_DB / BROKER_BALANCE."""
+    path = db_path or Path(os.environ.get("BROKER_DB", "./broker.sqlite3"))
+    start_balance = balance if balance is not None else float(os.environ.get("BROKER_BALANCE", "1000000"))
+    store = BrokerStore(path, start_balance)
+    app = FastAPI(title="chaos-lab fake broker")
+    app.state.store = store
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, "malformed request", errors=json.loads(json.dumps(exc.errors(), default=str)))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _bug(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return _error(500, f"internal error: {type(exc).__name__}")
+
+    @app.get("/health")
+    def health() -> dict[str, bool]:
+        return {"ok": True}
+
+    @app.get("/account")
+    def account() -> Account:
+        return store.account()
+
+    @app.post("/orders")
+    def place_order(req: OrderRequest) -> JSONResponse:
+        status, body, delay = store.place(req)
+        if delay > 0:
+            time.sleep(delay)  # committed already: a client that gives up still leaves a filled order
+        return JSONResponse(status_code=status, content=body)
+
+    @app.get("/orders/{client_order_id}")
+    def get_order(client_order_id: str) -> JSONResponse:
+        order = store.order(client_order_id)
+        if order is None:
+            return _error(404, "unknown client_order_id")
+        return JSONResponse(order.model_dump())
+
+    @app.get("/positions")
+    def positions() -> dict[str, dict[str, float]]:
+        return {"positions": store.positions()}
+
+    @app.get("/admin/attempts")
+    def attempts() -> dict[str, list[Attempt]]:
+        return {"attempts": store.attempts()}
+
+    @app.get("/admin/orders")
+    def orders() -> dict[str, list[Order]]:
+        return {"orders": store.orders()}
+
+    @app.get("/admin/config")
+    def get_config() -> dict[str, Any]:
+        return store.config()
+
+    @app.post("/admin/config")
+    def set_config(cfg: AdminConfig) -> dict[str, Any]:
+        return store.set_config(cfg)
+
+    @app.post("/admin/reset")
+    def reset() -> dict[str, bool]:
+        store.reset()
+        return {"ok": True}
+
+    return app

@@ -1,0 +1,43 @@
+"""Backtest endpoints: a run that cannot write its artefacts answers 507 and the engine stays up."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
+
+from solat_engine.api.errors import error_response
+from solat_engine.backtest.artefacts import RUN_ID_PATTERN, read_run
+from solat_engine.backtest.runner import BacktestRequest, new_run_id, run_backtest
+from solat_engine.data.parquet_store import CorruptDataError
+
+router = APIRouter(prefix="/backtest")
+
+
+@router.post("/run", response_model=None)
+def post_run(req: BacktestRequest, request: Request) -> dict[str, Any] | JSONResponse:
+    data_dir = request.app.state.engine.data_dir
+    run_id = new_run_id()
+    try:
+        summary = run_backtest(data_dir, req, run_id)
+    except FileNotFoundError:
+        return error_response(404, f"no bars stored for {req.symbol}/{req.timeframe}", run_id=run_id)
+    except CorruptDataError as exc:
+        return error_response(422, str(exc), run_id=run_id, path=str(exc.path), offset=exc.offset)
+    except OSError as exc:
+        reason = f"backtest artefacts could not be written: {exc}"
+        return error_response(507, reason, run_id=run_id, error=reason)
+    return {"ok": True, "run_id": run_id, "summary": summary.model_dump(mode="json")}
+
+
+@router.get("/{run_id}", response_model=None)
+def get_run(request: Request, run_id: str = Path(pattern=RUN_ID_PATTERN)) -> dict[str, Any] | JSONResponse:
+    try:
+        summary = read_run(request.app.state.engine.data_dir / "artefacts", run_id)
+    except (OSError, json.JSONDecodeError) as exc:
+        return error_response(422, f"run {run_id} artefacts unreadable: {exc}")
+    if summary is None:
+        return error_response(404, f"no complete backtest run {run_id}")
+    return {"ok": True, "run_id": run_id, "complete": True, "summary": summary}

@@ -1,0 +1,1 @@
+"""Test support: real broker and engine processes on loopback (free ports), for the chaos tests."""

@@ -1,0 +1,118 @@
+"""Fake broker: idempotency, admin view, fault knobs, durability across a restart of the real process."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from support.fixtures import broker_server  # noqa: F401  (fixture)
+from support.processes import BrokerProcess
+
+from chaos_lab.broker.app import create_app
+
+ORDER = {"client_order_id": "SOLAT-abc", "symbol": "EURUSD", "side": "BUY", "quantity": 2.0}
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> TestClient:
+    with TestClient(create_app(db_path=tmp_path / "b.sqlite3", balance=10_000.0)) as c:
+        yield c
+
+
+def test_order_is_idempotent_on_client_order_id(client: TestClient) -> None:
+    first = client.post("/orders", json=ORDER).json()
+    second = client.post("/orders", json=ORDER).json()
+    assert first["status"] == "filled" and first["price"] == 100.0 and first["duplicate"] is False
+    assert second["duplicate"] is True and second["broker_order_id"] == first["broker_order_id"]
+    assert client.get("/positions").json() == {"positions": {"EURUSD": 2.0}}
+    attempts = client.get("/admin/attempts").json()["attempts"]
+    assert [(a["seq"], a["duplicate"]) for a in attempts] == [(1, False), (2, True)]
+    assert attempts[0]["body"] == ORDER
+    assert len(client.get("/admin/orders").json()["orders"]) == 1
+
+
+def test_account_tracks_used_notional(client: TestClient) -> None:
+    client.post("/orders", json=ORDER)
+    acct = client.get("/account").json()
+    assert (acct["balance"], acct["used"], acct["available"], acct["currency"]) == (10_000, 200, 9_800, "USD")
+
+
+def test_insufficient_balance_is_a_definite_rejection(client: TestClient) -> None:
+    resp = client.post("/orders", json={**ORDER, "quantity": 101})
+    assert resp.status_code == 409 and resp.json()["ok"] is False
+    assert client.get("/admin/orders").json()["orders"] == []
+
+
+def test_get_order_and_unknown_order(client: TestClient) -> None:
+    client.post("/orders", json=ORDER)
+    assert client.get("/orders/SOLAT-abc").json()["quantity"] == 2.0
+    missing = client.get("/orders/SOLAT-nope")
+    assert missing.status_code == 404 and missing.json() == {"ok": False, "reason": "unknown client_order_id"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {**ORDER, "quantity": -1},
+        {**ORDER, "quantity": "x"},
+        {**ORDER, "side": "HOLD"},
+        {**ORDER, "symbol": "eur/usd"},
+        {"symbol": "EURUSD"},
+        [],
+    ],
+)
+def test_malformed_order_is_422_json(client: TestClient, body: object) -> None:
+    resp = client.post("/orders", json=body)
+    assert resp.status_code == 422 and resp.json()["ok"] is False
+
+
+def test_fail_next_answers_503_without_recording(client: TestClient) -> None:
+    client.post("/admin/config", json={"fail_next": 1})
+    assert client.post("/orders", json=ORDER).status_code == 503
+    assert client.get("/orders/SOLAT-abc").status_code == 404
+    assert client.post("/orders", json=ORDER).json()["duplicate"] is False
+    outcomes = [a["outcome"] for a in client.get("/admin/attempts").json()["attempts"]]
+    assert outcomes == ["failed", "filled"]
+
+
+def test_admin_price_and_reset(client: TestClient) -> None:
+    client.post("/admin/config", json={"prices": {"EURUSD": 1.25}})
+    assert client.post("/orders", json=ORDER).json()["price"] == 1.25
+    client.post("/admin/reset")
+    assert client.get("/admin/orders").json() == {"orders": []}
+    assert client.get("/admin/attempts").json() == {"attempts": []}
+    assert client.get("/positions").json() == {"positions": {}}
+    assert client.post("/orders", json=ORDER).json()["price"] == 100.0
+
+
+def test_order_committed_before_delay_and_survives_restart(broker_server: BrokerProcess) -> None:  # noqa: F811
+    broker_server.configure(order_delay_s=2.0)
+    done: list[int] = []
+    def place() -> None:
+        done.append(broker_server.post("/orders", json=ORDER).status_code)
+
+    thread = threading.Thread(target=place)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and broker_server.get("/orders/SOLAT-abc").status_code != 200:
+        time.sleep(0.02)
+    assert done == [], "the order must be visible while the answer is still delayed"
+    assert broker_server.get("/orders/SOLAT-abc").status_code == 200
+    thread.join(timeout=15)
+    assert done == [200]
+    broker_server.kill()  # SIGKILL: WAL + synchronous=FULL must keep the committed order
+    broker_server.start()
+    assert broker_server.positions() == {"EURUSD": 2.0}
+    assert len(broker_server.orders()) == 1
+
+
+def test_sell_frees_margin(client: TestClient) -> None:
+    client.post("/orders", json={**ORDER, "quantity": 100})  # uses the whole 10 000 balance
+    more = {**ORDER, "client_order_id": "SOLAT-b", "quantity": 1}
+    assert client.post("/orders", json=more).status_code == 409
+    sell = {**ORDER, "client_order_id": "SOLAT-c", "side": "SELL", "quantity": 40}
+    assert client.post("/orders", json=sell).status_code == 200
+    assert client.get("/account").json()["used"] == 6_000
