@@ -14,6 +14,8 @@ from solat_engine.execution.models import EntryType, LedgerEntry, client_order_i
 
 # /var/tmp is disk-backed by convention (/tmp may be tmpfs, where fsync costs nothing and proves nothing).
 BENCH_ROOT = Path(os.environ.get("BENCH_DIR", "/var/tmp"))
+# tmpfs, for the CPU ceilings only (fsync there costs next to nothing; never used for a disk result).
+TMPFS_ROOT = Path(os.environ.get("BENCH_TMPFS_DIR", "/dev/shm"))
 
 
 def bench_dir() -> tempfile.TemporaryDirectory[str]:
@@ -51,11 +53,6 @@ def order_records(first_seq: int, orders: int) -> list[bytes]:
             lines.append(encode_record(entry))
             seq += 1
     return lines
-
-
-def best_of(rounds: int, fn: Callable[[], float]) -> float:
-    """Best rate of a few rounds: the disk and two shared cores are noisy; the best is the least disturbed."""
-    return max(fn() for _ in range(rounds))
 
 
 def rate(count: int, fn: Callable[[], object]) -> float:

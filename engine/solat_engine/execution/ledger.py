@@ -32,11 +32,11 @@ import threading
 import zlib
 from array import array
 from collections import deque
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import accumulate
-from operator import itemgetter, methodcaller
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -88,7 +88,7 @@ class LedgerCorruption(LedgerError):
 
 @dataclass(slots=True)
 class IntentState:
-    intent_id: UUID
+    key: str  # the intent_id as written in the file; the UUID object is made only when asked for
     state: EntryType  # type of the last record of this intent
     terminal: bool  # sticky: once filled/rejected/not_sent an intent never reopens
     client_order_id: str | None = None
@@ -97,70 +97,84 @@ class IntentState:
     quantity: float | None = None
     last_seq: int = 0
 
+    @property
+    def intent_id(self) -> UUID:
+        return UUID(self.key)
+
+    def copy(self) -> IntentState:
+        """A copy (spelled out: `dataclasses.replace` costs several times more, for every intent)."""
+        return IntentState(
+            self.key, self.state, self.terminal, self.client_order_id, self.symbol, self.side, self.quantity,
+            self.last_seq,
+        )
+
 
 _NIL_KEY = str(NIL_UUID)
 _TERMINAL_VALUES = frozenset(t.value for t in TERMINAL_TYPES)
 _POSITION_VALUES = frozenset({EntryType.FILL.value, EntryType.RECONCILED.value})
-_ZERO = timedelta(0)
 
 
 @dataclass(slots=True)
 class ReplayState:
+    """Positions, intents and last_seq folded from the records.
+
+    Intents are kept by the intent_id string as written in the file: str hashing is C, UUID hashing and
+    construction are Python, and start-up replay looks an intent up for every record. `intents` (keyed by
+    UUID) is built when first read.
+    """
+
     positions: dict[str, float] = field(default_factory=dict)
-    intents: dict[UUID, IntentState] = field(default_factory=dict)
     last_seq: int = 0
-    # Same IntentState objects keyed by the UUID's string: str hashing is C, UUID hashing is Python, and
-    # start-up replay looks an intent up for every record.
-    _by_key: dict[str, IntentState] = field(default_factory=dict, repr=False, compare=False)
+    by_key: dict[str, IntentState] = field(default_factory=dict, repr=False)
+    _intents: dict[UUID, IntentState] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def intents(self) -> dict[UUID, IntentState]:
+        if self._intents is None or len(self._intents) != len(self.by_key):
+            self._intents = {UUID(k): v for k, v in self.by_key.items()}
+        return self._intents
+
+    def intent(self, intent_id: UUID) -> IntentState | None:
+        return self.by_key.get(str(intent_id))
 
     def open_intents(self) -> list[UUID]:
-        return [i.intent_id for i in self.intents.values() if not i.terminal]
+        return [UUID(k) for k, i in self.by_key.items() if not i.terminal]
 
-    def fold(self, records: Iterable[RawLedgerEntry]) -> None:
-        """Fold verified records (fields as in the file; seq contiguous) into the state.
+    def apply(self, record: RawLedgerEntry) -> None:
+        """Fold one record (fields as in the file; intent_id as str) into the state.
 
-        Raises KeyError/ValueError/TypeError on a fill without usable symbol/side/quantity; `last_seq` is
-        then the seq of the record that failed. Locals and an inlined body on purpose: this loop runs once
-        per record at every start-up and once per record on the append path.
+        Raises KeyError/ValueError/TypeError on a fill without usable symbol/side/quantity. Kept lean on
+        purpose: it runs once per record at every start-up and on every append.
         """
-        positions = self.positions
-        by_key = self._by_key
-        intents = self.intents
-        kinds = ENTRY_TYPES
-        terminal_values = _TERMINAL_VALUES
-        position_values = _POSITION_VALUES
-        for record in records:
-            self.last_seq = seq = record["seq"]
-            key = record["intent_id"]
-            if key == _NIL_KEY:
-                continue
-            entry_type = record["entry_type"]
-            payload = record["payload"]
-            if entry_type in position_values:
-                symbol, qty = position_delta(EntryType.FILL, payload)  # type: ignore[misc]
-                positions[symbol] = positions.get(symbol, 0.0) + qty
-            state = by_key.get(key)
-            if state is None:
-                state = IntentState(UUID(key), kinds[entry_type], entry_type in terminal_values)
-                by_key[key] = state
-                intents[state.intent_id] = state
-            else:
-                state.state = kinds[entry_type]
-                if entry_type in terminal_values:
-                    state.terminal = True
-            state.last_seq = seq
-            coid = payload.get("client_order_id")
-            if coid is not None:
-                state.client_order_id = coid
-            if entry_type == "intent":
-                state.symbol = payload.get("symbol")
-                state.side = payload.get("side")
-                state.quantity = payload.get("quantity")
+        self.last_seq = seq = record["seq"]
+        key = record["intent_id"]
+        if key == _NIL_KEY:
+            return
+        entry_type = record["entry_type"]
+        payload = record["payload"]
+        if entry_type in _POSITION_VALUES:
+            symbol, qty = position_delta(EntryType.FILL, payload)  # type: ignore[misc]
+            self.positions[symbol] = self.positions.get(symbol, 0.0) + qty
+        state = self.by_key.get(key)
+        if state is None:
+            terminal = entry_type in _TERMINAL_VALUES
+            state = self.by_key[key] = IntentState(key, ENTRY_TYPES[entry_type], terminal)
+        else:
+            state.state = ENTRY_TYPES[entry_type]
+            if entry_type in _TERMINAL_VALUES:
+                state.terminal = True
+        state.last_seq = seq
+        coid = payload.get("client_order_id")
+        if coid is not None:
+            state.client_order_id = coid
+        if entry_type == "intent":
+            state.symbol = payload.get("symbol")
+            state.side = payload.get("side")
+            state.quantity = payload.get("quantity")
 
     def copy(self) -> ReplayState:
-        intents = {k: replace(v) for k, v in self.intents.items()}
-        by_key = {str(k): v for k, v in intents.items()}
-        return ReplayState(dict(self.positions), intents, self.last_seq, by_key)
+        by_key = {k: v.copy() for k, v in self.by_key.items()}
+        return ReplayState(dict(self.positions), self.last_seq, by_key)
 
 
 @dataclass(slots=True)
@@ -210,6 +224,7 @@ def _check_line(line: bytes) -> str | None:
     return None
 
 
+_READ_CHUNK = 1 << 20
 _HEAD = itemgetter(slice(0, 9))
 _BODY_OF = itemgetter(slice(9, None))
 _CRC_ARRAY = "I" if array("I").itemsize == 4 else "L"
@@ -218,11 +233,13 @@ _CRC_ARRAY = "I" if array("I").itemsize == 4 else "L"
 def _checksums_ok(lines: list[bytes], bodies: list[bytes]) -> bool:
     """True only if every line is `<8 lowercase hex> <body>` with the body's CRC-32: all in bulk C calls.
 
-    The heads are joined (9 bytes each, or the lengths give a short line away), every 9th byte must be the
+    The heads are joined (9 bytes each), every 9th byte must be the
     space, and the hex digits decoded in one call must equal the big-endian CRC array. Any doubt is False:
     the caller then finds the first bad line with `_check_line`, which gives the precise reason.
     """
     n = len(lines)
+    if n and min(map(len, lines)) < 10:  # a record has a body; `_check_line` says so, so must this
+        return False
     heads = b"".join(map(_HEAD, lines))
     if len(heads) != 9 * n or heads[8::9] != b" " * n or heads != heads.lower():
         return False
@@ -305,44 +322,43 @@ def _scan(path: Path, data: bytes, base_offset: int, first_seq: int, state: Repl
 
 
 _SEQ = itemgetter("seq")
-_TIMESTAMP = itemgetter("timestamp")
-_UTCOFFSET = methodcaller("utcoffset")
 
 
 def _fold_verified(
     path: Path, records: list[RawLedgerEntry], offsets: list[int], first_seq: int, state: ReplayState
 ) -> None:
-    """Check seq contiguity and UTC timestamps in bulk, fold the records, and report the first bad record
-    (the same record, offset and reason a record-by-record check would report)."""
+    """Check seq contiguity in bulk, fold the records, and report the first bad record (the same record,
+    offset and reason a record-by-record check would report). Schema and UTC were checked by validation."""
     n = len(records)
     seqs = list(map(_SEQ, records))
-    bad_seq = n
+    good = n
     if seqs != list(range(first_seq, first_seq + n)):
-        bad_seq = next(i for i, s in enumerate(seqs) if s != first_seq + i)
-    stamps = list(map(_TIMESTAMP, records))
-    bad_utc = n
-    if set(map(_UTCOFFSET, stamps[:bad_seq])) - {_ZERO}:
-        bad_utc = next(i for i, ts in enumerate(stamps) if ts.utcoffset() != _ZERO)
-    good = min(bad_seq, bad_utc)
+        good = next(i for i, s in enumerate(seqs) if s != first_seq + i)
+    apply = state.apply
     try:
-        state.fold(records[:good] if good < n else records)
+        for record in records[:good] if good < n else records:
+            apply(record)
     except (KeyError, TypeError, ValueError) as exc:
         i = state.last_seq - first_seq
         reason = f"unusable {records[i]['entry_type']} payload: {exc!r}"
         raise LedgerCorruption(path, offsets[i], first_seq + i, reason) from exc
-    if good == bad_seq < n:
-        raise LedgerCorruption(path, offsets[good], first_seq + good, f"seq {seqs[good]} is not contiguous")
     if good < n:
-        reason = "invalid record: timestamp: must be UTC"
-        raise LedgerCorruption(path, offsets[good], first_seq + good, reason)
+        raise LedgerCorruption(path, offsets[good], first_seq + good, f"seq {seqs[good]} is not contiguous")
 
 
 def _validate(path: Path, jsons: list[bytes], offsets: list[int], first_seq: int) -> list[RawLedgerEntry]:
     """Validate all records at once; on failure, find the first bad one to report where it is."""
+    if not jsons:
+        return []
+    first, last = jsons[0], jsons[-1]
+    jsons[0] = b"[" + first  # brackets on the end items: the 25 MB array is joined in one copy
+    jsons[-1] = (jsons[-1] if len(jsons) > 1 else jsons[0]) + b"]"
     try:
-        return RAW_ENTRY_LIST.validate_json(b"[" + b",".join(jsons) + b"]")
+        return RAW_ENTRY_LIST.validate_json(b",".join(jsons))
     except ValidationError:
         pass
+    finally:
+        jsons[0], jsons[-1] = first, last
     for i, (body, offset) in enumerate(zip(jsons, offsets, strict=True)):
         try:
             # The model check also catches what the fast one lets through (e.g. 30 February).
@@ -363,7 +379,6 @@ def scan_ledger(path: Path) -> LedgerScan:
 
 # -- writing ------------------------------------------------------------------------------------------------
 
-_ENTRY_FIELDS = frozenset(LedgerEntry.model_fields)
 _PAYLOAD_VALIDATORS = {kind.value: model.__pydantic_validator__ for kind, model in PAYLOAD_MODELS.items()}
 
 
@@ -485,7 +500,7 @@ class ExecutionLedger:
                     self._next_seq = seq + 1
                     timestamp = utc_now()
                     record: RawLedgerEntry = {  # type: ignore[typeddict-item]
-                        "seq": seq, "entry_type": kind.value, "intent_id": key, "payload": clean
+                        "seq": seq, "entry_type": kind, "intent_id": key, "payload": clean  # kind is a str
                     }
                     batch.records.append(record)  # type: ignore[union-attr]
                     batch.lines.append(_line(seq, kind, key, timestamp, payload_json))  # type: ignore[union-attr]
@@ -497,9 +512,7 @@ class ExecutionLedger:
             batch.wait()  # type: ignore[union-attr]
         if batch.error is not None:  # type: ignore[union-attr]
             raise batch.error  # type: ignore[union-attr]
-        return LedgerEntry.model_construct(
-            _ENTRY_FIELDS, seq=seq, entry_type=kind, intent_id=intent_id, timestamp=timestamp, payload=clean
-        )
+        return LedgerEntry.trusted(seq, kind, intent_id, timestamp, clean)
 
     def _lead(self, mine: _Batch) -> None:
         """Write queued batches, oldest first, until `mine` is settled (lock order keeps seq order)."""
@@ -533,7 +546,9 @@ class ExecutionLedger:
             offsets.append(size)
             size += len(line)
         self._size = size
-        self._state.fold(batch.records)
+        apply = self._state.apply
+        for record in batch.records:
+            apply(record)
         batch.settled = True
 
     def _settle_failed(self, batch: _Batch, error: Exception) -> list[_Batch]:
@@ -597,7 +612,11 @@ class ExecutionLedger:
         try:
             write_all(self._fd, line)
             os.fsync(self._fd)
-        except OSError as exc:  # bytes may have reached the file: the next repair cuts them
+        except OSError as exc:
+            # Part of it may have reached the file (a full disk takes what fits in the last page): cut it now
+            # so that the file on disk stays exactly the verified records (the next repair re-checks anyway).
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._size)
             self._last_error = f"ledger {self.path}: recovery record not written yet: {exc}"
             raise LedgerError(self._last_error, exc.errno) from exc
         batch = _Batch()
@@ -636,7 +655,10 @@ class ExecutionLedger:
     # -- reading -------------------------------------------------------------------------------------------
 
     def entries(self, after_seq: int = 0) -> Iterator[LedgerEntry]:
-        """Durable records with seq > after_seq, read back from the file (checksums re-checked)."""
+        """Durable records with seq > after_seq, read back from the file (checksums re-checked).
+
+        Read in chunks with the bulk checksum check: the router reads the whole ledger this way at start-up.
+        """
         with self._lock:
             size = self._size
             index = max(after_seq, 0)
@@ -644,17 +666,30 @@ class ExecutionLedger:
                 return
             start = self._offsets[index]
         seq = index + 1
+        validate = LedgerEntry.model_validate_json
         with open(self.path, "rb") as fh:
             fh.seek(start)
             offset = start
             while offset < size:
-                line = fh.readline()
-                reason = _check_line(line.rstrip(b"\n")) if line.endswith(b"\n") else "record cut short"
-                if reason is not None:
-                    raise LedgerCorruption(self.path, offset, seq, reason)
-                yield LedgerEntry.model_validate_json(line[9:])
-                offset += len(line)
-                seq += 1
+                data = fh.read(min(_READ_CHUNK, size - offset))
+                cut = data.rfind(b"\n") + 1
+                if cut == 0:  # one record longer than a chunk
+                    data += fh.readline()
+                    cut = data.rfind(b"\n") + 1
+                if cut == 0 or offset + cut > size:
+                    raise LedgerCorruption(self.path, offset, seq, "record cut short")
+                fh.seek(offset + cut)
+                lines = data[:cut].split(b"\n")
+                lines.pop()
+                bodies = list(map(_BODY_OF, lines))
+                if not _checksums_ok(lines, bodies):
+                    i, reason = _first_bad_line(lines) or (0, "checksum mismatch")
+                    where = offset + sum(len(line) + 1 for line in lines[:i])
+                    raise LedgerCorruption(self.path, where, seq + i, reason)
+                for body in bodies:
+                    yield validate(body)
+                offset += cut
+                seq += len(lines)
 
     def replay(self) -> ReplayState:
         """Positions, intents and last_seq as of the last durable record (a copy: safe to keep)."""
@@ -667,8 +702,8 @@ class ExecutionLedger:
 
     def intent(self, intent_id: UUID) -> IntentState | None:
         with self._lock:
-            state = self._state.intents.get(intent_id)
-            return replace(state) if state is not None else None
+            state = self._state.intent(intent_id)
+            return state.copy() if state is not None else None
 
     @property
     def last_seq(self) -> int:
