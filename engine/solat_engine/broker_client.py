@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import requests
 from pydantic import BaseModel, ValidationError
+from urllib3.exceptions import NewConnectionError
 
 from solat_engine.execution.models import Side
 
@@ -28,6 +29,14 @@ class BrokerRejected(BrokerError):
         super().__init__(f"broker rejected ({status}): {reason}")
         self.status = status
         self.reason = reason
+
+
+class BrokerNotSent(BrokerRejected):
+    """The connection to the broker was never established (refused, connect timeout): no byte of the order
+    left this process, so it is as definite as a rejection and the intent can be closed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(0, reason)
 
 
 class BrokerOutcomeUnknown(BrokerError):
@@ -53,6 +62,16 @@ class BrokerOrder(BaseModel):
     duplicate: bool = False
 
 
+def _never_connected(exc: requests.ConnectionError) -> bool:
+    """True when urllib3 failed to open the TCP connection (refused, no route): nothing was sent.
+
+    A reset or a closed keep-alive connection after the request went out stays unknown.
+    """
+    cause = exc.args[0] if exc.args else None
+    reason = getattr(cause, "reason", cause)
+    return isinstance(reason, NewConnectionError)
+
+
 class BrokerClient:
     """Thread-safe: one requests.Session per thread (Session is not documented as thread-safe)."""
 
@@ -72,6 +91,12 @@ class BrokerClient:
         timeout = kwargs.pop("timeout", self.timeout)
         try:
             return self._session().request(method, self.base_url + path, timeout=timeout, **kwargs)
+        except requests.ConnectTimeout as exc:
+            raise BrokerNotSent(f"{method} {path}: broker unreachable, not sent: connect timeout") from exc
+        except requests.ConnectionError as exc:
+            if _never_connected(exc):
+                raise BrokerNotSent(f"{method} {path}: broker unreachable, not sent: {exc}") from exc
+            raise BrokerOutcomeUnknown(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         except requests.RequestException as exc:
             raise BrokerOutcomeUnknown(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
 
@@ -89,7 +114,7 @@ class BrokerClient:
         """GET that must succeed; any failure is a BrokerError (a read changes nothing at the broker)."""
         try:
             resp = self._request("GET", path, **kwargs)
-        except BrokerOutcomeUnknown as exc:
+        except (BrokerOutcomeUnknown, BrokerNotSent) as exc:
             raise BrokerError(str(exc)) from exc
         return resp
 
@@ -132,7 +157,8 @@ class BrokerClient:
         return self._parse(BrokerOrder, resp, "GET /orders")
 
     def place_order(self, client_order_id: str, symbol: str, side: Side, quantity: float) -> BrokerOrder:
-        """Raises BrokerRejected (4xx, definite) or BrokerOutcomeUnknown (anything else that is not 2xx)."""
+        """Raises BrokerRejected (4xx, or BrokerNotSent: never connected; both definite) or
+        BrokerOutcomeUnknown (anything else that is not 2xx)."""
         body = {"client_order_id": client_order_id, "symbol": symbol, "side": str(side), "quantity": quantity}
         resp = self._request("POST", "/orders", json=body)
         if 400 <= resp.status_code < 500:

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from solat_engine.broker_client import BrokerClient, BrokerError, BrokerOutcomeUnknown, BrokerRejected
+from solat_engine.broker_client import (
+    BrokerClient,
+    BrokerError,
+    BrokerNotSent,
+    BrokerOutcomeUnknown,
+    BrokerRejected,
+)
 from solat_engine.execution.models import Side
 from support.fixtures import broker_server  # noqa: F401  (fixture)
 from support.processes import BrokerProcess, free_port
@@ -46,11 +52,13 @@ def test_read_timeout_is_unknown_and_order_exists(broker_server: BrokerProcess) 
     assert client.get_order("SOLAT-4") is not None  # it was filled: "unknown" was the right answer
 
 
-def test_unreachable_broker() -> None:
+def test_unreachable_broker_is_definitely_not_sent() -> None:
+    """Connection refused: no byte left the engine, so the order is definitely not at the broker."""
     client = BrokerClient(f"http://127.0.0.1:{free_port()}", connect_timeout=0.3, read_timeout=0.3)
     assert client.health() is False
-    with pytest.raises(BrokerOutcomeUnknown):
+    with pytest.raises(BrokerNotSent) as sent:
         client.place_order("SOLAT-5", "EURUSD", Side.BUY, 1)
+    assert "not sent" in str(sent.value)
     for read in (client.get_account, client.get_positions, lambda: client.get_order("SOLAT-5")):
         with pytest.raises(BrokerError) as exc:
             read()
