@@ -1,0 +1,59 @@
+"""The engine stays answerable: every /health probe during a fault was answered, except while a fault stopped
+the engine (kill, stop, pause) and while it was starting again; and after the last heal it was back (ready,
+or at least answering when it is expected to refuse to trade) within `recover_within_s`.
+
+"Answered" means within the prober's read timeout (2 s, below the lab healthcheck's 3 s): a health endpoint
+that hangs on a sick dependency is as good as down to an orchestrator's liveness probe."""
+
+from __future__ import annotations
+
+from chaos_lab.checkers.common import clip, inside, windows
+from chaos_lab.client import PROBE_TIMEOUT
+from chaos_lab.faults.catalog import ENGINE_STOPPING
+from chaos_lab.models import Observation, Verdict
+
+NAME = "availability"
+
+
+def check(obs: Observation, recover_within_s: float = 20.0, restart_grace_s: float = 20.0) -> Verdict:
+    ws = windows(obs)
+    if not ws:
+        return Verdict(name=NAME, ok=False, summary="no fault window in the history: nothing was tested")
+    end = obs.history[-1].time if obs.history else 0.0
+    stopping = [w for w in ws if w.kind in ENGINE_STOPPING]
+    others = [w for w in ws if w.kind not in ENGINE_STOPPING]
+
+    def exempt(t: float) -> bool:
+        # While an engine-stopping fault is active, and while the engine boots after it is healed.
+        return any(w.start <= t <= (w.end if w.end is not None else end) + restart_grace_s for w in stopping)
+
+    probes = [op for op in obs.history if op.process == "probe" and op.type != "invoke"]
+    in_faults = [op for op in probes if any(inside(op.time, w, end) for w in others) and not exempt(op.time)]
+    unanswered = [f"t={op.time:.2f}s {op.type}: {op.reason}" for op in in_faults if op.type != "ok"]
+    evidence: dict[str, object] = {
+        "probes": len(probes),
+        "probes_during_faults": len(in_faults),
+        "unanswered": clip(unanswered),
+    }
+    problems = []
+    if unanswered:
+        problems.append(
+            f"{len(unanswered)} of {len(in_faults)} health probes during faults went unanswered "
+            f"within {PROBE_TIMEOUT[1]}s"
+        )
+    if obs.last_heal_at is None or obs.recovered_at is None:
+        problems.append("the engine did not recover after the faults were healed")
+    else:
+        took = obs.recovered_at - obs.last_heal_at
+        evidence["recovery_s"] = round(took, 3)
+        if took > recover_within_s:
+            problems.append(f"recovered {took:.1f}s after the last heal (bound {recover_within_s}s)")
+    if problems:
+        return Verdict(name=NAME, ok=False, evidence=evidence, summary="; ".join(problems))
+    return Verdict(
+        name=NAME,
+        ok=True,
+        evidence=evidence,
+        summary=f"{len(in_faults)} probes during faults all answered; back {evidence['recovery_s']}s "
+        f"after the last heal",
+    )

@@ -1,0 +1,81 @@
+"""What several checkers need from an Observation: acknowledged intents, the ledger as simple rows,
+windows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from chaos_lab.history import fault_windows
+from chaos_lab.models import FaultWindow, Observation, Op
+
+CLIENT_ORDER_ID_PREFIX = "SOLAT-"
+MAX_EVIDENCE = 20  # ids listed per verdict; counts are always complete
+
+
+def coid_for(intent_id: UUID) -> str:
+    return CLIENT_ORDER_ID_PREFIX + intent_id.hex
+
+
+@dataclass(frozen=True)
+class Row:
+    """A ledger record reduced to what the checkers compare, whichever source it came from."""
+
+    source: str
+    seq: int
+    entry_type: str
+    intent_id: str
+    payload: dict[str, Any]
+
+
+def ledger_sources(obs: Observation) -> dict[str, list[Row]]:
+    """The ledger as read from the file (our own reader) and as served by the engine's API, where
+    available."""
+    sources: dict[str, list[Row]] = {}
+    if obs.ledger_file is not None:
+        sources["file"] = [
+            Row("file", r.seq, r.entry_type, str(r.intent_id), r.payload) for r in obs.ledger_file.records
+        ]
+    if obs.ledger_api is not None:
+        sources["api"] = [
+            Row("api", int(e["seq"]), str(e["entry_type"]), str(e["intent_id"]), dict(e["payload"]))
+            for e in obs.ledger_api
+        ]
+    return sources
+
+
+def intent_coids(rows: list[Row]) -> set[str]:
+    return {str(r.payload.get("client_order_id")) for r in rows if r.entry_type == "intent"}
+
+
+def completions(obs: Observation, f: str = "signal") -> list[Op]:
+    return [
+        op for op in obs.history if op.f == f and op.type != "invoke" and op.process in ("workload", "verify")
+    ]
+
+
+def windows(obs: Observation) -> list[FaultWindow]:
+    return fault_windows(obs.history)
+
+
+def history_time_of(obs: Observation, wall: datetime) -> float | None:
+    """Place a wall-clock instant (the broker's received_at) on the history's monotonic time axis."""
+    if not obs.history:
+        return None
+    first = obs.history[0]
+    t0 = first.wall - timedelta(seconds=first.time)
+    return (wall - t0).total_seconds()
+
+
+def inside(t: float, window: FaultWindow, end_default: float) -> bool:
+    return window.start <= t <= (window.end if window.end is not None else end_default)
+
+
+def fault_results(obs: Observation, kind: str) -> list[dict[str, Any]]:
+    return [w.result for w in windows(obs) if w.kind == kind]
+
+
+def clip(items: list[Any]) -> list[Any]:
+    return items[:MAX_EVIDENCE]

@@ -1,0 +1,41 @@
+"""A damaged data file is reported, not served and not a crash: reading it answers a 4xx JSON error naming
+the file's path and a byte offset, and the engine keeps answering."""
+
+from __future__ import annotations
+
+from chaos_lab.checkers.common import fault_results
+from chaos_lab.models import Observation, Verdict
+
+NAME = "corrupt_file_reported"
+
+
+def check(obs: Observation) -> Verdict:
+    damaged = fault_results(obs, "truncate_parquet")
+    if not damaged:
+        return Verdict(name=NAME, ok=False, summary="no data file was damaged: nothing was tested")
+    path = str(damaged[-1]["path"])
+    tail = path.removeprefix("/data/")
+    reads = [op for op in obs.history if op.f == "bars_read" and op.type != "invoke"]
+    evidence: dict[str, object] = {
+        "path": path,
+        "reads": [{"status": op.status_code, "type": op.type, "body": op.value} for op in reads],
+    }
+    if not reads:
+        return Verdict(name=NAME, ok=False, evidence=evidence, summary="the damaged file was never read back")
+    bad = []
+    for op in reads:
+        text = f"{op.value.get('reason', '')} {op.value.get('path', '')}"
+        if op.status_code is None or not 400 <= op.status_code < 500:
+            bad.append(f"status {op.status_code} ({op.type})")
+        elif tail not in text:
+            bad.append(f"error does not name {tail}: {text.strip()!r}")
+        elif op.value.get("offset") is None and "offset" not in text:
+            bad.append("error names no byte offset")
+    if bad:
+        return Verdict(name=NAME, ok=False, evidence=evidence, summary="; ".join(bad))
+    return Verdict(
+        name=NAME,
+        ok=True,
+        evidence=evidence,
+        summary=f"{len(reads)} reads of {tail} answered {reads[-1].status_code} naming path and offset",
+    )

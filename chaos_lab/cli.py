@@ -1,0 +1,237 @@
+"""`chaos-lab`: list the scenarios, run them against the Compose lab, re-render a saved report.
+
+Exit status: 0 every checker passed, 1 a checker failed (or a scenario could not run), 2 bad usage,
+130 interrupted (the lab is still healed and taken down).
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import signal
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from chaos_lab.models import RunSummary, ScenarioResult
+from chaos_lab.report.files import append_history, read_summary, write_logs, write_reports, write_summary
+from chaos_lab.scenarios.catalog import SCENARIOS, select
+from chaos_lab.scenarios.model import Scenario
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chaos-lab", description="Chaos lab for the solat execution engine."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the scenarios")
+    run = sub.add_parser("run", help="bring the lab up, run scenarios, write a report, take the lab down")
+    run.add_argument("--tier", type=int, help="only this tier (1-4)")
+    run.add_argument("--scenario", help="only this scenario (see `list`)")
+    run.add_argument("--seed", type=int, help="one seed for every scenario (default: each scenario's seeds)")
+    run.add_argument("--keep-up", action="store_true", help="leave the lab running afterwards")
+    run.add_argument(
+        "--reports", type=Path, default=Path("reports"), help="reports directory (default: reports)"
+    )
+    report = sub.add_parser("report", help="re-render report.html and junit.xml from a saved run")
+    report.add_argument("run_dir", type=Path)
+    return parser
+
+
+def _usage_error(message: str) -> int:
+    print(f"chaos-lab: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def cmd_list(console: Console) -> int:
+    table = Table("tier", "scenario", "faults", "checkers", "seeds", "description", show_lines=False)
+    for s in SCENARIOS:
+        table.add_row(
+            str(s.tier),
+            s.name,
+            ", ".join(s.fault_kinds),
+            ", ".join(c.name for c in s.checkers),
+            ",".join(map(str, s.seeds)),
+            s.description,
+        )
+    console.print(table)
+    return EXIT_OK
+
+
+def _sigterm_as_interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _uninterruptible() -> Iterator[None]:
+    """Taking the lab down must finish even if the user presses Ctrl-C again."""
+    old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    old_term = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+
+
+def _print_result(console: Console, r: ScenarioResult) -> None:
+    mark = "[green]PASS[/green]" if r.ok else "[red]FAIL[/red]"
+    console.print(
+        f"{mark} tier{r.tier} {r.scenario} seed={r.seed} {r.duration_s:.1f}s"
+        + (f" cycle={r.cycle_s:.1f}s" if r.cycle_s is not None else "")
+    )
+    if r.error:
+        console.print(f"   [red]error[/red] {r.error}", markup=True, highlight=False)
+    for v in r.verdicts:
+        if not v.ok:
+            console.print(f"   [red]{v.name}[/red]: {v.summary}", highlight=False)
+            console.print(f"      evidence: {v.evidence}", markup=False, highlight=False)
+
+
+def cmd_run(args: argparse.Namespace, console: Console, lab_factory: Any = None) -> int:
+    try:
+        scenarios: list[Scenario] = select(args.tier, args.scenario)
+    except KeyError as exc:
+        return _usage_error(str(exc.args[0]))
+    cases = [(s, seed) for s in scenarios for seed in ([args.seed] if args.seed is not None else s.seeds)]
+    run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    run_dir = args.reports / run_id
+    run_dir.mkdir(parents=True, exist_ok=False)
+    started, t0 = datetime.now(UTC), time.monotonic()
+    summary = RunSummary(run_id=run_id, started=started, duration_s=0.0, wait_s=0.0, ok=False)
+
+    from chaos_lab.runner import Runner
+    from chaos_lab.waiting import WaitMeter
+
+    if lab_factory is None:
+        from chaos_lab.docker_lab import DockerLab
+
+        lab_factory = DockerLab
+    old_term = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    lab = lab_factory()
+    meter = WaitMeter()
+    lab_error: str | None = None
+    console.print(f"chaos-lab run {run_id}: {len(cases)} scenario runs, report in {run_dir}")
+    try:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("bringing the lab up", total=len(cases))
+
+            def show(scenario: str, phase: str, fault: str | None) -> None:
+                progress.update(
+                    task, description=f"{scenario} · {phase}" + (f" · fault: {fault}" if fault else "")
+                )
+
+            t_up = time.monotonic()
+            lab.up()
+            summary.lab_up_s = round(time.monotonic() - t_up, 3)
+            runner = Runner(lab, progress=show, meter=meter)
+            for scenario, seed in cases:
+                run = runner.run(scenario, seed)
+                summary.results.append(run.result)
+                append_history(run_dir, run.history)
+                write_logs(run_dir, run.result, run.logs)
+                write_summary(run_dir, summary)
+                progress.advance(task)
+                _print_result(progress.console, run.result)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        console.print("[yellow]interrupted: faults healed, taking the lab down[/yellow]")
+    except Exception as exc:  # the lab itself failed (Docker gone, a service unhealthy): one line, exit 1
+        lab_error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        console.print(f"[red]lab error[/red] {lab_error}", highlight=False)
+    finally:
+        summary.duration_s = round(time.monotonic() - t0, 3)
+        summary.wait_s = round(meter.waited, 3)
+        summary.ok = (
+            bool(summary.results)
+            and not summary.interrupted
+            and lab_error is None
+            and len(summary.results) == len(cases)
+            and all(r.ok for r in summary.results)
+        )
+        with _uninterruptible():
+            write_reports(run_dir, summary)
+            if not args.keep_up:
+                t_down = time.monotonic()
+                try:
+                    lab.down()
+                except Exception as exc:
+                    console.print(f"[red]taking the lab down failed[/red]: {exc}", highlight=False)
+                    summary.ok = False
+                summary.lab_down_s = round(time.monotonic() - t_down, 3)
+                write_summary(run_dir, summary)
+        signal.signal(signal.SIGTERM, old_term)
+    _print_totals(console, summary, run_dir)
+    if summary.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if summary.ok else EXIT_FAILED
+
+
+def _print_totals(console: Console, summary: RunSummary, run_dir: Path) -> None:
+    passed = sum(r.ok for r in summary.results)
+    share = 100 * summary.wait_s / summary.duration_s if summary.duration_s else 0.0
+    cycles = [r.cycle_s for r in summary.results if r.cycle_s is not None]
+    console.print(
+        f"{passed}/{len(summary.results)} scenario runs passed in {summary.duration_s:.1f}s "
+        f"({share:.0f}% waiting; lab up {summary.lab_up_s:.1f}s, down {summary.lab_down_s:.1f}s)"
+        + (f"; kill→ready→verified cycle max {max(cycles):.1f}s" if cycles else "")
+    )
+    console.print(f"report: {run_dir / 'report.html'}")
+
+
+def cmd_report(args: argparse.Namespace, console: Console) -> int:
+    run_dir: Path = args.run_dir
+    if not (run_dir / "summary.json").is_file():
+        return _usage_error(f"{run_dir} has no summary.json (not a chaos-lab run directory)")
+    try:
+        summary = read_summary(run_dir)
+        write_reports(run_dir, summary)
+    except ValueError as exc:
+        print(f"chaos-lab: error: {run_dir}: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return EXIT_FAILED
+    for r in summary.results:
+        _print_result(console, r)
+    _print_totals(console, summary, run_dir)
+    return EXIT_OK if summary.ok else EXIT_FAILED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console(stderr=False, highlight=False)
+    if args.command == "list":
+        return cmd_list(console)
+    if args.command == "report":
+        return cmd_report(args, console)
+    if args.tier is not None and not 1 <= args.tier <= 4:
+        return _usage_error(f"unknown tier {args.tier} (tiers: 1-4)")
+    return cmd_run(args, console)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""The nemesis: faults as small inject()/heal() classes, and a registry that heals whatever is still injected.
+
+Healing must happen whatever goes wrong (a checker crash, Ctrl-C, SIGTERM from CI): the Nemesis is a context
+manager, and every live Nemesis is also healed at interpreter exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import weakref
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from chaos_lab.history import History
+
+
+class FaultError(RuntimeError):
+    """A fault could not be injected or healed (the lab refused): the scenario cannot claim it happened."""
+
+
+class Fault(ABC):
+    kind: ClassVar[str]
+    #: the engine does not answer while this fault is active (process kills, pause): availability exempts it
+    stops_engine: ClassVar[bool] = False
+
+    def __init__(self, **params: Any) -> None:
+        self.params = params
+
+    @abstractmethod
+    def inject(self) -> dict[str, Any]:
+        """Make the fault real. Returns what it did (bytes written, offsets touched) for the history."""
+
+    @abstractmethod
+    def heal(self) -> None:
+        """Undo what can be undone. Must be safe to call after a partial inject."""
+
+
+class Nemesis:
+    """Injects and heals faults, recording both in the history as nemesis ops."""
+
+    def __init__(self, history: History) -> None:
+        self.history = history
+        self.active: dict[str, Fault] = {}
+        self._lock = threading.Lock()
+        _LIVE.add(self)
+
+    def inject(self, name: str, fault: Fault) -> dict[str, Any]:
+        value: dict[str, Any] = {"kind": fault.kind, "params": fault.params}
+        self.history.record("nemesis", "invoke", "inject", fault=name, value=value)
+        with self._lock:
+            # Registered before inject() so a fault that half-happened still gets healed.
+            self.active[name] = fault
+        try:
+            result = fault.inject()
+        except Exception as exc:
+            self.history.record("nemesis", "fail", "inject", fault=name, value=value, reason=str(exc)[:300])
+            raise
+        self.history.record("nemesis", "ok", "inject", fault=name, value={**value, "result": result})
+        return result
+
+    def heal(self, name: str) -> None:
+        with self._lock:
+            fault = self.active.pop(name, None)
+        if fault is None:
+            return
+        self.history.record("nemesis", "invoke", "heal", fault=name, value={"kind": fault.kind})
+        try:
+            fault.heal()
+        except Exception as exc:
+            self.history.record("nemesis", "info", "heal", fault=name, reason=str(exc)[:300])
+            raise
+        self.history.record("nemesis", "ok", "heal", fault=name, value={"kind": fault.kind})
+
+    def heal_all(self) -> list[str]:
+        """Heal every active fault, newest first; keep going past failures and return their messages."""
+        errors: list[str] = []
+        with self._lock:
+            names = list(self.active)
+        for name in reversed(names):
+            try:
+                self.heal(name)
+            except Exception as exc:
+                errors.append(f"{name}: {exc}")
+        return errors
+
+    def __enter__(self) -> Nemesis:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.heal_all()
+
+
+_LIVE: weakref.WeakSet[Nemesis] = weakref.WeakSet()
+
+
+@atexit.register
+def _heal_everything_at_exit() -> None:
+    for nemesis in list(_LIVE):
+        nemesis.heal_all()

@@ -1,0 +1,82 @@
+"""Disk faults: fill the engine's size-limited tmpfs /data for real, then free it.
+
+The filler is written on the engine's own tmpfs (DockerLab.volume_exec: the same filesystem the engine has
+mounted at /data, whether the engine runs or not), so the engine's next write gets a genuine ENOSPC.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaos_lab.faults.base import Fault, FaultError
+from chaos_lab.faults.lab_ops import run_on_data
+
+FILLER = "/data/.chaos-filler"
+SLACK = 64 * 1024  # what other writers may free meanwhile; a "full" disk with more free than this is not full
+
+# Runs in the engine image: computes how much to write from statvfs, then writes it with real data pages
+# (fallocate on tmpfs reserves pages too; write() is the fallback). Prints "written free".
+_FILL_SCRIPT = r"""
+import os, sys
+mode, amount, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+st = os.statvfs('/data'); total = st.f_blocks * st.f_frsize; free = st.f_bavail * st.f_frsize
+if mode == 'bytes': want = min(amount, free)
+elif mode == 'percent': want = max(0, min(free, total * amount // 100 - (total - free)))
+else: want = max(0, free - amount)
+fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+written = 0
+try:
+    try:
+        os.posix_fallocate(fd, os.lseek(fd, 0, os.SEEK_END), want) if want else None
+        written = want
+    except OSError:
+        chunk = b'\0' * 65536
+        while written < want:
+            try: written += os.write(fd, chunk[: min(len(chunk), want - written)])
+            except OSError: break
+    os.fsync(fd)
+finally:
+    os.close(fd)
+st = os.statvfs('/data')
+print(written, st.f_bavail * st.f_frsize)
+"""
+
+
+class DiskFill(Fault):
+    """Fill /data: `bytes=N` writes exactly N bytes (capped by free space), `percent=P` brings usage to P %,
+    `leave_bytes=N` leaves exactly N bytes free (0 = completely full)."""
+
+    kind = "disk_fill"
+
+    def __init__(
+        self, lab: Any, bytes: int | None = None, percent: int | None = None, leave_bytes: int | None = None
+    ) -> None:
+        given = [
+            (m, v)
+            for m, v in (("bytes", bytes), ("percent", percent), ("leave", leave_bytes))
+            if v is not None
+        ]
+        if len(given) != 1:
+            raise ValueError("DiskFill needs exactly one of bytes, percent, leave_bytes")
+        super().__init__(
+            **{
+                k: v
+                for k, v in (("bytes", bytes), ("percent", percent), ("leave_bytes", leave_bytes))
+                if v is not None
+            }
+        )
+        self.lab = lab
+        self.mode, self.amount = given[0]
+
+    def inject(self) -> dict[str, Any]:
+        out = run_on_data(self.lab, ["python3", "-c", _FILL_SCRIPT, self.mode, str(self.amount), FILLER])
+        try:
+            written, free = (int(x) for x in out.split()[-2:])
+        except ValueError as exc:
+            raise FaultError(f"disk fill printed {out!r}") from exc
+        if self.mode == "leave" and free > self.amount + SLACK:
+            raise FaultError(f"/data still has {free} bytes free after the fill (wanted {self.amount})")
+        return {"written_bytes": written, "free_bytes_after": free}
+
+    def heal(self) -> None:
+        run_on_data(self.lab, ["rm", "-f", FILLER])

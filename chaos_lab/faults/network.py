@@ -1,0 +1,101 @@
+"""Network faults on the engine -> broker link, as real Toxiproxy toxics (toxiproxy-python client).
+
+The engine's broker URL points at Toxiproxy's `broker` proxy, so every byte between them passes the toxics.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+from toxiproxy import Toxiproxy
+from toxiproxy.api import APIConsumer
+
+from chaos_lab.faults.base import Fault, FaultError
+
+PROXY = "broker"
+TOXIC_TYPES = ("latency", "timeout", "reset_peer", "bandwidth", "slicer", "limit_data", "slow_close")
+Stream = Literal["upstream", "downstream"]
+
+
+def toxiproxy(api_url: str) -> Toxiproxy:
+    """A client pointed at the lab's Toxiproxy API (the library keeps host/port at class level)."""
+    parsed = urlparse(api_url)
+    server = Toxiproxy()
+    server.update_api_consumer(parsed.hostname or "127.0.0.1", parsed.port or 8474)
+    return server
+
+
+def _proxy(api_url: str) -> Any:
+    proxy = toxiproxy(api_url).get_proxy(PROXY)
+    if proxy is None:
+        raise FaultError(f"toxiproxy at {api_url} has no proxy named {PROXY!r}")
+    return proxy
+
+
+class Toxic(Fault):
+    """One toxic, e.g. latency(latency=2000, jitter=200), timeout(timeout=0), reset_peer(timeout=0),
+    bandwidth(rate=1), slicer(average_size=1, size_variation=0, delay=1000), limit_data(bytes=64)."""
+
+    kind = "toxic"
+
+    def __init__(
+        self,
+        api_url: str,
+        type: str,
+        stream: Stream = "downstream",
+        attributes: dict[str, Any] | None = None,
+        toxicity: float = 1.0,
+    ) -> None:
+        if type not in TOXIC_TYPES:
+            raise ValueError(f"unknown toxic type {type!r}; one of {TOXIC_TYPES}")
+        super().__init__(type=type, stream=stream, attributes=attributes or {}, toxicity=toxicity)
+        self.api_url = api_url
+        self.toxic_name = f"chaos_{type}_{stream}"
+        self.type, self.stream, self.attributes, self.toxicity = type, stream, attributes or {}, toxicity
+
+    def inject(self) -> dict[str, Any]:
+        proxy = _proxy(self.api_url)
+        proxy.add_toxic(
+            name=self.toxic_name,
+            type=self.type,
+            stream=self.stream,
+            toxicity=self.toxicity,
+            attributes=self.attributes,
+        )
+        if proxy.get_toxic(self.toxic_name) is None:
+            raise FaultError(f"toxic {self.toxic_name} not present after adding it")
+        return {"toxic": self.toxic_name}
+
+    def heal(self) -> None:
+        proxy = _proxy(self.api_url)
+        if proxy.get_toxic(self.toxic_name) is not None:
+            proxy.destroy_toxic(self.toxic_name)
+
+
+class ProxyDown(Fault):
+    """The link is gone: Toxiproxy stops listening and drops every open connection."""
+
+    kind = "proxy_down"
+
+    def __init__(self, api_url: str) -> None:
+        super().__init__()
+        self.api_url = api_url
+
+    def inject(self) -> dict[str, Any]:
+        _proxy(self.api_url).disable()
+        return {"enabled": False}
+
+    def heal(self) -> None:
+        _proxy(self.api_url).enable()
+
+
+def reset_toxiproxy(api_url: str) -> None:
+    """Re-enable every proxy and drop every toxic: the clean state a scenario starts from."""
+    toxiproxy(api_url).reset()
+
+
+def proxy_state(api_url: str) -> dict[str, Any]:
+    toxiproxy(api_url)
+    resp = APIConsumer.get(f"/proxies/{PROXY}", timeout=2.0)
+    return dict(resp.json())

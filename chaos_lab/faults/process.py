@@ -1,0 +1,95 @@
+"""Process faults on a lab container, all through DockerLab: real signals to the real process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaos_lab.faults.base import Fault, FaultError
+from chaos_lab.faults.lab_ops import ENGINE, engine_running
+
+
+def _status(lab: Any, service: str) -> str:
+    """The container's state now (running, exited, paused): each fault checks it really happened."""
+    container = lab.container(service)
+    container.reload()
+    return str(container.status)
+
+
+class Kill(Fault):
+    """Send a signal to the container's main process (SIGKILL: no goodbye; SIGTERM: a graceful stop).
+    Heal starts it again if it is down, as an operator or a restart policy would."""
+
+    kind = "kill"
+    stops_engine = True
+
+    def __init__(self, lab: Any, signal: str = "SIGKILL", service: str = ENGINE) -> None:
+        super().__init__(signal=signal, service=service)
+        self.lab, self.signal, self.service = lab, signal, service
+
+    def inject(self) -> dict[str, Any]:
+        self.lab.kill(self.service, signal=self.signal)
+        if self.signal == "SIGKILL" and _status(self.lab, self.service) == "running":
+            raise FaultError(f"{self.service} still running after SIGKILL")
+        return {"signal": self.signal}
+
+    def heal(self) -> None:
+        if self.service != ENGINE or not engine_running(self.lab):
+            self.lab.start(self.service)
+
+
+class Stop(Fault):
+    """A graceful stop that stays stopped until healed: the window in which file faults are applied."""
+
+    kind = "stop"
+    stops_engine = True
+
+    def __init__(self, lab: Any, service: str = ENGINE, timeout: int = 10) -> None:
+        super().__init__(service=service)
+        self.lab, self.service, self.timeout = lab, service, timeout
+
+    def inject(self) -> dict[str, Any]:
+        self.lab.stop(self.service, timeout=self.timeout)
+        if _status(self.lab, self.service) == "running":
+            raise FaultError(f"{self.service} still running after stop")
+        return {}
+
+    def heal(self) -> None:
+        self.lab.start(self.service)
+
+
+class Restart(Fault):
+    kind = "restart"
+    stops_engine = True
+
+    def __init__(self, lab: Any, service: str = ENGINE) -> None:
+        super().__init__(service=service)
+        self.lab, self.service = lab, service
+
+    def inject(self) -> dict[str, Any]:
+        self.lab.restart(self.service)
+        return {}
+
+    def heal(self) -> None:
+        """Nothing to undo: the runner waits for readiness after every method."""
+
+
+class Pause(Fault):
+    """Freeze every process of the container (cgroup freezer): alive, holding connections, answering
+    nothing."""
+
+    kind = "pause"
+    stops_engine = True
+
+    def __init__(self, lab: Any, service: str = ENGINE) -> None:
+        super().__init__(service=service)
+        self.lab, self.service = lab, service
+
+    def inject(self) -> dict[str, Any]:
+        self.lab.pause(self.service)
+        if _status(self.lab, self.service) != "paused":
+            raise FaultError(f"{self.service} not paused after pause")
+        return {}
+
+    def heal(self) -> None:
+        if _status(self.lab, self.service) == "paused":
+            self.lab.unpause(self.service)

@@ -1,0 +1,180 @@
+"""Records that cross a boundary of the orchestrator: the history file, the reports, the checkers' inputs.
+
+Pydantic so that `chaos-lab report RUN_DIR` can re-read what `run` wrote and refuse a file it cannot trust.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+OpType = Literal["invoke", "ok", "fail", "info"]
+# Which actor produced an op: the workload client, the /health prober, the nemesis, or the runner's own
+# verification calls. Jepsen calls this the process.
+Process = Literal["workload", "probe", "nemesis", "verify", "setup"]
+
+
+class Op(BaseModel):
+    """One history event. A client call is two events: `invoke`, then exactly one of ok / fail / info."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    index: int
+    scenario: str = ""
+    seed: int = 0
+    phase: str = ""
+    process: Process
+    type: OpType
+    f: str  # "signal", "health", "inject", "heal", "bars_read", ...
+    time: float  # seconds since the history began, from time.monotonic(): immune to clock steps
+    wall: datetime  # UTC, to line up with the broker's received_at
+    intent_id: UUID | None = None
+    fault: str | None = None  # the fault's name for nemesis ops
+    value: dict[str, Any] = Field(default_factory=dict)
+    status_code: int | None = None
+    reason: str | None = None
+    latency: float | None = None  # seconds from the matching invoke, on completions
+
+
+class FaultWindow(BaseModel):
+    """A fault's life in the history: from its inject to its heal (or the end of the scenario)."""
+
+    name: str
+    kind: str
+    start: float
+    end: float | None
+    params: dict[str, Any] = Field(default_factory=dict)
+    result: dict[str, Any] = Field(default_factory=dict)
+
+
+class Verdict(BaseModel):
+    """A checker's judgement. `evidence` names the exact ids, offsets and counts a person needs to
+    follow up."""
+
+    name: str
+    ok: bool
+    summary: str
+    evidence: dict[str, Any] = Field(default_factory=dict)
+
+
+class LedgerRecord(BaseModel):
+    """A ledger line as read from the file by chaos_lab's own reader, with where it sits in the file."""
+
+    offset: int
+    length: int
+    seq: int
+    entry_type: str
+    intent_id: UUID
+    timestamp: str
+    payload: dict[str, Any]
+
+
+class LedgerIssue(BaseModel):
+    """Something wrong at a byte offset of the ledger file."""
+
+    offset: int
+    kind: Literal["bad_checksum", "bad_format", "bad_json", "bad_record", "seq_gap", "torn_tail"]
+    detail: str
+    seq: int | None = None
+
+
+class LedgerScan(BaseModel):
+    path: str
+    size: int
+    records: list[LedgerRecord] = Field(default_factory=list)
+    issues: list[LedgerIssue] = Field(default_factory=list)
+
+    @property
+    def torn_tail(self) -> LedgerIssue | None:
+        return next((i for i in self.issues if i.kind == "torn_tail"), None)
+
+
+class KillSwitchState(BaseModel):
+    active: bool
+    reason: str | None = None
+    activated_at: str | None = None
+
+
+class BrokerAttempt(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    seq: int
+    client_order_id: str
+    received_at: datetime
+    duplicate: bool
+    body: dict[str, Any] = Field(default_factory=dict)
+
+
+class BrokerOrder(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    broker_order_id: str
+    client_order_id: str
+    symbol: str
+    side: str
+    quantity: float
+    price: float | None = None
+
+
+class Observation(BaseModel):
+    """Everything the checkers judge, collected after recovery. Checkers read only this (pure functions)."""
+
+    scenario: str
+    history: list[Op] = Field(default_factory=list)
+    ledger_api: list[dict[str, Any]] | None = None  # /execution/ledger after recovery; None if unreachable
+    ledger_file: LedgerScan | None = None  # read straight from the volume by chaos_lab.ledger_reader
+    broker_attempts: list[BrokerAttempt] = Field(default_factory=list)
+    broker_orders: list[BrokerOrder] = Field(default_factory=list)
+    broker_positions: dict[str, float] = Field(default_factory=dict)
+    engine_state: dict[str, Any] | None = None
+    kill_switch_before: KillSwitchState | None = None  # observed just before the crash
+    kill_switch_after: KillSwitchState | None = None  # observed after restart
+    recovered_at: float | None = None  # history time the engine answered ready after the final heal
+    last_heal_at: float | None = None
+
+
+class CheckerSpec(BaseModel):
+    """A checker named in a scenario, with its parameters (e.g. a recovery bound)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class PhaseTiming(BaseModel):
+    phase: str
+    seconds: float
+
+
+class ScenarioResult(BaseModel):
+    """What `run` returns and `summary.json` stores per scenario."""
+
+    scenario: str
+    tier: int
+    seed: int
+    ok: bool
+    started: datetime
+    duration_s: float
+    wait_s: float  # time spent in sleeps and polls (accounted by the runner's WaitMeter)
+    phases: list[PhaseTiming] = Field(default_factory=list)
+    faults: list[FaultWindow] = Field(default_factory=list)
+    verdicts: list[Verdict] = Field(default_factory=list)
+    error: str | None = None  # the runner itself could not complete (lab unusable, steady state broken)
+    cycle_s: float | None = None  # kill -> ready -> verified, for scenarios with a process kill
+    ops: int = 0
+
+
+class RunSummary(BaseModel):
+    run_id: str
+    started: datetime
+    duration_s: float
+    wait_s: float
+    ok: bool
+    results: list[ScenarioResult] = Field(default_factory=list)
+    interrupted: bool = False
+    lab_up_s: float = 0.0  # DockerLab.up (containers created and healthy)
+    lab_down_s: float = 0.0

@@ -1,0 +1,148 @@
+"""A run's report directory: summary.json, junit.xml, history.jsonl, container logs and report.html.
+
+Everything `chaos-lab report RUN_DIR` needs to re-render is in summary.json and history.jsonl.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from html import escape
+from pathlib import Path
+
+from chaos_lab.history import read_jsonl, write_jsonl
+from chaos_lab.models import Op, RunSummary, ScenarioResult
+from chaos_lab.report.timeline import COLORS, timeline_svg
+
+SUMMARY, JUNIT, HISTORY, HTML, LOGS = "summary.json", "junit.xml", "history.jsonl", "report.html", "logs"
+
+
+def case_name(result: ScenarioResult) -> str:
+    return f"{result.scenario}[seed={result.seed}]"
+
+
+def write_summary(run_dir: Path, summary: RunSummary) -> None:
+    (run_dir / SUMMARY).write_text(summary.model_dump_json(indent=2) + "\n", encoding="utf-8")
+
+
+def read_summary(run_dir: Path) -> RunSummary:
+    return RunSummary.model_validate_json((run_dir / SUMMARY).read_text(encoding="utf-8"))
+
+
+def append_history(run_dir: Path, ops: list[Op]) -> None:
+    write_jsonl(ops, run_dir / HISTORY)
+
+
+def write_logs(run_dir: Path, result: ScenarioResult, logs: dict[str, str]) -> None:
+    folder = run_dir / LOGS
+    folder.mkdir(exist_ok=True)
+    for service, text in logs.items():
+        (folder / f"{result.scenario}-seed{result.seed}-{service}.log").write_text(text, encoding="utf-8")
+
+
+def junit_xml(summary: RunSummary) -> str:
+    """One testcase per scenario/checker (plus one per scenario error), grouped in a suite per tier."""
+    root = ET.Element("testsuites", name="chaos-lab", time=f"{summary.duration_s:.3f}")
+    by_tier: dict[int, list[ScenarioResult]] = defaultdict(list)
+    for r in summary.results:
+        by_tier[r.tier].append(r)
+    for tier, results in sorted(by_tier.items()):
+        cases = sum(len(r.verdicts) + (1 if r.error else 0) for r in results)
+        failures = sum(sum(not v.ok for v in r.verdicts) + (1 if r.error else 0) for r in results)
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name=f"tier{tier}",
+            tests=str(cases),
+            failures=str(failures),
+            time=f"{sum(r.duration_s for r in results):.3f}",
+        )
+        for r in results:
+            if r.error:
+                case = ET.SubElement(suite, "testcase", classname=case_name(r), name="run")
+                ET.SubElement(case, "failure", message=r.error[:500]).text = r.error
+            for v in r.verdicts:
+                case = ET.SubElement(suite, "testcase", classname=case_name(r), name=v.name)
+                if not v.ok:
+                    ET.SubElement(
+                        case, "failure", message=v.summary[:500]
+                    ).text = f"{v.summary}\nevidence: {v.evidence}"
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+_CSS = """
+body{font-family:sans-serif;margin:24px;color:#222} table{border-collapse:collapse;margin:8px 0}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top;font-size:13px}
+.pass{color:#2e7d32;font-weight:bold} .fail{color:#c62828;font-weight:bold} section{margin:28px 0}
+.legend span{display:inline-block;margin-right:14px} .ev{font-family:monospace;font-size:11px;max-width:700px;
+overflow-wrap:anywhere}
+"""
+
+
+def _badge(ok: bool) -> str:
+    return '<span class="pass">PASS</span>' if ok else '<span class="fail">FAIL</span>'
+
+
+def render_html(summary: RunSummary, ops: list[Op]) -> str:
+    by_case: dict[tuple[str, int], list[Op]] = defaultdict(list)
+    for op in ops:
+        by_case[(op.scenario, op.seed)].append(op)
+    waited = 100 * summary.wait_s / summary.duration_s if summary.duration_s else 0.0
+    out = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>chaos-lab {escape(summary.run_id)}</title>"
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>chaos-lab run {escape(summary.run_id)} {_badge(summary.ok)}</h1>",
+        f"<p>started {summary.started:%Y-%m-%d %H:%M:%S} UTC, {summary.duration_s:.1f}s wall, "
+        f"{waited:.0f}% of it waiting (sleeps and polls)"
+        f"{' — INTERRUPTED' if summary.interrupted else ''}</p>",
+        "<table><tr><th>scenario</th><th>tier</th><th>seed</th><th>result</th><th>duration</th>"
+        "<th>faults</th><th>failed checkers</th></tr>",
+    ]
+    for r in summary.results:
+        failed = ", ".join(v.name for v in r.verdicts if not v.ok) + (" run error" if r.error else "")
+        out.append(
+            f"<tr><td><a href='#{escape(case_name(r))}'>{escape(r.scenario)}</a></td><td>{r.tier}</td>"
+            f"<td>{r.seed}</td><td>{_badge(r.ok)}</td><td>{r.duration_s:.1f}s</td>"
+            f"<td>{escape(', '.join(w.kind for w in r.faults))}</td><td>{escape(failed)}</td></tr>"
+        )
+    out.append(
+        "</table><p class='legend'>"
+        f"<span style='color:{COLORS['ok']}'>● ok (acknowledged)</span>"
+        f"<span style='color:{COLORS['fail']}'>● fail (rejected)</span>"
+        f"<span style='color:{COLORS['info']}'>✕ info (outcome unknown)</span>"
+        "<span>shaded: fault active (blue disk, red process, purple network, yellow file)</span></p>"
+    )
+    for r in summary.results:
+        case_ops = by_case.get((r.scenario, r.seed), [])
+        out.append(
+            f"<section id='{escape(case_name(r))}'><h2>{escape(case_name(r))} — tier {r.tier} "
+            f"{_badge(r.ok)}</h2>"
+        )
+        if r.error:
+            out.append(f"<p class='fail'>run error: {escape(r.error)}</p>")
+        phases = ", ".join(f"{p.phase} {p.seconds:.1f}s" for p in r.phases)
+        cycle = f", kill→ready→verified {r.cycle_s:.1f}s" if r.cycle_s is not None else ""
+        out.append(
+            f"<p>{r.ops} operations; {r.duration_s:.1f}s ({r.wait_s:.1f}s waiting){cycle}. "
+            f"Phases: {escape(phases)}</p>"
+        )
+        out.append(timeline_svg(case_ops, r.faults))
+        out.append("<table><tr><th>checker</th><th>result</th><th>summary</th><th>evidence</th></tr>")
+        for v in r.verdicts:
+            out.append(
+                f"<tr><td>{escape(v.name)}</td><td>{_badge(v.ok)}</td><td>{escape(v.summary)}</td>"
+                f"<td class='ev'>{escape(str(v.evidence))[:1500]}</td></tr>"
+            )
+        out.append("</table></section>")
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def write_reports(run_dir: Path, summary: RunSummary) -> None:
+    """(Re)write summary.json, junit.xml and report.html from the summary and the saved history."""
+    write_summary(run_dir, summary)
+    (run_dir / JUNIT).write_text(junit_xml(summary), encoding="utf-8")
+    history = run_dir / HISTORY
+    ops = read_jsonl(history) if history.exists() else []
+    (run_dir / HTML).write_text(render_html(summary, ops), encoding="utf-8")

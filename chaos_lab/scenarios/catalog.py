@@ -1,0 +1,354 @@
+"""The scenario catalogue, tiers 1-4. Each scenario is short (a burst of 20-40 signals, faults of 1-3
+s) so all
+tiers finish in a few minutes; every wait is bounded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaos_lab.models import CheckerSpec
+from chaos_lab.scenarios.model import (
+    ActivateKillSwitch,
+    AwaitBurst,
+    BrokerConfig,
+    Burst,
+    FloatRange,
+    Heal,
+    Inject,
+    IntRange,
+    ObserveKillSwitch,
+    PutBars,
+    ReadBars,
+    RetryUnknown,
+    Scenario,
+    Sleep,
+    Step,
+    WaitEngine,
+    WaitOps,
+)
+
+
+def _c(name: str, **params: Any) -> CheckerSpec:
+    return CheckerSpec(name=name, params=params)
+
+
+CORE = (
+    _c("no_lost_acks"),
+    _c("no_duplicates"),
+    _c("no_phantoms"),
+    _c("positions_match"),
+    _c("ledger_integrity"),
+)
+AVAILABLE = _c("availability", recover_within_s=20.0)
+FAULT_S = FloatRange(lo=1.0, hi=2.0)
+
+
+def _during_burst(
+    name: str,
+    kind: str,
+    params: dict[str, Any] | None = None,
+    count: int = 30,
+    hit_after: IntRange = IntRange(lo=3, hi=8),
+    hold: FloatRange = FAULT_S,
+    concurrency: int = 1,
+    interval_s: float = 0.05,
+) -> tuple[Step, ...]:
+    """A background burst; once `hit_after` signals completed the fault strikes, holds, heals; burst
+    finishes."""
+    return (
+        Burst(count=count, interval_s=interval_s, background=True, concurrency=concurrency),
+        WaitOps(count=hit_after),
+        Inject(name=name, kind=kind, params=params or {}),
+        Sleep(seconds=hold),
+        Heal(name=name),
+        AwaitBurst(),
+    )
+
+
+def _with_engine_stopped(*file_faults: Inject) -> tuple[Step, ...]:
+    """Stop the engine, damage its files, start it again: what a crash plus a bad disk leaves behind."""
+    return (
+        Inject(name="engine-stopped", kind="stop"),
+        *file_faults,
+        *(Heal(name=f.name) for f in file_faults),
+        Heal(name="engine-stopped"),
+    )
+
+
+def _network(name: str, description: str, toxic: dict[str, Any] | None) -> Scenario:
+    kind, params = ("proxy_down", {}) if toxic is None else ("toxic", toxic)
+    return Scenario(
+        name=name,
+        tier=3,
+        description=description,
+        method=_during_burst("link", kind, params, count=32, concurrency=4, interval_s=0.2),
+        checkers=(*CORE, AVAILABLE),
+    )
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    # ---- tier 1: disks and files
+    Scenario(
+        name="disk-full-during-burst",
+        tier=1,
+        description=(
+            "The data tmpfs fills to the last byte mid-burst: signals must get 507, nothing "
+            "unrecorded may reach the broker, and trading resumes after the disk is freed."
+        ),
+        method=_during_burst("disk-full", "disk_fill", {"leave_bytes": 0}, concurrency=2),
+        checkers=(*CORE, _c("fail_closed", min_ops_in_window=1), AVAILABLE),
+    ),
+    Scenario(
+        name="disk-full-on-snapshot",
+        tier=1,
+        description=(
+            "Positions change, then the disk is full across a snapshot interval and a few "
+            "signals: the failed snapshot must not corrupt positions after restart."
+        ),
+        method=(
+            Burst(count=10),
+            Inject(name="disk-full", kind="disk_fill", params={"leave_bytes": 0}),
+            Sleep(seconds=FloatRange(lo=1.5, hi=2.5)),
+            Burst(count=3),
+            Heal(name="disk-full"),
+        ),
+        checkers=(*CORE, _c("fail_closed", min_ops_in_window=1), AVAILABLE),
+    ),
+    Scenario(
+        name="torn-ledger-tail",
+        tier=1,
+        description="The last ledger record is cut mid-line while the engine is down: on start it must drop "
+        "exactly the torn bytes, write a recovery record naming them, and reconcile.",
+        method=(
+            Burst(count=10),
+            *_with_engine_stopped(
+                Inject(
+                    name="torn-tail",
+                    kind="tear_ledger_tail",
+                    random_params={"fraction": FloatRange(lo=0.05, hi=0.95)},
+                )
+            ),
+            WaitEngine(),
+        ),
+        restart_on_recover=False,
+        checkers=(*CORE, AVAILABLE),
+    ),
+    Scenario(
+        name="corrupt-ledger-middle",
+        tier=1,
+        description=(
+            "One bit flips in a ledger record in the middle: the engine must refuse to trade, "
+            "with the kill switch naming the offset, and leave the file untouched for forensics."
+        ),
+        method=(
+            Burst(count=10),
+            *_with_engine_stopped(
+                Inject(
+                    name="flipped-byte",
+                    kind="flip_ledger_byte",
+                    random_params={
+                        "record_fraction": FloatRange(lo=0.0, hi=0.99),
+                        "byte_fraction": FloatRange(lo=0.0, hi=0.99),
+                    },
+                )
+            ),
+            WaitEngine(ready=False),
+        ),
+        restart_on_recover=False,
+        expect_ready=False,
+        checkers=(
+            _c("ledger_integrity", expect_corruption=True),
+            _c("refuses_to_trade", reason_names_offset=True),
+            _c("no_duplicates"),
+            AVAILABLE,
+        ),
+    ),
+    Scenario(
+        name="truncated-parquet",
+        tier=1,
+        description=(
+            "A bar file loses its footer: reading it must answer a 4xx naming the path and "
+            "offset, and trading is unaffected."
+        ),
+        method=(
+            PutBars(),
+            Burst(count=5),
+            *_with_engine_stopped(
+                Inject(
+                    name="truncated",
+                    kind="truncate_parquet",
+                    params={"symbol": "EURUSD", "timeframe": "M1"},
+                    random_params={"fraction": FloatRange(lo=0.2, hi=0.9)},
+                )
+            ),
+            WaitEngine(),
+            ReadBars(),
+        ),
+        restart_on_recover=False,
+        checkers=(_c("corrupt_file_reported"), *CORE, AVAILABLE),
+    ),
+    # ---- tier 2: engine vs broker state
+    Scenario(
+        name="ack-lost-between-submit-and-record",
+        tier=2,
+        description=(
+            "The broker fills an order but answers 2 s late; the engine is SIGKILLed in between. "
+            "After restart the order must be reconciled into the ledger, not lost and not sent "
+            "twice."
+        ),
+        method=(
+            Burst(count=5),
+            BrokerConfig(order_delay_s=2.0),
+            Burst(count=1, background=True),
+            Sleep(seconds=FloatRange(lo=0.5, hi=1.2)),
+            Inject(name="engine-killed", kind="kill", params={"signal": "SIGKILL"}),
+            AwaitBurst(timeout_s=10),
+            BrokerConfig(order_delay_s=0.0),
+            Heal(name="engine-killed"),
+            WaitEngine(),
+        ),
+        rollback=(BrokerConfig(),),
+        restart_on_recover=False,
+        checkers=(*CORE, AVAILABLE),
+    ),
+    Scenario(
+        name="retry-after-timeout",
+        tier=2,
+        description=(
+            "Broker answers never arrive (timeout toxic): the engine reports `unknown`; after "
+            "healing, the client retries the same intent ids and must get the original outcome, "
+            "never a second order."
+        ),
+        method=(
+            Burst(count=5),
+            Inject(
+                name="answers-lost",
+                kind="toxic",
+                params={"type": "timeout", "stream": "downstream", "attributes": {"timeout": 0}},
+            ),
+            Burst(count=2),
+            Heal(name="answers-lost"),
+            RetryUnknown(),
+        ),
+        checkers=(*CORE, AVAILABLE),
+    ),
+    Scenario(
+        name="kill-switch-file-vs-memory",
+        tier=2,
+        description=(
+            "With the kill switch active, its file is corrupted under the running engine: memory "
+            "must keep refusing, and after a crash the unreadable file must fail closed (still "
+            "active)."
+        ),
+        method=(
+            Burst(count=5),
+            ActivateKillSwitch(reason="chaos: operator halt"),
+            ObserveKillSwitch(),
+            Inject(name="ks-file", kind="corrupt_kill_switch"),
+            Burst(count=3),
+            Inject(name="engine-killed", kind="kill", params={"signal": "SIGKILL"}),
+            Heal(name="engine-killed"),
+            Heal(name="ks-file"),
+            WaitEngine(ready=False),
+        ),
+        restart_on_recover=False,
+        expect_ready=False,
+        checkers=(_c("kill_switch_persisted", same_reason=False), _c("refuses_to_trade"), *CORE, AVAILABLE),
+    ),
+    # ---- tier 3: a sick network between engine and broker
+    _network(
+        "broker-latency-2s",
+        "Every broker answer is 2 s (+-200 ms) late: orders complete, nothing doubles.",
+        {"type": "latency", "stream": "downstream", "attributes": {"latency": 2000, "jitter": 200}},
+    ),
+    _network(
+        "broker-timeout",
+        "Broker answers never arrive: `unknown` outcomes, reconciled after restart.",
+        {"type": "timeout", "stream": "downstream", "attributes": {"timeout": 0}},
+    ),
+    _network(
+        "broker-reset-peer",
+        "Connections to the broker are reset: no order may be lost or doubled.",
+        {"type": "reset_peer", "stream": "upstream", "attributes": {"timeout": 0}},
+    ),
+    _network("broker-down-then-up", "The broker link disappears (proxy disabled), then comes back.", None),
+    _network(
+        "slicer",
+        "Broker traffic is sliced into 8-byte pieces 2 ms apart: slow but correct.",
+        {
+            "type": "slicer",
+            "stream": "downstream",
+            "attributes": {"average_size": 8, "size_variation": 4, "delay": 2000},
+        },
+    ),
+    # ---- tier 4: crash and recovery
+    Scenario(
+        name="sigkill-mid-burst",
+        tier=4,
+        description="SIGKILL of the engine at a seed-chosen point of a burst; restart, replay, reconcile.",
+        method=(
+            Burst(count=30, interval_s=0.1, background=True, concurrency=2),
+            WaitOps(count=IntRange(lo=3, hi=15)),
+            Inject(name="engine-killed", kind="kill", params={"signal": "SIGKILL"}),
+            Sleep(seconds=FloatRange(lo=0.1, hi=0.5)),
+            Heal(name="engine-killed"),
+            WaitEngine(),
+            AwaitBurst(),
+        ),
+        restart_on_recover=False,
+        seeds=(1, 2, 3),
+        checkers=(*CORE, AVAILABLE),
+    ),
+    Scenario(
+        name="kill-switch-survives-sigkill",
+        tier=4,
+        description="An activated kill switch must still be active, with the same reason, after SIGKILL.",
+        method=(
+            Burst(count=5),
+            ActivateKillSwitch(reason="chaos: halt before crash"),
+            ObserveKillSwitch(),
+            Inject(name="engine-killed", kind="kill", params={"signal": "SIGKILL"}),
+            Heal(name="engine-killed"),
+            WaitEngine(ready=False),
+        ),
+        restart_on_recover=False,
+        expect_ready=False,
+        checkers=(_c("kill_switch_persisted"), _c("refuses_to_trade"), *CORE, AVAILABLE),
+    ),
+    Scenario(
+        name="disk-full-then-crash-then-free",
+        tier=4,
+        description=(
+            "The disk fills mid-burst, the engine is SIGKILLed while it is full, the disk is "
+            "freed while it is down, and it restarts: no lost ack, no phantom, positions agree."
+        ),
+        method=(
+            Burst(count=25, interval_s=0.05, background=True, concurrency=2),
+            WaitOps(count=IntRange(lo=3, hi=8)),
+            Inject(name="disk-full", kind="disk_fill", params={"leave_bytes": 0}),
+            Sleep(seconds=FloatRange(lo=0.5, hi=1.5)),
+            Inject(name="engine-killed", kind="kill", params={"signal": "SIGKILL"}),
+            Heal(name="disk-full"),
+            Heal(name="engine-killed"),
+            WaitEngine(),
+            AwaitBurst(),
+        ),
+        restart_on_recover=False,
+        checkers=(*CORE, _c("fail_closed"), AVAILABLE),
+    ),
+)
+
+BY_NAME: dict[str, Scenario] = {s.name: s for s in SCENARIOS}
+
+
+def select(tier: int | None = None, name: str | None = None) -> list[Scenario]:
+    """Scenarios by tier and/or name; raises KeyError with a one-line message for an unknown one."""
+    if name is not None and name not in BY_NAME:
+        raise KeyError(f"unknown scenario {name!r} (see `chaos-lab list`)")
+    if tier is not None and tier not in {s.tier for s in SCENARIOS}:
+        raise KeyError(f"unknown tier {tier} (tiers: {sorted({s.tier for s in SCENARIOS})})")
+    chosen = [s for s in SCENARIOS if (name is None or s.name == name) and (tier is None or s.tier == tier)]
+    if not chosen:
+        raise KeyError(f"scenario {name!r} is not in tier {tier}")
+    return chosen

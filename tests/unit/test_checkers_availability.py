@@ -1,0 +1,60 @@
+"""availability: an unanswered /health during a non-stopping fault fails, probes during a kill are exempt,
+and a recovery slower than the bound fails."""
+
+from __future__ import annotations
+
+import time
+
+from chaos_lab.checkers import availability
+from chaos_lab.synthetic import ObservationBuilder
+
+
+def _fault(kind: str, answered: bool) -> ObservationBuilder:
+    b = ObservationBuilder()
+    b.probe()
+    b.inject("f", kind)
+    b.probe(answered=answered, status="degraded")
+    b.probe(answered=answered, status="degraded")
+    b.heal("f")
+    b.probe()
+    b.recovered()
+    return b
+
+
+def test_answered_during_disk_full_passes() -> None:
+    verdict = availability.check(_fault("disk_fill", True).build())
+    assert verdict.ok, verdict
+    assert verdict.evidence["probes_during_faults"] == 2
+
+
+def test_unanswered_during_network_fault_fails() -> None:
+    verdict = availability.check(_fault("toxic", False).build())
+    assert not verdict.ok
+    assert len(verdict.evidence["unanswered"]) == 2
+
+
+def test_unanswered_during_sigkill_is_exempt() -> None:
+    verdict = availability.check(_fault("kill", False).build())
+    assert verdict.ok, verdict
+    assert verdict.evidence["probes_during_faults"] == 0
+
+
+def test_slow_recovery_fails() -> None:
+    b = _fault("disk_fill", True)
+    time.sleep(0.05)
+    b.recovered()
+    verdict = availability.check(b.build(), recover_within_s=0.01)
+    assert not verdict.ok
+    assert "bound 0.01s" in verdict.summary
+
+
+def test_never_recovered_fails() -> None:
+    b = _fault("disk_fill", True)
+    b.recovered_at = None
+    assert not availability.check(b.build()).ok
+
+
+def test_no_fault_fails() -> None:
+    b = ObservationBuilder()
+    b.probe()
+    assert not availability.check(b.build()).ok

@@ -1,0 +1,126 @@
+"""CLI: usage errors exit 2 with one line, a failed checker exits 1, Ctrl-C still takes the lab down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, ClassVar
+
+import pytest
+
+from chaos_lab import cli
+from chaos_lab.scenarios.catalog import SCENARIOS
+
+
+def test_list(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert all(s.name[:12] in out for s in SCENARIOS)
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["run", "--scenario", "no-such-thing"], "unknown scenario 'no-such-thing'"),
+        (["run", "--tier", "9"], "unknown tier 9"),
+        (["run", "--tier", "3", "--scenario", "torn-ledger-tail"], "not in tier 3"),
+    ],
+)
+def test_unknown_scenario_or_tier_is_one_line_and_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_argparse_errors_exit_2() -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["run", "--tier", "abc"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["explode"])
+    assert exc.value.code == 2
+
+
+def test_report_of_a_missing_run_dir_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["report", str(tmp_path / "nope")]) == 2
+    assert "no summary.json" in capsys.readouterr().err
+
+
+class FakeLab:
+    """No Docker: every service is unreachable, so the scenario cannot run and must be reported as failed."""
+
+    instances: ClassVar[list[FakeLab]] = []
+
+    def __init__(self, up_raises: type[BaseException] | None = None) -> None:
+        self.up_raises, self.calls = up_raises, []
+        FakeLab.instances.append(self)
+
+    def up(self, timeout: float = 60) -> None:
+        self.calls.append("up")
+        if self.up_raises:
+            raise self.up_raises
+
+    def down(self) -> None:
+        self.calls.append("down")
+
+    def urls(self) -> dict[str, str]:
+        return {
+            "engine": "http://127.0.0.1:9",
+            "broker": "http://127.0.0.1:9",
+            "toxiproxy": "http://127.0.0.1:9",
+        }
+
+    def __getattr__(self, name: str) -> Any:
+        def refuse(*args: object, **kwargs: object) -> Any:
+            raise RuntimeError(f"{name}: lab unavailable")
+
+        return refuse
+
+
+def _args(tmp_path: Path, **kw: Any) -> SimpleNamespace:
+    return SimpleNamespace(
+        tier=None, scenario="broker-timeout", seed=3, keep_up=False, reports=tmp_path, **kw
+    )
+
+
+def test_a_scenario_that_cannot_run_exits_1_and_the_lab_goes_down(tmp_path: Path) -> None:
+    FakeLab.instances.clear()
+    code = cli.cmd_run(_args(tmp_path), cli.Console(quiet=True), lab_factory=FakeLab)
+    assert code == 1
+    assert FakeLab.instances[0].calls == ["up", "down"]
+    [run_dir] = list(tmp_path.iterdir())
+    summary = cli.read_summary(run_dir)
+    assert not summary.ok and summary.results[0].error and summary.results[0].seed == 3
+    assert (run_dir / "junit.xml").exists() and (run_dir / "report.html").exists()
+    assert cli.main(["report", str(run_dir)]) == 1
+
+
+def test_ctrl_c_exits_130_and_takes_the_lab_down(tmp_path: Path) -> None:
+    FakeLab.instances.clear()
+    code = cli.cmd_run(
+        _args(tmp_path), cli.Console(quiet=True), lab_factory=lambda: FakeLab(up_raises=KeyboardInterrupt)
+    )
+    assert code == 130
+    assert FakeLab.instances[0].calls == ["up", "down"]
+    [run_dir] = list(tmp_path.iterdir())
+    assert cli.read_summary(run_dir).interrupted
+
+
+def test_keep_up_leaves_the_lab(tmp_path: Path) -> None:
+    FakeLab.instances.clear()
+    args = _args(tmp_path)
+    args.keep_up = True
+    cli.cmd_run(args, cli.Console(quiet=True), lab_factory=FakeLab)
+    assert FakeLab.instances[0].calls == ["up"]
+
+
+def test_a_lab_that_fails_to_come_up_is_one_line_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    FakeLab.instances.clear()
+    code = cli.cmd_run(_args(tmp_path), cli.Console(), lab_factory=lambda: FakeLab(up_raises=RuntimeError))
+    assert code == 1
+    assert FakeLab.instances[0].calls == ["up", "down"]
+    assert "lab error" in capsys.readouterr().out

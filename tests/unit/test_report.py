@@ -1,0 +1,104 @@
+"""Reports: junit has one testcase per scenario/checker, the HTML timeline shades fault windows and marks
+every operation by outcome, and `report` re-renders from the saved files alone."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from pathlib import Path
+
+from chaos_lab.checkers import run_checkers
+from chaos_lab.history import fault_windows
+from chaos_lab.models import CheckerSpec, RunSummary, ScenarioResult
+from chaos_lab.report.files import append_history, junit_xml, read_summary, write_reports
+from chaos_lab.synthetic import ObservationBuilder
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _result(name: str, seed: int, violate: bool) -> tuple[ScenarioResult, ObservationBuilder]:
+    b = ObservationBuilder(name, seed)
+    b.history.phase = "method"
+    b.signal()
+    b.probe()
+    b.inject("disk-full", "disk_fill", {"written_bytes": 1000, "free_bytes_after": 0})
+    b.signal(outcome="fail", status=507, ledger=False, broker=False)
+    b.signal(outcome="info", status=202)
+    b.probe(status="degraded")
+    b.heal("disk-full")
+    b.recovered()
+    if violate:
+        b.signal(ledger=False)  # an acknowledged signal the ledger lost
+    obs = b.build()
+    specs = [
+        CheckerSpec(name="no_lost_acks"),
+        CheckerSpec(name="fail_closed"),
+        CheckerSpec(name="availability"),
+    ]
+    verdicts = run_checkers(specs, obs)
+    return ScenarioResult(
+        scenario=name,
+        tier=1,
+        seed=seed,
+        ok=all(v.ok for v in verdicts),
+        started=datetime.now(UTC),
+        duration_s=1.5,
+        wait_s=0.5,
+        faults=fault_windows(obs.history),
+        verdicts=verdicts,
+        ops=len(obs.history),
+    ), b
+
+
+def _run_dir(tmp_path: Path) -> tuple[Path, RunSummary]:
+    good, b1 = _result("disk-full-during-burst", 1, violate=False)
+    bad, b2 = _result("disk-full-during-burst", 2, violate=True)
+    summary = RunSummary(
+        run_id="r1", started=datetime.now(UTC), duration_s=3.0, wait_s=1.0, ok=False, results=[good, bad]
+    )
+    run_dir = tmp_path / "r1"
+    run_dir.mkdir()
+    append_history(run_dir, b1.history.ops)
+    append_history(run_dir, b2.history.ops)
+    write_reports(run_dir, summary)
+    return run_dir, summary
+
+
+def test_junit_one_case_per_checker_and_failures_named(tmp_path: Path) -> None:
+    run_dir, summary = _run_dir(tmp_path)
+    root = ET.parse(run_dir / "junit.xml").getroot()
+    cases = root.findall(".//testcase")
+    assert len(cases) == 6
+    failed = [(c.get("classname"), c.get("name")) for c in cases if c.find("failure") is not None]
+    assert failed == [("disk-full-during-burst[seed=2]", "no_lost_acks")]
+    assert root.find("testsuite").get("failures") == "1"
+    assert summary.results[1].ok is False
+
+
+def test_html_timeline_shades_faults_and_marks_outcomes(tmp_path: Path) -> None:
+    run_dir, _ = _run_dir(tmp_path)
+    html = (run_dir / "report.html").read_text()
+    assert "<script" not in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+    svgs = [html[i : html.index("</svg>", i) + 6] for i in range(len(html)) if html.startswith("<svg", i)]
+    assert len(svgs) == 2
+    for svg in svgs:
+        root = ET.fromstring(svg)
+        faults = [r for r in root.iter(f"{SVG}rect") if r.get("class") == "fault"]
+        assert [f.get("data-kind") for f in faults] == ["disk_fill"]
+        assert float(faults[0].get("width")) > 0
+        ok = [c for c in root.iter(f"{SVG}circle") if c.get("class") == "op ok"]
+        fail = [c for c in root.iter(f"{SVG}circle") if c.get("class") == "op fail"]
+        info = [p for p in root.iter(f"{SVG}path") if p.get("class") == "op info"]
+        assert len(fail) == 1 and len(info) == 1 and len(ok) >= 1
+        assert len([r for r in root.iter(f"{SVG}rect") if (r.get("class") or "").startswith("probe")]) == 2
+    assert "FAIL" in html and "no_lost_acks" in html
+
+
+def test_report_rerenders_from_saved_files(tmp_path: Path) -> None:
+    run_dir, summary = _run_dir(tmp_path)
+    (run_dir / "report.html").unlink()
+    (run_dir / "junit.xml").unlink()
+    assert read_summary(run_dir).model_dump(mode="json") == summary.model_dump(mode="json")
+    write_reports(run_dir, read_summary(run_dir))
+    assert (run_dir / "report.html").stat().st_size > 1000
+    assert junit_xml(summary) == (run_dir / "junit.xml").read_text()
