@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 OpType = Literal["invoke", "ok", "fail", "info"]
 # Which actor produced an op: the workload client, the /health prober, the nemesis, or the runner's own
@@ -98,14 +98,42 @@ class KillSwitchState(BaseModel):
     activated_at: str | None = None
 
 
+# What the broker did with one `POST /orders` (docs/interfaces.md, `GET /admin/attempts`).
+AttemptOutcome = Literal["filled", "duplicate", "failed", "rejected"]
+
+
 class BrokerAttempt(BaseModel):
+    """One `POST /orders` the broker received. Only a `filled` one created an order: a `fail_next` 503
+    (`failed`) or a 409 (`rejected`) recorded nothing, so a re-send under the same key is still one order."""
+
     model_config = ConfigDict(extra="allow")
 
     seq: int
     client_order_id: str
     received_at: datetime
     duplicate: bool
+    outcome: AttemptOutcome
     body: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _outcome_from_duplicate(cls, data: Any) -> Any:
+        """A record that only says duplicate or not (the synthetic builder's) is a fill or a duplicate."""
+        if isinstance(data, dict) and "outcome" not in data and isinstance(data.get("duplicate"), bool):
+            return {**data, "outcome": "duplicate" if data["duplicate"] else "filled"}
+        return data
+
+    @model_validator(mode="after")
+    def _duplicate_matches_outcome(self) -> BrokerAttempt:
+        if self.duplicate != (self.outcome == "duplicate"):
+            raise ValueError(
+                f"attempt {self.seq}: duplicate={self.duplicate} contradicts outcome={self.outcome!r}"
+            )
+        return self
+
+    @property
+    def created_order(self) -> bool:
+        return self.outcome == "filled"
 
 
 class BrokerOrder(BaseModel):

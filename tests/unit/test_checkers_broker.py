@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+from pydantic import ValidationError
+from support.fixtures import broker_server  # noqa: F401  (fixture)
+from support.processes import BrokerProcess
+
 from chaos_lab.checkers import no_duplicates, no_phantoms, positions_match
+from chaos_lab.models import BrokerAttempt, BrokerOrder, Observation
 from chaos_lab.synthetic import ObservationBuilder
 
 
@@ -32,6 +38,54 @@ def test_deduplicated_retry_is_not_a_duplicate() -> None:
     assert verdict.evidence["duplicate_attempts"] == 1
 
 
+@pytest.mark.parametrize("first", ["failed", "rejected"])
+def test_unanswered_attempt_then_resend_is_one_order(first: str) -> None:
+    """A `fail_next` 503 (or a 409) records an attempt but no order; the re-send under the same key fills."""
+    b = _clean()
+    b.signal()
+    filled = b.attempts.pop()
+    lost = BrokerAttempt(
+        seq=filled.seq,
+        client_order_id=filled.client_order_id,
+        received_at=filled.received_at,
+        duplicate=False,
+        outcome=first,
+        body=filled.body,
+    )
+    b.attempts += [lost, filled.model_copy(update={"seq": filled.seq + 1})]
+    verdict = no_duplicates.check(b.build())
+    assert verdict.ok, verdict
+    assert verdict.evidence["attempts_by_outcome"] == {"filled": 3, first: 1}
+
+
+def test_real_broker_fail_next_then_resend_is_one_order(broker_server: BrokerProcess) -> None:  # noqa: F811
+    """The same case from the real fake broker's record: its attempts carry `outcome` into the model."""
+    broker_server.configure(fail_next=1)
+    coid = "SOLAT-" + uuid.uuid4().hex
+    order = {"client_order_id": coid, "symbol": "EURUSD", "side": "BUY", "quantity": 1.0}
+    assert broker_server.post("/orders", json=order).status_code == 503
+    assert broker_server.place(**order)["duplicate"] is False
+    assert broker_server.place(**order)["duplicate"] is True
+    attempts = [BrokerAttempt.model_validate(a) for a in broker_server.attempts()]
+    assert [a.outcome for a in attempts] == ["failed", "filled", "duplicate"]
+    obs = Observation(
+        scenario="fail-next-resend",
+        broker_attempts=attempts,
+        broker_orders=[BrokerOrder.model_validate(o) for o in broker_server.orders()],
+    )
+    verdict = no_duplicates.check(obs)
+    assert verdict.ok, verdict
+    assert verdict.evidence["orders"] == 1
+
+
+def test_attempt_outcome_must_agree_with_the_duplicate_flag() -> None:
+    record = {"seq": 1, "client_order_id": "SOLAT-1", "received_at": "2026-11-24T00:00:00Z"}
+    with pytest.raises(ValidationError, match="contradicts"):
+        BrokerAttempt.model_validate({**record, "duplicate": False, "outcome": "duplicate"})
+    with pytest.raises(ValidationError, match="outcome"):
+        BrokerAttempt.model_validate({**record, "duplicate": False, "outcome": "lost"})
+
+
 def test_two_orders_for_one_intent_fail() -> None:
     b = _clean()
     intent = b.signal()
@@ -40,7 +94,7 @@ def test_two_orders_for_one_intent_fail() -> None:
     verdict = no_duplicates.check(b.build())
     assert not verdict.ok
     assert verdict.evidence["orders_per_coid_over_1"] == {coid: 2}
-    assert verdict.evidence["non_duplicate_attempts_over_1"] == {coid: 2}
+    assert verdict.evidence["filled_attempts_over_1"] == {coid: 2}
     assert verdict.evidence["intents_with_several_orders"] == {str(intent): 2}
 
 
