@@ -21,7 +21,7 @@ from solat_engine.broker_client import BrokerClient, BrokerError
 from solat_engine.config import EngineConfig
 from solat_engine.durable import ensure_dir
 from solat_engine.execution.kill_switch import KillSwitch
-from solat_engine.execution.ledger import ExecutionLedger, LedgerCorruption, LedgerError
+from solat_engine.execution.ledger import ExecutionLedger, LedgerCorruption, LedgerError, ReplayState
 from solat_engine.execution.models import NIL_UUID, EntryType, Intent
 from solat_engine.execution.router import (
     ExecutionRouter,
@@ -91,7 +91,9 @@ class Engine:
             max_order_qty=self.config.max_order_qty, balance_max_age=self.config.balance_max_age
         )
         self.snapshotter = PositionSnapshotter(self.data_dir / "snapshots" / "positions.json")
-        recovered = self.snapshotter.recover(self.ledger.replay())
+        # Positions and last_seq only: `replay()` would copy every intent's state just to be thrown away.
+        ledger_now = ReplayState(positions=self.ledger.positions(), last_seq=self.ledger.last_seq)
+        recovered = self.snapshotter.recover(ledger_now)
         if recovered.note:
             log.warning(recovered.note)
         self.router = ExecutionRouter(self.ledger, self.kill_switch, self.broker, router_config, self.clock,

@@ -17,8 +17,8 @@ from solat_engine.broker_client import (
     BrokerRejected,
 )
 from solat_engine.execution.kill_switch import KillSwitch
-from solat_engine.execution.ledger import ExecutionLedger
-from solat_engine.execution.models import EntryType, Intent, Side
+from solat_engine.execution.ledger import ExecutionLedger, LedgerError
+from solat_engine.execution.models import NIL_UUID, EntryType, Intent, Side
 from solat_engine.execution.router import ExecutionRouter, Outcome, RouterConfig
 
 
@@ -278,3 +278,62 @@ def test_intent_locks_do_not_accumulate(parts) -> None:
     for _ in range(5):
         router.route_intent(intent())
     assert router._locks.locks == {}
+
+
+def test_restarted_router_answers_repeats_from_the_ledgers_replay(parts, tmp_path: Path) -> None:
+    """The router keeps no fold of its own: after a restart, outcomes come from the ledger's replay."""
+    ledger, ks, broker, clock = parts
+    router = make_router(parts)
+    filled, rejected, unknown = intent(qty=2), intent(qty=3), intent(qty=4)
+    first_fill = router.route_intent(filled)
+    broker.place_error = BrokerRejected(409, "insufficient available balance")
+    first_reject = router.route_intent(rejected)
+    broker.place_error = BrokerOutcomeUnknown("read timeout")
+    router.route_intent(unknown)
+    broker.place_error = None
+    ledger.close()
+    reopened = ExecutionLedger(tmp_path / "ledger")  # replays the file
+    try:
+        again = make_router((reopened, ks, broker, clock))
+        assert again.open_intents() == [unknown.intent_id]
+        assert again.positions_copy() == {"EURUSD": 2.0}
+        placed = list(broker.placed)
+        assert again.route_intent(filled) == first_fill and first_fill.broker_order_id == "B-1"
+        assert again.route_intent(rejected) == first_reject
+        assert first_reject.reason == "insufficient available balance"
+        assert broker.placed == placed  # answered from the ledger, nothing sent
+    finally:
+        reopened.close()
+
+
+def test_outcome_lost_to_a_full_disk_stays_open_until_recorded(small_disk) -> None:
+    """The broker filled but the disk was full: the intent stays open, and once the disk has room a
+    repeat learns the fill by asking the broker (never re-sending) and records it."""
+    ledger = ExecutionLedger(small_disk.root / "ledger")
+    try:
+        broker = ScriptedBroker()
+        parts = (ledger, KillSwitch(small_disk.root / "kill_switch.json"), broker, Clock())
+        router = make_router(parts)
+        it = intent(qty=5)
+
+        def disk_fills_up(_coid: str) -> None:  # the broker takes the order, then the disk is full
+            small_disk.fill()
+            with pytest.raises(LedgerError):  # use up the slack in the ledger's last page too
+                for _ in range(64):
+                    ledger.append(EntryType.KILL_SWITCH, NIL_UUID, {})
+
+        broker.place_hook = disk_fills_up
+        lost = router.route_intent(it)
+        assert lost.outcome == Outcome.UNKNOWN and lost.stage == "ledger"
+        assert "No space left" in (lost.reason or "")
+        assert types_of(ledger, it.intent_id) == ["intent"]
+        assert router.open_intents() == [it.intent_id] and router.positions_copy() == {}
+        broker.place_hook = None
+        small_disk.free()
+        resolved = router.route_intent(it)
+        assert resolved.outcome == Outcome.FILLED and resolved.broker_order_id == "B-1"
+        assert broker.placed == ["SOLAT-" + it.intent_id.hex]
+        assert types_of(ledger, it.intent_id) == ["intent", "fill"]
+        assert router.open_intents() == [] and router.positions_copy() == {"EURUSD": 5.0}
+    finally:
+        ledger.close()

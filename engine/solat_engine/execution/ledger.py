@@ -32,7 +32,7 @@ import threading
 import zlib
 from array import array
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import accumulate
@@ -88,14 +88,18 @@ class LedgerCorruption(LedgerError):
 
 @dataclass(slots=True)
 class IntentState:
+    """One intent as its records leave it: the single fold both the ledger and the router read."""
+
     key: str  # the intent_id as written in the file; the UUID object is made only when asked for
     state: EntryType  # type of the last record of this intent
     terminal: bool  # sticky: once filled/rejected/not_sent an intent never reopens
     client_order_id: str | None = None
-    symbol: str | None = None
+    symbol: str | None = None  # symbol/side/quantity: from the `intent` record (None: none seen)
     side: str | None = None
     quantity: float | None = None
     last_seq: int = 0
+    broker_order_id: str | None = None  # latest one a record carried (ack, fill, reconciled)
+    reason: str | None = None  # latest one a record carried (reject, unknown)
 
     @property
     def intent_id(self) -> UUID:
@@ -105,13 +109,14 @@ class IntentState:
         """A copy (spelled out: `dataclasses.replace` costs several times more, for every intent)."""
         return IntentState(
             self.key, self.state, self.terminal, self.client_order_id, self.symbol, self.side, self.quantity,
-            self.last_seq,
+            self.last_seq, self.broker_order_id, self.reason,
         )
 
 
 _NIL_KEY = str(NIL_UUID)
 _TERMINAL_VALUES = frozenset(t.value for t in TERMINAL_TYPES)
 _POSITION_VALUES = frozenset({EntryType.FILL.value, EntryType.RECONCILED.value})
+_INTENT_TYPE = EntryType.INTENT
 
 
 @dataclass(slots=True)
@@ -152,25 +157,35 @@ class ReplayState:
             return
         entry_type = record["entry_type"]
         payload = record["payload"]
-        if entry_type in _POSITION_VALUES:
-            symbol, qty = position_delta(EntryType.FILL, payload)  # type: ignore[misc]
-            self.positions[symbol] = self.positions.get(symbol, 0.0) + qty
         state = self.by_key.get(key)
-        if state is None:
-            terminal = entry_type in _TERMINAL_VALUES
-            state = self.by_key[key] = IntentState(key, ENTRY_TYPES[entry_type], terminal)
+        if entry_type == "intent":  # (re)starts the order: what earlier records said about it is void
+            if state is None:
+                state = self.by_key[key] = IntentState(key, _INTENT_TYPE, False)
+            else:
+                state.state = _INTENT_TYPE
+                state.broker_order_id = state.reason = None
+            state.symbol = payload.get("symbol")
+            state.side = payload.get("side")
+            state.quantity = payload.get("quantity")
         else:
-            state.state = ENTRY_TYPES[entry_type]
-            if entry_type in _TERMINAL_VALUES:
-                state.terminal = True
+            if entry_type in _POSITION_VALUES:
+                symbol, qty = position_delta(EntryType.FILL, payload)  # type: ignore[misc]
+                self.positions[symbol] = self.positions.get(symbol, 0.0) + qty
+            if state is None:
+                terminal = entry_type in _TERMINAL_VALUES
+                state = self.by_key[key] = IntentState(key, ENTRY_TYPES[entry_type], terminal)
+            else:
+                state.state = ENTRY_TYPES[entry_type]
+                if entry_type in _TERMINAL_VALUES:
+                    state.terminal = True
+            if "broker_order_id" in payload:
+                state.broker_order_id = payload["broker_order_id"]
+            if "reason" in payload:
+                state.reason = payload["reason"]
         state.last_seq = seq
         coid = payload.get("client_order_id")
         if coid is not None:
             state.client_order_id = coid
-        if entry_type == "intent":
-            state.symbol = payload.get("symbol")
-            state.side = payload.get("side")
-            state.quantity = payload.get("quantity")
 
     def copy(self) -> ReplayState:
         by_key = {k: v.copy() for k, v in self.by_key.items()}
@@ -657,7 +672,7 @@ class ExecutionLedger:
     def entries(self, after_seq: int = 0) -> Iterator[LedgerEntry]:
         """Durable records with seq > after_seq, read back from the file (checksums re-checked).
 
-        Read in chunks with the bulk checksum check: the router reads the whole ledger this way at start-up.
+        Read in chunks with the bulk checksum check (the API pages through the ledger this way).
         """
         with self._lock:
             size = self._size
@@ -704,6 +719,12 @@ class ExecutionLedger:
         with self._lock:
             state = self._state.intent(intent_id)
             return state.copy() if state is not None else None
+
+    def intent_ids(self, where: Callable[[IntentState], bool]) -> list[UUID]:
+        """Ids of the intents `where` accepts, in order of first record (no copies: `where` runs locked)."""
+        with self._lock:
+            keys = [k for k, state in self._state.by_key.items() if where(state)]
+        return [UUID(k) for k in keys]
 
     @property
     def last_seq(self) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -31,14 +31,13 @@ from solat_engine.broker_client import (
     BrokerRejected,
 )
 from solat_engine.execution.kill_switch import KillSwitch
-from solat_engine.execution.ledger import ExecutionLedger, LedgerError
+from solat_engine.execution.ledger import ExecutionLedger, IntentState, LedgerError
 from solat_engine.execution.models import (
     TERMINAL_TYPES,
     EntryType,
     Intent,
     LedgerEntry,
     client_order_id_for,
-    position_delta,
 )
 
 log = logging.getLogger(__name__)
@@ -69,20 +68,23 @@ class RouterConfig(BaseModel):
     balance_max_age: float = 300.0
 
 
-@dataclass
+_SETTLED_TYPES = frozenset({*TERMINAL_TYPES, EntryType.ACK})
+
+
+@dataclass(frozen=True, slots=True)
 class IntentView:
-    """The router's in-memory view of one intent, folded from its ledger records."""
+    """One intent as the router sees it: the ledger's fold (`IntentState`) plus `durable`, which only the
+    router knows (False: the broker answered but that outcome could not be written; the ledger says less)."""
 
     intent: Intent
-    state: EntryType = EntryType.INTENT
-    broker_order_id: str | None = None
-    reason: str | None = None
-    durable: bool = True  # False: the last outcome could not be written, the ledger still says less
+    state: EntryType
+    broker_order_id: str | None
+    reason: str | None
+    durable: bool
 
     @property
     def open(self) -> bool:
-        settled = self.state in TERMINAL_TYPES or self.state == EntryType.ACK
-        return not settled or not self.durable
+        return self.state not in _SETTLED_TYPES or not self.durable
 
 
 @dataclass
@@ -128,56 +130,44 @@ class ExecutionRouter:
         self.config = config or RouterConfig()
         self.clock = clock
         self._locks = _IntentLocks()
-        self._state = threading.Lock()
-        self.intents: dict[UUID, IntentView] = {}
-        self.positions: dict[str, float] = {}
-        self.last_seq = 0
+        self._state = threading.Lock()  # guards _undurable
+        self._undurable: set[str] = set()  # intent keys whose last broker outcome could not be written
         self.balance: Account | None = None
         self.balance_fetched_at: float | None = None
         self._blocked: str | None = "startup reconcile has not completed"
-        self._load(ledger.entries())
 
-    # ---- state folded from the ledger -------------------------------------------------------------
-    def _load(self, entries: Iterable[LedgerEntry]) -> None:
-        for entry in entries:
-            self._apply(entry)
-
-    def _apply(self, entry: LedgerEntry) -> None:
+    # ---- state: the ledger's replay is the one fold (it applies each record as it becomes durable) ----
+    def _view(self, intent_id: UUID) -> IntentView | None:
+        """The intent as the ledger has folded it, or None if no `intent` record was written for it."""
+        state = self.ledger.intent(intent_id)
+        if state is None or state.symbol is None:  # records without an intent (never written by the router)
+            return None
+        intent = Intent(intent_id=intent_id, symbol=state.symbol, side=state.side, quantity=state.quantity)
         with self._state:
-            self.last_seq = max(self.last_seq, entry.seq)
-            if entry.entry_type == EntryType.INTENT:
-                p = entry.payload
-                intent = Intent(intent_id=entry.intent_id, symbol=p["symbol"], side=p["side"],
-                                quantity=p["quantity"])
-                self.intents[entry.intent_id] = IntentView(intent=intent)
-                return
-            view = self.intents.get(entry.intent_id)
-            if view is None:  # recovery / kill_switch records carry no intent
-                return
-            view.state = entry.entry_type
-            view.durable = True
-            view.broker_order_id = entry.payload.get("broker_order_id", view.broker_order_id)
-            view.reason = entry.payload.get("reason", view.reason)
-            delta = position_delta(entry.entry_type, entry.payload)
-            if delta is not None:
-                symbol, qty = delta
-                self.positions[symbol] = self.positions.get(symbol, 0.0) + qty
+            durable = state.key not in self._undurable
+        return IntentView(intent, state.state, state.broker_order_id, state.reason, durable)
 
     def _record(self, entry_type: EntryType, intent_id: UUID, payload: dict[str, Any]) -> LedgerEntry:
-        """Append durably, then update memory: memory never runs ahead of the ledger."""
+        """Append durably (the ledger folds the record into its state before returning): memory never runs
+        ahead of the ledger."""
         entry = self.ledger.append(entry_type, intent_id, payload)
-        self._apply(entry)
+        with self._state:
+            self._undurable.discard(str(intent_id))
         if self.on_record is not None:
             self.on_record(entry)
         return entry
 
     def open_intents(self) -> list[UUID]:
         with self._state:
-            return [iid for iid, view in self.intents.items() if view.open]
+            undurable = frozenset(self._undurable)
+
+        def is_open(state: IntentState) -> bool:  # the same rule as IntentView.open
+            return state.symbol is not None and (state.state not in _SETTLED_TYPES or state.key in undurable)
+
+        return self.ledger.intent_ids(is_open)
 
     def positions_copy(self) -> dict[str, float]:
-        with self._state:
-            return {s: q for s, q in self.positions.items() if abs(q) > POSITION_TOLERANCE}
+        return {s: q for s, q in self.ledger.positions().items() if abs(q) > POSITION_TOLERANCE}
 
     # ---- trading gate -----------------------------------------------------------------------------
     def block(self, reason: str) -> None:
@@ -231,8 +221,7 @@ class ExecutionRouter:
     # ---- routing ----------------------------------------------------------------------------------
     def route_intent(self, intent: Intent) -> RouteResult:
         with self._locks.hold(intent.intent_id):
-            with self._state:
-                known = self.intents.get(intent.intent_id)
+            known = self._view(intent.intent_id)
             if known is not None:
                 return self._resume(known, intent)
             return self._route_new(intent)
@@ -287,12 +276,11 @@ class ExecutionRouter:
         except LedgerError as exc:
             log.error("outcome of intent %s not durable: %s", intent.intent_id, exc)
             with self._state:
-                view = self.intents[intent.intent_id]
-                view.durable = False
+                self._undurable.add(str(intent.intent_id))
             return self._result(intent, Outcome.UNKNOWN, stage="ledger",
                                 reason=f"broker answered but the outcome could not be recorded: {exc}")
-        with self._state:
-            view = self.intents[intent.intent_id]
+        view = self._view(intent.intent_id)
+        assert view is not None  # its intent record is durable: written before the broker was asked
         if view.state == EntryType.FILL:
             self._refresh_after_fill()
         return self._view_result(view)
@@ -344,9 +332,8 @@ class ExecutionRouter:
         resolved = 0
         for intent_id in self.open_intents():
             with self._locks.hold(intent_id):
-                with self._state:
-                    view = self.intents[intent_id]
-                if not view.open:
+                view = self._view(intent_id)
+                if view is None or not view.open:
                     continue
                 coid = view.intent.client_order_id
                 order = self.broker.get_order(coid)
