@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from solat_engine.broker_client import BrokerClient, BrokerError
+from solat_engine.broker_probe import BrokerProbe
 from solat_engine.config import EngineConfig
 from solat_engine.durable import ensure_dir
 from solat_engine.execution.kill_switch import KillSwitch
@@ -59,6 +60,7 @@ class Engine:
             config.broker_url, config.broker_connect_timeout, config.broker_read_timeout
         )
         self.clock = clock
+        self.broker_probe = BrokerProbe(self.broker.health, self.broker.base_url)
         self.kill_switch = KillSwitch(self.data_dir / "kill_switch.json")
         self.ledger: ExecutionLedger | None = None
         self.router: ExecutionRouter | None = None
@@ -76,6 +78,7 @@ class Engine:
             ensure_dir(self.data_dir)
         except OSError as exc:
             log.error("data dir %s unusable: %s", self.data_dir, exc)
+        self.broker_probe.start()
         self.kill_switch.restore_state()
         try:
             self.ledger = ExecutionLedger(self.data_dir / "ledger")
@@ -103,6 +106,7 @@ class Engine:
 
     def stop(self) -> None:
         self._stop.set()
+        self.broker_probe.stop()
         for thread in self._threads:
             thread.join(timeout=10)
         self._threads.clear()
@@ -197,9 +201,10 @@ class Engine:
         disk_ok, disk_reason = self._disk_ok()
         if not disk_ok:
             reasons.append(disk_reason)
-        broker_ok = self.broker.health()
-        if not broker_ok:
-            reasons.append(f"broker: unreachable at {self.broker.base_url}")
+        broker = self.broker_probe.current()  # never waits on the broker link: /health must answer
+        broker_ok = broker.ok
+        if broker.reason:
+            reasons.append(broker.reason)
         if self.router is not None and not self.reconciled.is_set():
             broker_ok = False
             reasons.append(f"broker: {self.reconcile_error or 'startup reconcile in progress'}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -11,6 +12,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from solat_engine.api.app import create_app
+from solat_engine.broker_client import BrokerClient
+from solat_engine.engine import Engine
 from support.inprocess import make_engine
 
 BARS = [
@@ -103,6 +106,32 @@ def test_health_reports_broker(client: TestClient) -> None:
     assert health["status"] == "degraded" and health["checks"]["broker"] is False
     assert health["checks"]["ledger"] is True and health["checks"]["disk"] is True
     assert any(r.startswith("broker") for r in health["reasons"])
+
+
+def test_health_answers_while_the_broker_link_hangs(tmp_path: Path) -> None:
+    """A broker call that never returns (a link swallowing packets) must not hold up /health."""
+    release, called = threading.Event(), threading.Event()
+
+    class HungBroker(BrokerClient):
+        def health(self) -> bool:
+            called.set()
+            release.wait(30)
+            return True
+
+    template = make_engine(tmp_path / "data")
+    engine = Engine(template.config, broker=HungBroker(template.broker.base_url))
+    with TestClient(create_app(engine), raise_server_exceptions=False) as c:
+        try:
+            assert called.wait(10), "the broker probe never ran"
+            answers: list[dict[str, Any]] = []
+            asker = threading.Thread(target=lambda: answers.append(c.get("/health").json()), daemon=True)
+            asker.start()
+            asker.join(timeout=10)
+            assert not asker.is_alive(), "/health waited on the hung broker call"
+            assert not release.is_set()
+            assert answers[0]["checks"]["broker"] is False
+        finally:
+            release.set()
 
 
 def test_state_and_ledger_shape(client: TestClient) -> None:
