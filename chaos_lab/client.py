@@ -19,7 +19,7 @@ from chaos_lab.models import BrokerAttempt, BrokerOrder, KillSwitchState, OpType
 
 CONNECT_TIMEOUT = 1.0
 READ_TIMEOUT = 5.0  # above the engine's broker read timeout (3 s) so the engine, not we, decides "unknown"
-PROBE_TIMEOUT = (0.5, 2.0)  # an answer within 2 s counts; the lab's own healthcheck allows 3 s
+PROBE_TIMEOUT = (0.5, 1.0)  # an answer within 1 s counts; the lab's own healthcheck allows 3 s
 
 
 def outcome_for_status(status: int) -> OpType:

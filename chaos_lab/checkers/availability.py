@@ -2,7 +2,7 @@
 the engine (kill, stop, pause) and while it was starting again; and after the last heal it was back (ready,
 or at least answering when it is expected to refuse to trade) within `recover_within_s`.
 
-"Answered" means within the prober's read timeout (2 s, below the lab healthcheck's 3 s): a health endpoint
+"Answered" means within the prober's read timeout (1 s, below the lab healthcheck's 3 s): a health endpoint
 that hangs on a sick dependency is as good as down to an orchestrator's liveness probe."""
 
 from __future__ import annotations
