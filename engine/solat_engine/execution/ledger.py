@@ -32,7 +32,7 @@ import threading
 import zlib
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import accumulate
@@ -117,6 +117,7 @@ _NIL_KEY = str(NIL_UUID)
 _TERMINAL_VALUES = frozenset(t.value for t in TERMINAL_TYPES)
 _POSITION_VALUES = frozenset({EntryType.FILL.value, EntryType.RECONCILED.value})
 _INTENT_TYPE = EntryType.INTENT
+_FILL_TYPE = EntryType.FILL
 
 
 @dataclass(slots=True)
@@ -146,46 +147,60 @@ class ReplayState:
         return [UUID(k) for k, i in self.by_key.items() if not i.terminal]
 
     def apply(self, record: RawLedgerEntry) -> None:
-        """Fold one record (fields as in the file; intent_id as str) into the state.
+        """Fold one record (fields as in the file; intent_id as str) into the state."""
+        self.fold((record,))
 
-        Raises KeyError/ValueError/TypeError on a fill without usable symbol/side/quantity. Kept lean on
-        purpose: it runs once per record at every start-up and on every append.
+    def fold(self, records: Iterable[RawLedgerEntry]) -> None:
+        """Fold records in order. Raises KeyError/ValueError/TypeError on a fill without usable
+        symbol/side/quantity, with `last_seq` the seq of that record.
+
+        One loop with everything in locals: it runs once per record at every start-up (100k records) and
+        on every append, and a method call plus attribute look-ups per record cost a fifth of it.
         """
-        self.last_seq = seq = record["seq"]
-        key = record["intent_id"]
-        if key == _NIL_KEY:
-            return
-        entry_type = record["entry_type"]
-        payload = record["payload"]
-        state = self.by_key.get(key)
-        if entry_type == "intent":  # (re)starts the order: what earlier records said about it is void
-            if state is None:
-                state = self.by_key[key] = IntentState(key, _INTENT_TYPE, False)
-            else:
-                state.state = _INTENT_TYPE
-                state.broker_order_id = state.reason = None
-            state.symbol = payload.get("symbol")
-            state.side = payload.get("side")
-            state.quantity = payload.get("quantity")
-        else:
-            if entry_type in _POSITION_VALUES:
-                symbol, qty = position_delta(EntryType.FILL, payload)  # type: ignore[misc]
-                self.positions[symbol] = self.positions.get(symbol, 0.0) + qty
-            if state is None:
-                terminal = entry_type in _TERMINAL_VALUES
-                state = self.by_key[key] = IntentState(key, ENTRY_TYPES[entry_type], terminal)
-            else:
-                state.state = ENTRY_TYPES[entry_type]
-                if entry_type in _TERMINAL_VALUES:
-                    state.terminal = True
-            if "broker_order_id" in payload:
-                state.broker_order_id = payload["broker_order_id"]
-            if "reason" in payload:
-                state.reason = payload["reason"]
-        state.last_seq = seq
-        coid = payload.get("client_order_id")
-        if coid is not None:
-            state.client_order_id = coid
+        by_key = self.by_key
+        find = by_key.get
+        positions = self.positions
+        types = ENTRY_TYPES
+        seq = self.last_seq
+        try:
+            for record in records:
+                seq = record["seq"]
+                key = record["intent_id"]
+                if key == _NIL_KEY:
+                    continue
+                entry_type = record["entry_type"]
+                payload = record["payload"]
+                state = find(key)
+                if entry_type == "intent":  # (re)starts the order: what earlier records said is void
+                    if state is None:
+                        state = by_key[key] = IntentState(key, _INTENT_TYPE, False)
+                    else:
+                        state.state = _INTENT_TYPE
+                        state.broker_order_id = state.reason = None
+                    state.symbol = payload.get("symbol")
+                    state.side = payload.get("side")
+                    state.quantity = payload.get("quantity")
+                else:
+                    if entry_type in _POSITION_VALUES:
+                        symbol, qty = position_delta(_FILL_TYPE, payload)  # type: ignore[misc]
+                        positions[symbol] = positions.get(symbol, 0.0) + qty
+                    if state is None:
+                        terminal = entry_type in _TERMINAL_VALUES
+                        state = by_key[key] = IntentState(key, types[entry_type], terminal)
+                    else:
+                        state.state = types[entry_type]
+                        if entry_type in _TERMINAL_VALUES:
+                            state.terminal = True
+                    if "broker_order_id" in payload:
+                        state.broker_order_id = payload["broker_order_id"]
+                    if "reason" in payload:
+                        state.reason = payload["reason"]
+                state.last_seq = seq
+                coid = payload.get("client_order_id")
+                if coid is not None:
+                    state.client_order_id = coid
+        finally:
+            self.last_seq = seq
 
     def copy(self) -> ReplayState:
         by_key = {k: v.copy() for k, v in self.by_key.items()}
@@ -349,10 +364,8 @@ def _fold_verified(
     good = n
     if seqs != list(range(first_seq, first_seq + n)):
         good = next(i for i, s in enumerate(seqs) if s != first_seq + i)
-    apply = state.apply
     try:
-        for record in records[:good] if good < n else records:
-            apply(record)
+        state.fold(records[:good] if good < n else records)
     except (KeyError, TypeError, ValueError) as exc:
         i = state.last_seq - first_seq
         reason = f"unusable {records[i]['entry_type']} payload: {exc!r}"
@@ -561,9 +574,7 @@ class ExecutionLedger:
             offsets.append(size)
             size += len(line)
         self._size = size
-        apply = self._state.apply
-        for record in batch.records:
-            apply(record)
+        self._state.fold(batch.records)
         batch.settled = True
 
     def _settle_failed(self, batch: _Batch, error: Exception) -> list[_Batch]:

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, GetPydanticSchema, PositiveFloat, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, GetPydanticSchema, PositiveFloat, TypeAdapter, with_config
 from pydantic_core import core_schema
 from typing_extensions import TypedDict
 
@@ -99,6 +99,20 @@ _LEDGER_ENTRY_FIELDS = tuple(LedgerEntry.model_fields)
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
+@with_config(ConfigDict(extra="ignore"))
+class ReplayPayload(TypedDict, total=False):
+    """The payload fields replay folds. Any JSON object validates, as for LedgerEntry.payload (the file is
+    parsed whole, so other values are still checked as JSON); the others are dropped: building them costs
+    a third of start-up validation, and replay never reads them."""
+
+    client_order_id: Any
+    broker_order_id: Any
+    reason: Any
+    symbol: Any
+    side: Any
+    quantity: Any
+
+
 class RawLedgerEntry(TypedDict):
     seq: Annotated[int, Field(ge=1, strict=True)]
     entry_type: Literal[
@@ -107,7 +121,7 @@ class RawLedgerEntry(TypedDict):
     ]
     intent_id: Annotated[str, Field(pattern=UUID_PATTERN)]
     timestamp: UtcDatetime
-    payload: dict[str, Any]
+    payload: ReplayPayload  # on append: the whole payload (a superset)
 
 
 # cache_strings="keys": values are mostly unique (ids, timestamps); caching them costs more than it saves.
