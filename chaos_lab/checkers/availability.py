@@ -7,7 +7,7 @@ that hangs on a sick dependency is as good as down to an orchestrator's liveness
 
 from __future__ import annotations
 
-from chaos_lab.checkers.common import clip, inside, windows
+from chaos_lab.checkers.common import clip, inside, judge, windows
 from chaos_lab.client import PROBE_TIMEOUT
 from chaos_lab.faults.catalog import ENGINE_STOPPING
 from chaos_lab.models import Observation, Verdict
@@ -48,12 +48,12 @@ def check(obs: Observation, recover_within_s: float = 20.0, restart_grace_s: flo
         evidence["recovery_s"] = round(took, 3)
         if took > recover_within_s:
             problems.append(f"recovered {took:.1f}s after the last heal (bound {recover_within_s}s)")
-    if problems:
-        return Verdict(name=NAME, ok=False, evidence=evidence, summary="; ".join(problems))
-    return Verdict(
-        name=NAME,
-        ok=True,
-        evidence=evidence,
-        summary=f"{len(in_faults)} probes during faults all answered; back {evidence['recovery_s']}s "
-        f"after the last heal",
+    return judge(
+        NAME,
+        problems,
+        evidence,
+        lambda: (
+            f"{len(in_faults)} probes during faults all answered; back {evidence['recovery_s']}s "
+            "after the last heal"
+        ),
     )

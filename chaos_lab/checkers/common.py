@@ -3,13 +3,14 @@ windows."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from chaos_lab.history import fault_windows
-from chaos_lab.models import FaultWindow, Observation, Op
+from chaos_lab.models import FaultWindow, Observation, Op, Verdict
 
 CLIENT_ORDER_ID_PREFIX = "SOLAT-"
 MAX_EVIDENCE = 20  # ids listed per verdict; counts are always complete
@@ -79,3 +80,10 @@ def fault_results(obs: Observation, kind: str) -> list[dict[str, Any]]:
 
 def clip(items: list[Any]) -> list[Any]:
     return items[:MAX_EVIDENCE]
+
+
+def judge(name: str, problems: list[str], evidence: dict[str, Any], ok_summary: Callable[[], str]) -> Verdict:
+    """A failure naming every problem, or a pass; `ok_summary` is only built when there is nothing wrong."""
+    if problems:
+        return Verdict(name=name, ok=False, evidence=evidence, summary="; ".join(problems))
+    return Verdict(name=name, ok=True, evidence=evidence, summary=ok_summary())

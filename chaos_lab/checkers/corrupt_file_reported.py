@@ -3,7 +3,7 @@ the file's path and a byte offset, and the engine keeps answering."""
 
 from __future__ import annotations
 
-from chaos_lab.checkers.common import fault_results
+from chaos_lab.checkers.common import fault_results, judge
 from chaos_lab.models import Observation, Verdict
 
 NAME = "corrupt_file_reported"
@@ -31,11 +31,9 @@ def check(obs: Observation) -> Verdict:
             bad.append(f"error does not name {tail}: {text.strip()!r}")
         elif op.value.get("offset") is None and "offset" not in text:
             bad.append("error names no byte offset")
-    if bad:
-        return Verdict(name=NAME, ok=False, evidence=evidence, summary="; ".join(bad))
-    return Verdict(
-        name=NAME,
-        ok=True,
-        evidence=evidence,
-        summary=f"{len(reads)} reads of {tail} answered {reads[-1].status_code} naming path and offset",
+    return judge(
+        NAME,
+        bad,
+        evidence,
+        lambda: f"{len(reads)} reads of {tail} answered {reads[-1].status_code} naming path and offset",
     )

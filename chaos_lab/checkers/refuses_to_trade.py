@@ -4,7 +4,7 @@ offset of the ledger record the nemesis corrupted, so an operator knows where to
 
 from __future__ import annotations
 
-from chaos_lab.checkers.common import coid_for, fault_results
+from chaos_lab.checkers.common import coid_for, fault_results, judge
 from chaos_lab.models import Observation, Verdict
 
 NAME = "refuses_to_trade"
@@ -45,11 +45,9 @@ def check(obs: Observation, reason_names_offset: bool = False) -> Verdict:
                 problems.append(
                     f"kill-switch reason does not name offset {offset}: {ks.reason if ks else None!r}"
                 )
-    if problems:
-        return Verdict(name=NAME, ok=False, evidence=evidence, summary="; ".join(problems))
-    return Verdict(
-        name=NAME,
-        ok=True,
-        evidence=evidence,
-        summary=f"refuses to trade ({len(verify)} signals rejected): {ks.reason if ks else ''}",
+    return judge(
+        NAME,
+        problems,
+        evidence,
+        lambda: f"refuses to trade ({len(verify)} signals rejected): {ks.reason if ks else ''}",
     )
