@@ -19,6 +19,7 @@ CHAOS_ARGS := $(if $(TIER),--tier $(TIER)) $(if $(SCENARIO),--scenario $(SCENARI
 help:
 	@echo "make chaos   - set up Docker, build images, start the lab and run every chaos tier (TIER= SCENARIO= SEED=)"
 	@echo "make test    - every test: unit, in-process chaos tiers and the Docker lab"
+	@echo "make test-fast - every test but the Docker lab"
 	@echo "make bench   - benchmarks, as ratios against baselines measured in the same run"
 	@echo "make images | up | down | logs - the lab stack on its own"
 
