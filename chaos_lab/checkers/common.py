@@ -87,3 +87,37 @@ def judge(name: str, problems: list[str], evidence: dict[str, Any], ok_summary: 
     if problems:
         return Verdict(name=name, ok=False, evidence=evidence, summary="; ".join(problems))
     return Verdict(name=name, ok=True, evidence=evidence, summary=ok_summary())
+
+
+def judge_per_source(
+    name: str,
+    obs: Observation,
+    evidence: dict[str, Any],
+    key: str,
+    count_key: str,
+    find: Callable[[list[Row]], list[str]],
+    fail_summary: Callable[[int], str],
+    ok_summary: Callable[[list[str]], str],
+) -> Verdict:
+    """Run `find` over every ledger source (file and API); fail naming what each found, under `key`.
+
+    With no ledger at all there is nothing to judge against, which is a failure, never a pass.
+    """
+    sources = ledger_sources(obs)
+    if not sources:
+        summary = "no ledger to check against (neither file nor API)"
+        return Verdict(name=name, ok=False, summary=summary, evidence=evidence)
+    found = {source: bad for source, rows in sources.items() if (bad := find(rows))}
+    if found:
+        return Verdict(
+            name=name,
+            ok=False,
+            summary=fail_summary(max(len(v) for v in found.values())),
+            evidence={
+                **evidence,
+                key: {k: clip(v) for k, v in found.items()},
+                count_key: {k: len(v) for k, v in found.items()},
+            },
+        )
+    evidence = {**evidence, "sources": sorted(sources)}
+    return Verdict(name=name, ok=True, summary=ok_summary(list(sources)), evidence=evidence)
