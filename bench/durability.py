@@ -13,6 +13,7 @@ from uuid import uuid4
 from solat_engine.execution.ledger import ExecutionLedger
 from solat_engine.execution.models import EntryType
 
+from bench.reference import BareAppend, minimal_group_commit_rate
 from bench.workload import TMPFS_ROOT, fill_payload, rate
 
 
@@ -34,8 +35,8 @@ def ledger_append_rate(directory: Path, n: int) -> float:
 
 
 def per_record_rates(directory: Path, blocks: int = 20, per_block: int = 20) -> dict[str, float]:
-    """Records/s of ledger appends, a raw write+fsync loop and SQLite (WAL, synchronous=FULL) commits of the
-    same record size, each durable on return.
+    """Records/s of ledger appends, a raw write+fsync loop, SQLite (WAL, synchronous=FULL) commits of the
+    same record size and the bare append (reference.py), each durable on return.
 
     The three run in turns of `per_block` records, `blocks` times over: the disk and the two cores are shared,
     and a slow patch of either then hits all three alike instead of whichever happened to run during it.
@@ -53,6 +54,7 @@ def per_record_rates(directory: Path, blocks: int = 20, per_block: int = 20) -> 
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("CREATE TABLE IF NOT EXISTS ledger (seq INTEGER PRIMARY KEY, record BLOB NOT NULL)")
     sqlite_record = b"x" * record_size
+    bare = BareAppend(directory / "bare.log", intent_id, payload)
 
     def ledger_block() -> None:
         for _ in range(per_block):
@@ -69,7 +71,16 @@ def per_record_rates(directory: Path, blocks: int = 20, per_block: int = 20) -> 
             conn.execute("INSERT INTO ledger (record) VALUES (?)", (sqlite_record,))
             conn.execute("COMMIT")
 
-    runs = {"ledger_append": ledger_block, "raw_fsync": raw_block, "sqlite_wal_full": sqlite_block}
+    def bare_block() -> None:
+        for _ in range(per_block):
+            bare.append()
+
+    runs = {
+        "ledger_append": ledger_block,
+        "raw_fsync": raw_block,
+        "sqlite_wal_full": sqlite_block,
+        "bare_append": bare_block,
+    }
     elapsed = dict.fromkeys(runs, 0.0)
     try:
         for _ in range(blocks):
@@ -81,6 +92,7 @@ def per_record_rates(directory: Path, blocks: int = 20, per_block: int = 20) -> 
         ledger.close()
         os.close(fd)
         conn.close()
+        bare.close()
     return {"record_size": float(record_size)} | {name: blocks * per_block / t for name, t in elapsed.items()}
 
 
@@ -127,9 +139,11 @@ def cpu_ceiling(n: int = 2000, per_thread: int = 500) -> dict[str, float]:
 
 def measure(root: Path, rounds: int = 3) -> dict[str, float]:
     result = per_record_rates(root)
-    gc1: list[float] = []
-    gc8: list[float] = []
-    for r in range(rounds):  # interleaved, so a slow patch of the disk (or a busy CPU) hits both alike
-        gc1.append(group_commit_rate(root / f"gc-single-{r}", 1, 200))
-        gc8.append(group_commit_rate(root / f"gc-8-{r}", 8, 150))
-    return result | {"group_single": max(gc1), "group_8": max(gc8), **cpu_ceiling()}
+    record = b"x" * (int(result["record_size"]) - 1) + b"\n"
+    rates: dict[str, list[float]] = {"group_single": [], "group_8": [], "minimal_single": [], "minimal_8": []}
+    for r in range(rounds):  # interleaved, so a slow patch of the disk (or a busy CPU) hits all alike
+        rates["group_single"].append(group_commit_rate(root / f"gc-1-{r}", 1, 200))
+        rates["group_8"].append(group_commit_rate(root / f"gc-8-{r}", 8, 150))
+        rates["minimal_single"].append(minimal_group_commit_rate(root / f"mgc-1-{r}.log", 1, 200, record))
+        rates["minimal_8"].append(minimal_group_commit_rate(root / f"mgc-8-{r}.log", 8, 150, record))
+    return result | {name: max(values) for name, values in rates.items()} | cpu_ceiling()

@@ -43,10 +43,12 @@ def ensure_dir(path: Path) -> None:
 
 def write_all(fd: int, data: bytes | memoryview) -> None:
     """os.write until every byte is written: a short write (e.g. a nearly full disk) is not success."""
-    view = memoryview(data)
+    written = os.write(fd, data)
+    if written == len(data):  # the usual case, without a memoryview (this sits on the ledger's append path)
+        return
+    view = memoryview(data)[written:]
     while view:
-        written = os.write(fd, view)
-        view = view[written:]
+        view = view[os.write(fd, view) :]
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

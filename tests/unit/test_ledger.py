@@ -362,6 +362,52 @@ def test_every_appender_of_a_failed_batch_gets_the_error(
     assert [r["payload"]["n"] for r in records(tmp_path / "ledger.log")] == [0, 4]
 
 
+def test_failed_lone_write_fails_the_batch_queued_behind_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Monkeypatches os.fsync: the first call (an uncontended append writing its own line) waits until 3
+    more appends have queued behind it, then fails with EIO. Their seqs follow the failed one, so they must
+    fail too (and be woken: a lost wake-up would hang them past the join timeout)."""
+    ledger = ExecutionLedger(tmp_path)
+    real_fsync = os.fsync
+    calls = {"n": 0}
+
+    def fsync(fd: int) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            for _ in range(1000):
+                if len(ledger._queue) >= 3:
+                    break
+                threading.Event().wait(0.01)
+            raise OSError(errno.EIO, "Input/output error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(ledger_module.os, "fsync", fsync)
+    outcomes: dict[int, object] = {}
+
+    def worker(n: int) -> None:
+        try:
+            outcomes[n] = ledger.append(EntryType.KILL_SWITCH, NIL_UUID, {"n": n})
+        except LedgerError as exc:
+            outcomes[n] = exc
+
+    first = threading.Thread(target=worker, args=(0,))
+    first.start()
+    while calls["n"] == 0:
+        threading.Event().wait(0.005)
+    queued = [threading.Thread(target=worker, args=(n,)) for n in (1, 2, 3)]
+    for t in queued:
+        t.start()
+    for t in [first, *queued]:
+        t.join(timeout=30)
+    assert sorted(outcomes) == [0, 1, 2, 3]
+    for n in (0, 1, 2, 3):
+        assert isinstance(outcomes[n], LedgerError) and outcomes[n].errno == errno.EIO
+    assert ledger.append(EntryType.KILL_SWITCH, NIL_UUID, {"n": 4}).seq == 1
+    ledger.close()
+    assert [r["payload"]["n"] for r in records(tmp_path / "ledger.log")] == [4]
+
+
 # -- verification on open --
 
 
