@@ -5,6 +5,7 @@ The engine's broker URL points at Toxiproxy's `broker` proxy, so every byte betw
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 from urllib.parse import urlparse
 
@@ -14,6 +15,23 @@ from toxiproxy.api import APIConsumer
 from chaos_lab.faults.base import Fault, FaultError
 
 PROXY = "broker"
+# Every call to the Toxiproxy API gets this (connect, read) timeout. The library sends its requests with none,
+# so a hung API would hang inject/heal, and with them the lab's promise to heal every fault on exit.
+API_TIMEOUT_S = 5.0
+
+
+def _bounded(method: Callable[..., Any]) -> classmethod:  # type: ignore[type-arg]
+    def call(cls: type[APIConsumer], url: str, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", API_TIMEOUT_S)
+        return method(url, *args, **kwargs)
+
+    call.bounded = True  # type: ignore[attr-defined]
+    return classmethod(call)
+
+
+for _name in ("get", "post", "delete"):
+    if not getattr(getattr(APIConsumer, _name), "bounded", False):  # once, even if this module is reloaded
+        setattr(APIConsumer, _name, _bounded(getattr(APIConsumer, _name)))
 TOXIC_TYPES = ("latency", "timeout", "reset_peer", "bandwidth", "slicer", "limit_data", "slow_close")
 Stream = Literal["upstream", "downstream"]
 

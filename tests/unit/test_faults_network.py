@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import requests
 from support.toxiproxy import ToxiproxyServer, toxiproxy_server  # noqa: F401  (fixture)
 
+import chaos_lab.faults.network as network
 from chaos_lab.faults.base import FaultError
 from chaos_lab.faults.network import (
     PROXY,
@@ -353,3 +355,36 @@ def test_proxy_state_is_what_the_server_holds(link: Link) -> None:
     state: dict[str, Any] = proxy_state(link.api_url)
     assert state == link.server.proxy(PROXY)
     assert (state["name"], state["upstream"]) == (PROXY, link.upstream.address)
+
+
+
+def _outcome_within(call: Callable[[], object], seconds: float) -> BaseException | None:
+    """Run `call` in a daemon thread; its exception (None on success). Fails the test if it is still running
+    after `seconds` (a hang would otherwise only end at the suite's timeout)."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            call()
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=seconds)
+    assert not worker.is_alive(), f"{call} still waiting after {seconds}s"
+    return outcome[0]
+
+
+def test_a_hung_toxiproxy_api_fails_the_call_instead_of_hanging_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real loopback socket that completes the TCP handshake and never answers: what a hung Toxiproxy API
+    looks like. inject and heal must each fail with a timeout (the library itself sends no timeout)."""
+    monkeypatch.setattr(network, "API_TIMEOUT_S", 0.3)
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(8)  # never accepted, never answered
+        api_url = f"http://127.0.0.1:{hung.getsockname()[1]}"
+        toxic = Toxic(api_url, "latency", attributes={"latency": 100})
+        for call in (toxic.inject, toxic.heal, ProxyDown(api_url).inject):
+            assert isinstance(_outcome_within(call, IO_TIMEOUT), requests.exceptions.Timeout)
