@@ -316,11 +316,15 @@ def test_recovery_that_still_fails_keeps_ledger_unhealthy(
     ledger.close()
 
 
-def test_every_appender_of_a_failed_batch_gets_the_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Monkeypatches os.fsync: the first call waits until 3 more appends queue up, the second (their batch)
-    fails with EIO. None of the batch is durable, so none of its appenders may see success."""
+def append_three_behind_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing_call: int
+) -> tuple[ExecutionLedger, dict[int, object]]:
+    """Append n=0, then n=1..3 while its fsync is held, so that they queue behind it as one batch.
+
+    Monkeypatches os.fsync: the first call waits until the 3 have queued; call number `failing_call` fails
+    with EIO (a real failed fsync cannot be made in a unit test). Returns each append's entry or LedgerError;
+    a lost wake-up leaves an appender hanging past the join timeout, and its outcome missing.
+    """
     ledger = ExecutionLedger(tmp_path)
     real_fsync = os.fsync
     calls = {"n": 0}
@@ -332,53 +336,7 @@ def test_every_appender_of_a_failed_batch_gets_the_error(
                 if len(ledger._queue) >= 3:
                     break
                 threading.Event().wait(0.01)
-        elif calls["n"] == 2:
-            raise OSError(errno.EIO, "Input/output error")
-        real_fsync(fd)
-
-    monkeypatch.setattr(ledger_module.os, "fsync", fsync)
-    outcomes: dict[int, object] = {}
-
-    def worker(n: int) -> None:
-        try:
-            outcomes[n] = ledger.append(EntryType.KILL_SWITCH, NIL_UUID, {"n": n})
-        except LedgerError as exc:
-            outcomes[n] = exc
-
-    leader = threading.Thread(target=worker, args=(0,))
-    leader.start()
-    while calls["n"] == 0:
-        threading.Event().wait(0.005)
-    followers = [threading.Thread(target=worker, args=(n,)) for n in (1, 2, 3)]
-    for t in followers:
-        t.start()
-    for t in [leader, *followers]:
-        t.join(timeout=30)
-    assert isinstance(outcomes[0], LedgerEntry) and outcomes[0].seq == 1
-    for n in (1, 2, 3):
-        assert isinstance(outcomes[n], LedgerError) and outcomes[n].errno == errno.EIO
-    assert ledger.append(EntryType.KILL_SWITCH, NIL_UUID, {"n": 4}).seq == 2
-    ledger.close()
-    assert [r["payload"]["n"] for r in records(tmp_path / "ledger.log")] == [0, 4]
-
-
-def test_failed_lone_write_fails_the_batch_queued_behind_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Monkeypatches os.fsync: the first call (an uncontended append writing its own line) waits until 3
-    more appends have queued behind it, then fails with EIO. Their seqs follow the failed one, so they must
-    fail too (and be woken: a lost wake-up would hang them past the join timeout)."""
-    ledger = ExecutionLedger(tmp_path)
-    real_fsync = os.fsync
-    calls = {"n": 0}
-
-    def fsync(fd: int) -> None:
-        calls["n"] += 1
-        if calls["n"] == 1:
-            for _ in range(1000):
-                if len(ledger._queue) >= 3:
-                    break
-                threading.Event().wait(0.01)
+        if calls["n"] == failing_call:
             raise OSError(errno.EIO, "Input/output error")
         real_fsync(fd)
 
@@ -401,6 +359,29 @@ def test_failed_lone_write_fails_the_batch_queued_behind_it(
     for t in [first, *queued]:
         t.join(timeout=30)
     assert sorted(outcomes) == [0, 1, 2, 3]
+    return ledger, outcomes
+
+
+def test_every_appender_of_a_failed_batch_gets_the_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch queued behind the first append fails its fsync: none of it is durable, so none of its
+    appenders may see success."""
+    ledger, outcomes = append_three_behind_one(tmp_path, monkeypatch, failing_call=2)
+    assert isinstance(outcomes[0], LedgerEntry) and outcomes[0].seq == 1
+    for n in (1, 2, 3):
+        assert isinstance(outcomes[n], LedgerError) and outcomes[n].errno == errno.EIO
+    assert ledger.append(EntryType.KILL_SWITCH, NIL_UUID, {"n": 4}).seq == 2
+    ledger.close()
+    assert [r["payload"]["n"] for r in records(tmp_path / "ledger.log")] == [0, 4]
+
+
+def test_failed_lone_write_fails_the_batch_queued_behind_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first append (uncontended: it writes its own line) fails its fsync while 3 more have queued
+    behind it. Their seqs follow the failed one, so they fail too, and are woken to say so."""
+    ledger, outcomes = append_three_behind_one(tmp_path, monkeypatch, failing_call=1)
     for n in (0, 1, 2, 3):
         assert isinstance(outcomes[n], LedgerError) and outcomes[n].errno == errno.EIO
     assert ledger.append(EntryType.KILL_SWITCH, NIL_UUID, {"n": 4}).seq == 1
