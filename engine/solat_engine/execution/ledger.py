@@ -439,9 +439,10 @@ class _Batch:
 class ExecutionLedger:
     """Thread-safe append-only ledger at `base_dir/ledger.log` (see module docstring for the promises).
 
-    Locks: `_write_lock` is held by the one thread writing a batch (or repairing the file); `_lock` guards
-    the in-memory state and is only ever held for a few microseconds of bookkeeping, never across I/O except
-    during a repair. Order: `_write_lock` before `_lock`.
+    Locks: `_write_lock` is held by the one thread writing (a batch, or an uncontended appender's own line) or
+    repairing the file; `_lock` guards the in-memory state and is only ever held for a few microseconds of
+    bookkeeping, never across I/O except during a repair. Order: `_write_lock` before `_lock`; the one
+    exception, an appender trying `_write_lock` under `_lock`, never waits for it.
     """
 
     def __init__(self, base_dir: Path, config: LedgerConfig | None = None, run_id: str | None = None) -> None:
