@@ -570,9 +570,7 @@ class ExecutionLedger:
                     done.wake()
                 raise failure from exc
             with self._lock:
-                self._offsets.append(self._size)
-                self._size += len(line)
-                self._state.fold((record,))
+                self._settle_ok([line], (record,))
         finally:
             self._write_lock.release()
 
@@ -607,7 +605,8 @@ class ExecutionLedger:
                             error = exc
                     with self._lock:
                         if error is None:
-                            self._settle_ok(batch)
+                            self._settle_ok(batch.lines, batch.records)
+                            batch.settled = True
                             settled = [batch]
                             if self._batches:  # a leader is waiting: it wakes these after its write
                                 self._unwoken, settled = settled, []
@@ -620,16 +619,15 @@ class ExecutionLedger:
             if mine.settled:
                 return
 
-    def _settle_ok(self, batch: _Batch) -> None:
-        """Bookkeeping for a durable batch (lock held): offsets, size, replay state."""
+    def _settle_ok(self, lines: list[bytes], records: Iterable[RawLedgerEntry]) -> None:
+        """Bookkeeping for durable records (lock held): offsets, size, replay state."""
         offsets = self._offsets
         size = self._size
-        for line in batch.lines:
+        for line in lines:
             offsets.append(size)
             size += len(line)
         self._size = size
-        self._state.fold(batch.records)
-        batch.settled = True
+        self._state.fold(records)
 
     def _settle_failed(self, error: Exception) -> tuple[LedgerError, list[_Batch]]:
         """Mark the ledger unhealthy after a failed write of the batch in hand, and fail every batch queued
@@ -700,10 +698,7 @@ class ExecutionLedger:
                 os.ftruncate(self._fd, self._size)
             self._last_error = f"ledger {self.path}: recovery record not written yet: {exc}"
             raise LedgerError(self._last_error, exc.errno) from exc
-        batch = _Batch()
-        batch.lines.append(line)
-        batch.records.append(record)
-        self._settle_ok(batch)
+        self._settle_ok([line], (record,))
         self._next_seq = seq + 1
         self._pending_recovery = None
 
