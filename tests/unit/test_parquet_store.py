@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -10,37 +10,23 @@ import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
 from solat_engine.data.parquet_store import Bar, CorruptDataError, ParquetStore
-
-
-def bars(n: int = 5) -> list[dict]:
-    start = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
-    return [
-        {
-            "ts": start + timedelta(minutes=i),
-            "open": 100 + i,
-            "high": 101 + i,
-            "low": 99 + i,
-            "close": 100.5 + i,
-            "volume": 1000 * (i + 1),
-        }
-        for i in range(n)
-    ]
+from support.bars import sample_bars
 
 
 def test_round_trip_sorted_and_path(tmp_path: Path) -> None:
     store = ParquetStore(data_dir=tmp_path)
-    path = store.write_bars("AAPL", "1m", list(reversed(bars())))
+    path = store.write_bars("AAPL", "1m", list(reversed(sample_bars())))
     assert path == tmp_path / "bars" / "AAPL" / "1m.parquet"
     read = store.read_bars("AAPL", "1m")
-    assert [b.model_dump() for b in read] == [Bar.model_validate(b).model_dump() for b in bars()]
+    assert [b.model_dump() for b in read] == [Bar.model_validate(b).model_dump() for b in sample_bars()]
     assert read[0].ts.utcoffset() == timedelta(0)
     assert [p.name for p in path.parent.iterdir()] == ["1m.parquet"]
 
 
 def test_overwrite_replaces_series(tmp_path: Path) -> None:
     store = ParquetStore(tmp_path)
-    store.write_bars("AAPL", "1m", bars(5))
-    store.write_bars("AAPL", "1m", [Bar.model_validate(b) for b in bars(2)])
+    store.write_bars("AAPL", "1m", sample_bars(5))
+    store.write_bars("AAPL", "1m", [Bar.model_validate(b) for b in sample_bars(2)])
     assert len(store.read_bars("AAPL", "1m")) == 2
 
 
@@ -49,11 +35,11 @@ def test_overwrite_replaces_series(tmp_path: Path) -> None:
 )
 def test_unsafe_names_rejected(tmp_path: Path, symbol: str, timeframe: str) -> None:
     with pytest.raises(ValueError):
-        ParquetStore(tmp_path).write_bars(symbol, timeframe, bars(1))
+        ParquetStore(tmp_path).write_bars(symbol, timeframe, sample_bars(1))
 
 
 def test_naive_timestamp_rejected(tmp_path: Path) -> None:
-    bad = bars(1)
+    bad = sample_bars(1)
     bad[0]["ts"] = datetime(2026, 1, 1)
     with pytest.raises(ValidationError):
         ParquetStore(tmp_path).write_bars("AAPL", "1m", bad)
@@ -75,7 +61,7 @@ def test_missing_series(tmp_path: Path) -> None:
 )
 def test_structural_damage_rejected_with_path_and_offset(tmp_path: Path, mangle, offset_of) -> None:
     store = ParquetStore(tmp_path)
-    path = store.write_bars("AAPL", "1m", bars())
+    path = store.write_bars("AAPL", "1m", sample_bars())
     raw = path.read_bytes()
     path.write_bytes(mangle(raw))
     with pytest.raises(CorruptDataError) as info:
@@ -86,7 +72,7 @@ def test_structural_damage_rejected_with_path_and_offset(tmp_path: Path, mangle,
 
 def test_damaged_footer_contents_rejected(tmp_path: Path) -> None:
     store = ParquetStore(tmp_path)
-    path = store.write_bars("AAPL", "1m", bars())
+    path = store.write_bars("AAPL", "1m", sample_bars())
     raw = bytearray(path.read_bytes())
     footer_len = int.from_bytes(raw[-8:-4], "little")
     start = len(raw) - 8 - footer_len
