@@ -46,8 +46,10 @@ SIDECAR = "datavol"  # keeps the tmpfs volume mounted; file faults run in it
 ENGINE_VOLUME = "engine-data"
 VOLUME_MOUNT = "/data"
 LAB_UID = "10001:10001"
-ENGINE_IMAGE = "solat-lab/engine:dev"
-IMAGES = (ENGINE_IMAGE, "solat-lab/broker:dev", "solat-lab/toxiproxy:2.12.0")
+# Our images' tag (LAB_IMAGE_TAG, as in compose/lab.yml and build-images.sh): a second checkout, or a mutant
+# engine build, runs beside the default images under its own tag.
+IMAGE_TAG = ("LAB_IMAGE_TAG", "dev")
+TOXIPROXY_IMAGE = "solat-lab/toxiproxy:2.12.0"
 # Published ports on 127.0.0.1: (variable, default), as in compose/lab.yml.
 PORTS = {
     "engine": ("LAB_ENGINE_PORT", 18080),
@@ -172,10 +174,22 @@ class DockerLab:
         var, default = PORTS[service]
         return int(self.env.get(var) or default)
 
+    @property
+    def image_tag(self) -> str:
+        var, default = IMAGE_TAG
+        return self.env.get(var) or default
+
+    @property
+    def engine_image(self) -> str:
+        return f"solat-lab/engine:{self.image_tag}"
+
+    def images(self) -> tuple[str, ...]:
+        return (self.engine_image, f"solat-lab/broker:{self.image_tag}", TOXIPROXY_IMAGE)
+
     def check_images(self) -> None:
         """Fail fast, naming the image, rather than let Compose try to pull it (no registry is reachable)."""
         missing = []
-        for image in IMAGES:
+        for image in self.images():
             try:
                 self.client.images.get(image)
             except docker.errors.ImageNotFound:
@@ -314,7 +328,7 @@ class DockerLab:
         """A short-lived container on `volume` at /data: engine image, non-root, no capabilities, no network,
         labelled with the project so down() finds it even if we die. Created, not started."""
         container = self.client.containers.create(
-            ENGINE_IMAGE,
+            self.engine_image,
             command=cmd or ["true"],
             volumes={self._volume(volume).name: {"bind": VOLUME_MOUNT, "mode": "rw"}},
             user=LAB_UID,

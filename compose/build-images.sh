@@ -18,8 +18,10 @@ ROOTFS_IMAGE=solat-lab/rootfs:bookworm
 BASE_IMAGE=solat-lab/base:bookworm
 SLIM_IMAGE=python:3.11-slim
 TOXIPROXY_IMAGE=solat-lab/toxiproxy:${TOXIPROXY_VERSION#v}
-ENGINE_IMAGE=solat-lab/engine:dev
-BROKER_IMAGE=solat-lab/broker:dev
+# LAB_IMAGE_TAG: a second checkout (or a mutant build) gets its own images beside these.
+IMAGE_TAG=${LAB_IMAGE_TAG:-dev}
+ENGINE_IMAGE=solat-lab/engine:$IMAGE_TAG
+BROKER_IMAGE=solat-lab/broker:$IMAGE_TAG
 
 # The classic builder honours `--network none` for every RUN step and needs no buildx plugin.
 export DOCKER_BUILDKIT=0
