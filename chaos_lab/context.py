@@ -1,0 +1,108 @@
+"""The state one experiment's steps act on: the clients, the nemesis, the running bursts and the moments the
+report needs (kill, ready again, last heal). The steps themselves live in `actions.py`, the phases in
+`runner.py`, what is collected for the checkers in `observe.py`."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from chaos_lab.client import BrokerAdmin, EngineClient
+from chaos_lab.faults.base import Nemesis
+from chaos_lab.faults.network import proxy_state
+from chaos_lab.history import History
+from chaos_lab.models import KillSwitchState
+from chaos_lab.scenarios.model import Scenario
+from chaos_lab.waiting import WaitMeter
+from chaos_lab.workload import BurstClients
+
+if TYPE_CHECKING:
+    from chaos_lab.runner import Runner
+
+
+class ScenarioError(RuntimeError):
+    """The runner could not execute the scenario as declared (steady state broken, a fault refused)."""
+
+
+class ExperimentContext:
+    """Per-scenario state. Every wait goes through the runner's WaitMeter and is bounded."""
+
+    def __init__(self, runner: Runner, scenario: Scenario, history: History) -> None:
+        self.runner, self.scenario, self.history = runner, scenario, history
+        self.lab: Any = runner.lab
+        self.meter: WaitMeter = runner.meter
+        self.toxiproxy_url = runner.toxiproxy_url
+        self.client = EngineClient(runner.engine_url, history)
+        self.broker = BrokerAdmin(runner.broker_url)
+        self.nemesis = Nemesis(history)
+        self.bursts: list[BurstClients] = []
+        self.stop = threading.Event()
+        self.kill_switch_before: KillSwitchState | None = None
+        self.last_heal_at: float | None = None
+        self.recovered_at: float | None = None
+        self.kill_at: float | None = None
+        self.ready_after_kill: float | None = None
+        self.verify_s: float | None = None
+        self.phase_started = time.monotonic()
+
+    def active_faults(self) -> str | None:
+        return ", ".join(f"{n} ({f.kind})" for n, f in self.nemesis.active.items()) or None
+
+    # -- polling
+    def wait_engine(self, ready: bool, timeout: float) -> float:
+        """Until /health answers (and says ready, if asked); returns the history time it did."""
+
+        def answered() -> bool:
+            body = self.client.health()
+            return body is not None and (not ready or body.get("status") == "ready")
+
+        self.meter.until(
+            answered,
+            timeout=timeout,
+            interval=0.1,
+            what="engine ready" if ready else "engine answering /health",
+        )
+        return self.history.now()
+
+    def mark_ready(self, at: float) -> None:
+        if self.kill_at is not None and self.ready_after_kill is None:
+            self.ready_after_kill = at
+
+    # -- Chaos Toolkit's steady-state hypothesis
+    def steady_state(self) -> None:
+        probes = {
+            "engine_ready": lambda: (self.client.health() or {}).get("status") == "ready",
+            "broker_healthy": self.broker.healthy,
+            "proxy_enabled": lambda: bool(proxy_state(self.toxiproxy_url).get("enabled")),
+            "flat_positions": lambda: (
+                not any(self.broker.positions().values())
+                and not any(self.client.state().get("positions", {}).values())
+            ),
+        }
+        failed = [name for name in self.scenario.steady_state if not probes[name]()]
+        if failed:
+            raise ScenarioError(f"steady state does not hold: {', '.join(failed)}")
+
+    # -- background workload
+    def bursts_done(self) -> bool:
+        return all(b.done() for b in self.bursts)
+
+    def await_bursts(self, timeout: float) -> None:
+        with self.meter.waiting():
+            start = time.monotonic()
+            for burst in self.bursts:
+                if not burst.join(max(0.0, timeout - (time.monotonic() - start))):
+                    raise ScenarioError(f"workload still running after {timeout}s")
+
+    def stop_bursts(self) -> None:
+        self.stop.set()
+        for burst in self.bursts:
+            burst.join(10)
+
+    def cycle_s(self) -> float | None:
+        """SIGKILL -> engine back (ready, or answering when it must refuse) -> verification signals answered:
+        the scenario's own waits between those steps (rest of the burst, rollback) are not part of it."""
+        if self.kill_at is None or self.ready_after_kill is None or self.verify_s is None:
+            return None
+        return round(self.ready_after_kill - self.kill_at + self.verify_s, 3)

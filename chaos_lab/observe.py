@@ -1,0 +1,56 @@
+"""After the experiment: everything the checkers judge, each source read on its own (one missing must not hide
+the others), plus the containers' logs for the report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from chaos_lab.context import ExperimentContext
+from chaos_lab.faults.files import LEDGER
+from chaos_lab.faults.lab_ops import read_data_file
+from chaos_lab.ledger_reader import scan_ledger
+from chaos_lab.models import KillSwitchState, Observation
+
+SERVICES = ("engine", "broker", "toxiproxy")
+
+
+def collect(ctx: ExperimentContext) -> Observation:
+    obs = Observation(
+        scenario=ctx.scenario.name,
+        history=ctx.history.ops,
+        kill_switch_before=ctx.kill_switch_before,
+        recovered_at=ctx.recovered_at,
+        last_heal_at=ctx.last_heal_at,
+    )
+    try:
+        obs.ledger_api = ctx.client.ledger()
+    except (requests.RequestException, RuntimeError, KeyError):
+        obs.ledger_api = None
+    try:
+        obs.engine_state = ctx.client.state()
+        obs.kill_switch_after = KillSwitchState.model_validate(obs.engine_state["kill_switch"])
+    except (requests.RequestException, KeyError, ValueError):
+        obs.engine_state = None
+    try:
+        obs.ledger_file = scan_ledger(read_data_file(ctx.lab, LEDGER), path=LEDGER)
+    except Exception:  # the file may be missing or the engine down; the checkers say so
+        obs.ledger_file = None
+    try:
+        obs.broker_attempts = ctx.broker.attempts()
+        obs.broker_orders = ctx.broker.orders()
+        obs.broker_positions = ctx.broker.positions()
+    except requests.RequestException:
+        pass
+    return obs
+
+
+def logs(lab: Any) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for service in SERVICES:
+        try:
+            out[service] = lab.logs(service)
+        except Exception as exc:
+            out[service] = f"(logs unavailable: {exc})"
+    return out
