@@ -24,9 +24,22 @@ def check(obs: CrashObservation) -> Verdict:
         for i in obs.acked_signals
         if "intent" not in types.get(i, set()) or not types.get(i, set()) & OUTCOMES
     ]
-    evidence = {"acked": len(obs.acked_signals), "ledger_records": len(scan.records) if scan else 0,
-                "missing": clip(missing)}
-    problems = [f"{len(missing)} of {len(obs.acked_signals)} acknowledged intents lack a durable intent+outcome "
-                f"record at the crash point"] if missing else []
-    return judge(NAME, problems, evidence,
-                 lambda: f"all {len(obs.acked_signals)} acknowledged intents were durable when acknowledged")
+    evidence = {
+        "acked": len(obs.acked_signals),
+        "ledger_records": len(scan.records) if scan else 0,
+        "missing": clip(missing),
+    }
+    problems = (
+        [
+            f"{len(missing)} of {len(obs.acked_signals)} acknowledged intents lack a durable intent+outcome "
+            f"record at the crash point"
+        ]
+        if missing
+        else []
+    )
+    return judge(
+        NAME,
+        problems,
+        evidence,
+        lambda: f"all {len(obs.acked_signals)} acknowledged intents were durable when acknowledged",
+    )

@@ -12,19 +12,29 @@ from chaos_lab.crashstates.models import Model
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 MAX_SIGNALS = 1000
-MODELS: dict[str, tuple[Model, ...]] = {"process": ("process",), "power": ("power",), "both": ("process", "power")}
+MODELS: dict[str, tuple[Model, ...]] = {
+    "process": ("process",),
+    "power": ("power",),
+    "both": ("process", "power"),
+}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("crashstates", help="enumerate crash states (process crash, power loss) and check each")
+    p = sub.add_parser(
+        "crashstates", help="enumerate crash states (process crash, power loss) and check each"
+    )
     # Values are checked here, not by argparse types, so that a bad one is a single line (exit 2).
     p.add_argument("--signals", default="20", help="signals in the recorded workload (default 20)")
     p.add_argument("--model", default="both", help="process | power | both (default both)")
     p.add_argument("--seed", default="1", help="workload and sampling seed (default 1)")
-    p.add_argument("--max-states", default="5000", help="states checked at most; sampled above (default 5000)")
+    p.add_argument(
+        "--max-states", default="5000", help="states checked at most; sampled above (default 5000)"
+    )
     p.add_argument("--workers", default="2", help="warm recovery workers (default 2)")
     p.add_argument("--reports", default="reports", help="reports directory (default reports)")
-    p.add_argument("--engine-src", default=None, help="directory holding a solat_engine package to use instead")
+    p.add_argument(
+        "--engine-src", default=None, help="directory holding a solat_engine package to use instead"
+    )
     p.add_argument("--trace", default=None, help="a recorded trace directory (skips recording)")
     p.add_argument("--state", default=None, help="with --trace and --out: rebuild this one state")
     p.add_argument("--out", default=None, help="where --state writes the rebuilt data dir and broker record")
@@ -83,13 +93,17 @@ def main(args: argparse.Namespace) -> int:
         print(f"chaos-lab crashstates: {exc}", file=sys.stderr)
         return EXIT_FAILED
     for m in report.models:
-        print(f"{m.model:8s} crash points {m.crash_points:5d}  states possible {m.states_possible:7d}  checked "
-              f"{m.states_checked:6d}  (distinct recoveries {m.recoveries})  violations {m.violations}")
+        print(
+            f"{m.model:8s} crash points {m.crash_points:5d}  states possible {m.states_possible:7d}  checked "
+            f"{m.states_checked:6d}  (distinct recoveries {m.recoveries})  violations {m.violations}"
+        )
     for v in report.violations[:10]:
         print(f"  VIOLATION {v.checker} {v.state} after {v.op}: {v.summary}")
         print(f"    rebuild: {v.rebuild}")
-    print(f"{report.states_per_minute:.0f} states checked/min; total {report.total_s:.1f}s "
-          f"(record {report.record_s:.1f}s, recover {report.recover_s:.1f}s); report: {out / 'report.html'}")
+    print(
+        f"{report.states_per_minute:.0f} states checked/min; total {report.total_s:.1f}s "
+        f"(record {report.record_s:.1f}s, recover {report.recover_s:.1f}s); report: {out / 'report.html'}"
+    )
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
@@ -115,8 +129,16 @@ def rebuild(trace: Path, state_id: str, out: Path) -> int:
     store = BrokerStore(out / "broker.sqlite3", meta.broker_balance)
     for order in orders:
         store.place(OrderRequest.model_validate(order))
-    (out / "state.json").write_text(json.dumps({"state": state.model_dump(mode="json"), "op": ops[state.point].label(),
-                                                "orders": orders}, indent=2) + "\n")
-    print(f"state {state_id} (crash after {ops[state.point].label()}) written to {out}: data dir {out / 'data'}, "
-          f"broker {out / 'broker.sqlite3'}")
+    (out / "state.json").write_text(
+        json.dumps(
+            {"state": state.model_dump(mode="json"), "op": ops[state.point].label(), "orders": orders},
+            indent=2,
+        )
+        + "\n"
+    )
+    print(
+        f"state {state_id} (crash after {ops[state.point].label()}) written to {out}: "
+        f"data dir {out / 'data'}, "
+        f"broker {out / 'broker.sqlite3'}"
+    )
     return EXIT_OK

@@ -123,5 +123,8 @@ class DiskModel:
         self.pending = keep
 
     def current_files(self) -> dict[str, bytes | None]:
-        return {p: (None if v == DIR else self.inodes[v].current if v in self.inodes else b"")
-                for p, v in self.names.items() if p != "."}  # type: ignore[index]
+        return {
+            p: (None if v == DIR else self.inodes[v].current if v in self.inodes else b"")
+            for p, v in self.names.items()
+            if p != "."
+        }  # type: ignore[index]

@@ -65,22 +65,57 @@ def expected_kill_switch(ops: list[TraceOp], point: int, reasons: list[str]) -> 
     return KillSwitchState(active=True, reason=body.get("reason"), activated_at=body.get("activated_at"))
 
 
-def observation(state: CrashState, ops: list[TraceOp], blobs: dict[str, bytes], rec: RecoveryResult,
-                data_dir: str, reasons: list[str], versions: dict[str, list[str]]) -> CrashObservation:
+def observation(
+    state: CrashState,
+    ops: list[TraceOp],
+    blobs: dict[str, bytes],
+    rec: RecoveryResult,
+    data_dir: str,
+    reasons: list[str],
+    versions: dict[str, list[str]],
+) -> CrashObservation:
     acked = [op for op in ops[: state.point + 1] if op.kind == "ack" and op.request == "signal"]
-    history = [_op(i, process="workload", type="ok", f="signal", intent_id=uuid.UUID(op.intent_id),
-                   status_code=200, value=op.body or {}) for i, op in enumerate(acked) if op.intent_id]
+    history = [
+        _op(
+            i,
+            process="workload",
+            type="ok",
+            f="signal",
+            intent_id=uuid.UUID(op.intent_id),
+            status_code=200,
+            value=op.body or {},
+        )
+        for i, op in enumerate(acked)
+        if op.intent_id
+    ]
     ledger_digest = state.files.get(LEDGER)
     crash_ledger = scan_ledger(blobs[ledger_digest], LEDGER) if ledger_digest else None
     if crash_ledger is not None and (tear := crash_ledger.torn_tail) is not None:
         # The crash tore the ledger's tail: the engine must cut exactly that and say so (ledger_integrity).
         result = {"record_offset": tear.offset, "dropped_bytes": crash_ledger.size - tear.offset}
         history.append(_op(len(history), process="nemesis", type="invoke", f="inject", fault="crash-tear"))
-        history.append(_op(len(history), process="nemesis", type="ok", f="inject", fault="crash-tear",
-                           value={"kind": "tear_ledger_tail", "result": result}))
+        history.append(
+            _op(
+                len(history),
+                process="nemesis",
+                type="ok",
+                f="inject",
+                fault="crash-tear",
+                value={"kind": "tear_ledger_tail", "result": result},
+            )
+        )
     if rec.verify_status == 200 and rec.verify_body:
-        history.append(_op(len(history), process="verify", type="ok", f="signal", status_code=200,
-                           intent_id=uuid.UUID(str(rec.verify_body.get("intent_id"))), value=rec.verify_body))
+        history.append(
+            _op(
+                len(history),
+                process="verify",
+                type="ok",
+                f="signal",
+                status_code=200,
+                intent_id=uuid.UUID(str(rec.verify_body.get("intent_id"))),
+                value=rec.verify_body,
+            )
+        )
     started = rec.started and rec.crash is None
     return CrashObservation(
         scenario="crashstates",
@@ -92,8 +127,9 @@ def observation(state: CrashState, ops: list[TraceOp], blobs: dict[str, bytes], 
         broker_positions=rec.broker_positions,
         engine_state=rec.engine_state,
         kill_switch_before=expected_kill_switch(ops, state.point, reasons),
-        kill_switch_after=KillSwitchState.model_validate(rec.kill_switch) if rec.kill_switch and
-        "active" in rec.kill_switch else None,
+        kill_switch_after=KillSwitchState.model_validate(rec.kill_switch)
+        if rec.kill_switch and "active" in rec.kill_switch
+        else None,
         data_dir=data_dir,
         crash_ledger=crash_ledger,
         crash_files=state.files,
@@ -116,5 +152,7 @@ def judge_state(obs: CrashObservation) -> list[Verdict]:
         try:
             verdicts.append(check(obs))
         except Exception as exc:  # a checker bug is a failed verdict, never a silent pass
-            verdicts.append(Verdict(name=name, ok=False, summary=f"checker crashed: {type(exc).__name__}: {exc}"))
+            verdicts.append(
+                Verdict(name=name, ok=False, summary=f"checker crashed: {type(exc).__name__}: {exc}")
+            )
     return verdicts

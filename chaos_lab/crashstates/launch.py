@@ -18,11 +18,18 @@ from solat_engine.config import EngineConfig, save_config
 
 def main() -> int:
     data_dir = Path(os.environ["SOLAT_DATA_DIR"])
-    config = EngineConfig(max_order_qty=float(os.environ.get("CRASHSTATES_MAX_ORDER_QTY", "500")),
-                          snapshot_interval=float(os.environ.get("SOLAT_SNAPSHOT_INTERVAL", "0.5")))
+    config = EngineConfig(
+        max_order_qty=float(os.environ.get("CRASHSTATES_MAX_ORDER_QTY", "500")),
+        snapshot_interval=float(os.environ.get("SOLAT_SNAPSHOT_INTERVAL", "0.5")),
+    )
     save_config(data_dir / "config.json", config)
-    uvicorn.run("solat_engine.api.app:create_app", factory=True, host="127.0.0.1",
-                port=int(os.environ["SOLAT_PORT"]), log_level="warning")
+    uvicorn.run(
+        "solat_engine.api.app:create_app",
+        factory=True,
+        host="127.0.0.1",
+        port=int(os.environ["SOLAT_PORT"]),
+        log_level="warning",
+    )
     return 0
 
 

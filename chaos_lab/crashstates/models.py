@@ -1,5 +1,6 @@
 """Records that cross a boundary of the crash-state pipeline: the parsed trace, the states, the recovery
-results the worker sends back and the report. Pydantic so a saved trace or report can be re-read and trusted."""
+results the worker sends back and the report.
+Pydantic so a saved trace or report can be re-read and trusted."""
 
 from __future__ import annotations
 
@@ -10,8 +11,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from chaos_lab.models import LedgerScan, Observation, Verdict
 
 OpKind = Literal[
-    "create", "open_trunc", "write", "truncate", "fsync", "rename", "unlink", "mkdir", "close",
-    "broker_send", "ack",
+    "create",
+    "open_trunc",
+    "write",
+    "truncate",
+    "fsync",
+    "rename",
+    "unlink",
+    "mkdir",
+    "close",
+    "broker_send",
+    "ack",
 ]
 Model = Literal["process", "power"]
 DURABILITY_KINDS = frozenset({"fsync"})

@@ -27,7 +27,9 @@ from chaos_lab.history import write_jsonl
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
-STRING_LIMIT = 1 << 24  # -s: whole write payloads (a bar file is a few KB; strace prints only what was written)
+STRING_LIMIT = (
+    1 << 24
+)  # -s: whole write payloads (a bar file is a few KB; strace prints only what was written)
 ENGINE_ENV = {
     "SOLAT_KILL_SWITCH_TOKEN": TOKEN,
     "SOLAT_SNAPSHOT_INTERVAL": "0.5",
@@ -53,7 +55,9 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: floa
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             tail = log.read_text(errors="replace")[-600:] if log.exists() else ""
-            raise RecordError(f"{url} exited before serving (status {proc.returncode}): {tail.strip()[-300:]}")
+            raise RecordError(
+                f"{url} exited before serving (status {proc.returncode}): {tail.strip()[-300:]}"
+            )
         with contextlib.suppress(requests.RequestException):
             if requests.get(url + "/health", timeout=2).status_code == 200:
                 return
@@ -81,10 +85,14 @@ def _traced_child(strace: subprocess.Popen[bytes]) -> int | None:
 def engine_pythonpath(engine_src: Path | None) -> dict[str, str]:
     if engine_src is None:
         return {}
-    return {"PYTHONPATH": os.pathsep.join([str(engine_src), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    return {
+        "PYTHONPATH": os.pathsep.join([str(engine_src), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    }
 
 
-def record(workdir: Path, seed: int, signals: int, engine_src: Path | None = None) -> tuple[RecordMeta, list[TraceOp]]:
+def record(
+    workdir: Path, seed: int, signals: int, engine_src: Path | None = None
+) -> tuple[RecordMeta, list[TraceOp]]:
     """Run the workload under strace; writes trace.txt, ops.json, history.jsonl, meta.json in `workdir`."""
     strace = shutil.which("strace")
     if strace is None:
@@ -96,18 +104,53 @@ def record(workdir: Path, seed: int, signals: int, engine_src: Path | None = Non
     broker_log, engine_log = workdir / "broker.log", workdir / "engine.log"
     trace_file = workdir / "trace.txt"
     broker_env = {**os.environ, "BROKER_DB": str(workdir / "broker.sqlite3")}
-    cmd = [strace, "-f", "--seccomp-bpf", "-ttt", "-y", "-yy", "-xx", "-s", str(STRING_LIMIT),
-           "-e", f"trace={STRACE_CALLS}", "-o", str(trace_file),
-           sys.executable, "-m", "chaos_lab.crashstates.launch"]
-    engine_env = {**os.environ, **ENGINE_ENV, **engine_pythonpath(engine_src),
-                  "SOLAT_DATA_DIR": str(root / "data"), "SOLAT_PORT": str(engine_port),
-                  "SOLAT_BROKER_URL": f"http://127.0.0.1:{broker_port}", "PYTHONDONTWRITEBYTECODE": "1"}
+    cmd = [
+        strace,
+        "-f",
+        "--seccomp-bpf",
+        "-ttt",
+        "-y",
+        "-yy",
+        "-xx",
+        "-s",
+        str(STRING_LIMIT),
+        "-e",
+        f"trace={STRACE_CALLS}",
+        "-o",
+        str(trace_file),
+        sys.executable,
+        "-m",
+        "chaos_lab.crashstates.launch",
+    ]
+    engine_env = {
+        **os.environ,
+        **ENGINE_ENV,
+        **engine_pythonpath(engine_src),
+        "SOLAT_DATA_DIR": str(root / "data"),
+        "SOLAT_PORT": str(engine_port),
+        "SOLAT_BROKER_URL": f"http://127.0.0.1:{broker_port}",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     t0 = time.monotonic()
     with open(broker_log, "wb") as blog:
         broker = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "chaos_lab.broker.app:create_app", "--factory", "--host",
-             "127.0.0.1", "--port", str(broker_port), "--log-level", "warning"],
-            env=broker_env, stdout=blog, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "chaos_lab.broker.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(broker_port),
+                "--log-level",
+                "warning",
+            ],
+            env=broker_env,
+            stdout=blog,
+            stderr=subprocess.STDOUT,
+        )
     try:
         _wait_http(f"http://127.0.0.1:{broker_port}", broker, broker_log)
         with open(engine_log, "wb") as elog:
@@ -129,10 +172,15 @@ def record(workdir: Path, seed: int, signals: int, engine_src: Path | None = Non
         _stop(broker)
     write_jsonl(history.ops, workdir / "history.jsonl")
     meta = RecordMeta(
-        seed=seed, signals=signals, root=str(root), engine_src=str(engine_src) if engine_src else None,
-        engine_env=dict(ENGINE_ENV), kill_switch_reasons=[kill_switch_reason(seed)],
-        strace=" ".join(cmd[:13]), record_s=round(time.monotonic() - t0, 3),
-        trace_lines=sum(1 for _ in open(trace_file, "rb")),
+        seed=seed,
+        signals=signals,
+        root=str(root),
+        engine_src=str(engine_src) if engine_src else None,
+        engine_env=dict(ENGINE_ENV),
+        kill_switch_reasons=[kill_switch_reason(seed)],
+        strace=" ".join(cmd[:13]),
+        record_s=round(time.monotonic() - t0, 3),
+        trace_lines=trace_file.read_bytes().count(b"\n"),
     )
     ops = parse_trace(trace_file, str(root), engine_port, broker_port)
     (workdir / "meta.json").write_text(meta.model_dump_json(indent=2) + "\n")
@@ -160,8 +208,11 @@ def load_recording(workdir: Path) -> tuple[RecordMeta, list[TraceOp]]:
     """A saved recording (meta.json + ops.json): ValueError naming the file if it is not one."""
     try:
         meta = RecordMeta.model_validate_json((workdir / "meta.json").read_text())
-        ops = [TraceOp.model_validate_json(line) for line in (workdir / "ops.json").read_text().splitlines()
-               if line.strip()]
+        ops = [
+            TraceOp.model_validate_json(line)
+            for line in (workdir / "ops.json").read_text().splitlines()
+            if line.strip()
+        ]
     except (OSError, ValueError) as exc:
         raise ValueError(f"{workdir}: not a crashstates recording ({str(exc).splitlines()[0]})") from exc
     return meta, ops

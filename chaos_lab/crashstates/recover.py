@@ -52,8 +52,14 @@ def orders_at(ops: list[TraceOp], point: int) -> list[dict[str, Any]]:
 class _Worker:
     def __init__(self, env: dict[str, str], log: IO[bytes]) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "chaos_lab.crashstates.worker"], env=env, stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1)
+            [sys.executable, "-m", "chaos_lab.crashstates.worker"],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            bufsize=1,
+        )
         ready = self._readline(START_TIMEOUT)
         if ready is None:
             self.close()
@@ -75,8 +81,11 @@ class _Worker:
         self.proc.stdin.flush()
         line = self._readline(JOB_TIMEOUT)
         if line is None:
-            return RecoveryResult(key=job.key, crash=f"recovery worker died or hung >{JOB_TIMEOUT:.0f}s on "
-                                                    f"this state (exit {self.proc.poll()})")
+            return RecoveryResult(
+                key=job.key,
+                crash=f"recovery worker died or hung >{JOB_TIMEOUT:.0f}s on "
+                f"this state (exit {self.proc.poll()})",
+            )
         return RecoveryResult.model_validate_json(line)
 
     def close(self) -> None:
@@ -109,9 +118,13 @@ class WorkerPool:
     def engine_path(self) -> str:
         return self.workers[0].engine if self.workers else ""
 
-    def recover_all(self, jobs: Iterable[tuple[CrashState, list[dict[str, Any]]]], blobs: dict[str, bytes],
-                    verify_intent: Callable[[str], str], done: Callable[[RecoveryResult], None] | None = None,
-                    ) -> dict[str, RecoveryResult]:
+    def recover_all(
+        self,
+        jobs: Iterable[tuple[CrashState, list[dict[str, Any]]]],
+        blobs: dict[str, bytes],
+        verify_intent: Callable[[str], str],
+        done: Callable[[RecoveryResult], None] | None = None,
+    ) -> dict[str, RecoveryResult]:
         work: queue.Queue[tuple[CrashState, list[dict[str, Any]]] | None] = queue.Queue()
         for item in jobs:
             work.put(item)
@@ -129,8 +142,13 @@ class WorkerPool:
                 state, orders = item
                 root = self.scratch / state.key
                 materialize(state, blobs, root)
-                job = RecoveryJob(key=state.key, root=str(root), orders=orders, env=self.job_env,
-                                  verify_intent=verify_intent(state.key))
+                job = RecoveryJob(
+                    key=state.key,
+                    root=str(root),
+                    orders=orders,
+                    env=self.job_env,
+                    verify_intent=verify_intent(state.key),
+                )
                 result = worker.run(job)
                 shutil.rmtree(root, ignore_errors=True)
                 with lock:

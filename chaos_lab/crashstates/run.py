@@ -11,7 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from chaos_lab.crashstates.judge import CHECKER_NAMES, judge_state, observation, verify_intent
-from chaos_lab.crashstates.models import CrashReport, CrashState, Model, ModelSummary, RecoveryResult, Violation
+from chaos_lab.crashstates.models import (
+    CrashReport,
+    CrashState,
+    Model,
+    ModelSummary,
+    RecoveryResult,
+    Violation,
+)
 from chaos_lab.crashstates.record import load_recording, record
 from chaos_lab.crashstates.recover import WorkerPool, orders_at
 from chaos_lab.crashstates.report import write_report
@@ -33,7 +40,8 @@ class Options:
 
 
 def rebuild_command(trace_dir: Path, state_id: str) -> str:
-    return f"chaos-lab crashstates --trace {trace_dir} --state {state_id} --out /tmp/state-{state_id.replace(':', '-')}"
+    out = "/tmp/state-" + state_id.replace(":", "-")
+    return f"chaos-lab crashstates --trace {trace_dir} --state {state_id} --out {out}"
 
 
 def run(opts: Options, say: Callable[[str], None] = print) -> tuple[CrashReport, Path]:
@@ -56,12 +64,15 @@ def run(opts: Options, say: Callable[[str], None] = print) -> tuple[CrashReport,
     for state in states:
         unique.setdefault(state.key, state)
     t2 = time.monotonic()
-    say(f"{len(ops)} ops, {len(states)} states to check ({len(unique)} distinct), recovering with "
-        f"{opts.workers} warm workers ...")
+    say(
+        f"{len(ops)} ops, {len(states)} states to check ({len(unique)} distinct), recovering with "
+        f"{opts.workers} warm workers ..."
+    )
     pool = WorkerPool(opts.workers, engine_src, meta.engine_env, out / "worker.log")
     try:
-        results = pool.recover_all(((s, orders_at(ops, s.point)) for s in unique.values()), enum.blobs,
-                                   verify_intent)
+        results = pool.recover_all(
+            ((s, orders_at(ops, s.point)) for s in unique.values()), enum.blobs, verify_intent
+        )
     finally:
         pool.close()
     t3 = time.monotonic()
@@ -72,8 +83,9 @@ def run(opts: Options, say: Callable[[str], None] = print) -> tuple[CrashReport,
     verdict_counts: Counter[str] = Counter()
     for state in states:
         rec = results.get(state.key) or RecoveryResult(key=state.key, crash="no recovery result")
-        obs = observation(state, ops, enum.blobs, rec, data_dir, meta.kill_switch_reasons,
-                          enum.points[state.point].versions)
+        obs = observation(
+            state, ops, enum.blobs, rec, data_dir, meta.kill_switch_reasons, enum.points[state.point].versions
+        )
         bad = [v for v in judge_state(obs) if not v.ok]
         verdict_counts["checked"] += 1
         if not bad:
@@ -84,29 +96,58 @@ def run(opts: Options, say: Callable[[str], None] = print) -> tuple[CrashReport,
             violations_by_model[state.model] += 1
             verdict_counts[v.name] += 1
             if len(violations) < MAX_VIOLATIONS_KEPT:
-                violations.append(Violation(
-                    state=state.id, model=state.model, point=state.point, op=op.label(), syscall=op.syscall,
-                    path=op.path, choices=[f"{c.item} ({c.syscall} #{c.op_index}): {c.outcome}"
-                                           for c in state.choices if c.outcome not in ("kept", "done")],
-                    checker=v.name, summary=v.summary, evidence=v.evidence,
-                    rebuild=rebuild_command(trace_dir, state.id)))
+                violations.append(
+                    Violation(
+                        state=state.id,
+                        model=state.model,
+                        point=state.point,
+                        op=op.label(),
+                        syscall=op.syscall,
+                        path=op.path,
+                        choices=[
+                            f"{c.item} ({c.syscall} #{c.op_index}): {c.outcome}"
+                            for c in state.choices
+                            if c.outcome not in ("kept", "done")
+                        ],
+                        checker=v.name,
+                        summary=v.summary,
+                        evidence=v.evidence,
+                        rebuild=rebuild_command(trace_dir, state.id),
+                    )
+                )
     models = [
-        ModelSummary(model=m, crash_points=len(enum.points), states_possible=possible[m],
-                     states_checked=sum(1 for s in states if s.model == m),
-                     recoveries=len({s.key for s in states if s.model == m}),
-                     violations=violations_by_model[m], states_failed=failed_states[m])
+        ModelSummary(
+            model=m,
+            crash_points=len(enum.points),
+            states_possible=possible[m],
+            states_checked=sum(1 for s in states if s.model == m),
+            recoveries=len({s.key for s in states if s.model == m}),
+            violations=violations_by_model[m],
+            states_failed=failed_states[m],
+        )
         for m in opts.models
     ]
     total = time.monotonic() - t0
     judged_s = max(time.monotonic() - t2, 1e-9)
     report = CrashReport(
-        run_id=run_id, ok=not violations_by_model and bool(states), seed=meta.seed, signals=meta.signals,
-        trace_dir=str(trace_dir), ops=len(ops), op_kinds=dict(Counter(o.kind for o in ops)), models=models,
-        violations=violations, record_s=meta.record_s if opts.trace is None else 0.0,
-        enumerate_s=round(t2 - t1, 3), recover_s=round(t3 - t2, 3), total_s=round(total, 3),
+        run_id=run_id,
+        ok=not violations_by_model and bool(states),
+        seed=meta.seed,
+        signals=meta.signals,
+        trace_dir=str(trace_dir),
+        ops=len(ops),
+        op_kinds=dict(Counter(o.kind for o in ops)),
+        models=models,
+        violations=violations,
+        record_s=meta.record_s if opts.trace is None else 0.0,
+        enumerate_s=round(t2 - t1, 3),
+        recover_s=round(t3 - t2, 3),
+        total_s=round(total, 3),
         states_per_minute=round(60 * len(states) / judged_s, 1),
-        recoveries_per_minute=round(60 * len(unique) / max(t3 - t2, 1e-9), 1), workers=opts.workers,
-        checkers=CHECKER_NAMES, verdict_counts=dict(verdict_counts),
+        recoveries_per_minute=round(60 * len(unique) / max(t3 - t2, 1e-9), 1),
+        workers=opts.workers,
+        checkers=CHECKER_NAMES,
+        verdict_counts=dict(verdict_counts),
     )
     write_report(out, report, ops)
     return report, out

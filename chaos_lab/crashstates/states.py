@@ -81,8 +81,9 @@ def _tears(before: bytes, op: TraceOp, rng: random.Random) -> list[tuple[int, by
     return out
 
 
-def _data_options(durable: bytes, unsynced: list[TraceOp], rng: random.Random,
-                  blobs: dict[str, bytes]) -> list[tuple[str, str]]:
+def _data_options(
+    durable: bytes, unsynced: list[TraceOp], rng: random.Random, blobs: dict[str, bytes]
+) -> list[tuple[str, str]]:
     def keep(label: str, content: bytes) -> tuple[str, str]:
         digest = sha(content)
         blobs.setdefault(digest, content)
@@ -93,10 +94,14 @@ def _data_options(durable: bytes, unsynced: list[TraceOp], rng: random.Random,
     for i, op in enumerate(unsynced):
         if op.kind == "write":
             for kept, torn in _tears(content, op, rng):
-                unit = "4 KiB page" if (op.offset or 0) + kept == 0 or ((op.offset or 0) + kept) % PAGE == 0 \
+                unit = (
+                    "4 KiB page"
+                    if (op.offset or 0) + kept == 0 or ((op.offset or 0) + kept) % PAGE == 0
                     else "512 B sector"
-                options.append(keep(f"torn at a {unit} boundary in #{op.index} (kept {kept} of {op.size} "
-                                    f"bytes)", torn))
+                )
+                options.append(
+                    keep(f"torn at a {unit} boundary in #{op.index} (kept {kept} of {op.size} bytes)", torn)
+                )
         content = apply_data_op(content, op)
         last = i == len(unsynced) - 1
         options.append(keep("kept" if last else f"kept through #{op.index}", content))
@@ -120,12 +125,16 @@ def _dir_assignments(ops: list[TraceOp]) -> list[tuple[bool, ...]] | None:
         for i in range(j):
             earlier = ops[i]
             earlier_names = {n for n in (earlier.path, earlier.dest) if n}
-            if names & earlier_names or (earlier.kind == "mkdir" and any(parent(n) == earlier.path
-                                                                          for n in names)):
+            if names & earlier_names or (
+                earlier.kind == "mkdir" and any(parent(n) == earlier.path for n in names)
+            ):
                 deps.add(i)
         needs.append(deps)
-    return [v for v in itertools.product((False, True), repeat=len(ops))
-            if all(not v[j] or all(v[i] for i in needs[j]) for j in range(len(ops)))]
+    return [
+        v
+        for v in itertools.product((False, True), repeat=len(ops))
+        if all(not v[j] or all(v[i] for i in needs[j]) for j in range(len(ops)))
+    ]
 
 
 def enumerate_points(ops: list[TraceOp], seed: int) -> Enumeration:
@@ -149,25 +158,42 @@ def enumerate_points(ops: list[TraceOp], seed: int) -> Enumeration:
                 current[path] = digest
         named = {v for v in [*disk.names.values(), *disk.durable_names.values()] if isinstance(v, int)}
         items = []
-        for number in sorted(named, key=lambda n: (disk.inodes[n].unsynced[0].index
-                                                   if n in disk.inodes and disk.inodes[n].unsynced else -1)):
+        for number in sorted(
+            named,
+            key=lambda n: (
+                disk.inodes[n].unsynced[0].index if n in disk.inodes and disk.inodes[n].unsynced else -1
+            ),
+        ):
             node = disk.inodes.get(number)
             if node is None or not node.unsynced:
                 continue
-            path = next((p for p, v in disk.names.items() if v == number),
-                        next((p for p, v in disk.durable_names.items() if v == number), "?"))
-            items.append(DataItem(number, path, node.unsynced[0], _data_options(node.durable, node.unsynced,
-                                                                                  rng, blobs)))
+            path = next(
+                (p for p, v in disk.names.items() if v == number),
+                next((p for p, v in disk.durable_names.items() if v == number), "?"),
+            )
+            items.append(
+                DataItem(
+                    number, path, node.unsynced[0], _data_options(node.durable, node.unsynced, rng, blobs)
+                )
+            )
         durable_sha = {}
         for number, node in disk.inodes.items():
             digest = sha(node.durable)
             blobs.setdefault(digest, node.durable)
             durable_sha[number] = digest
-        points.append(Point(
-            index=op.index, current=current, durable_names=dict(disk.durable_names), durable_sha=durable_sha,
-            data_items=items, dir_ops=list(disk.pending), dir_assignments=_dir_assignments(disk.pending),
-            versions={p: sorted(v) for p, v in disk.versions.items()}, orders=list(orders),
-        ))
+        points.append(
+            Point(
+                index=op.index,
+                current=current,
+                durable_names=dict(disk.durable_names),
+                durable_sha=durable_sha,
+                data_items=items,
+                dir_ops=list(disk.pending),
+                dir_assignments=_dir_assignments(disk.pending),
+                versions={p: sorted(v) for p, v in disk.versions.items()},
+                orders=list(orders),
+            )
+        )
     return Enumeration(points, blobs)
 
 
@@ -176,8 +202,14 @@ def state_key(files: dict[str, str | None], orders: list[str]) -> str:
 
 
 def process_state(point: Point) -> CrashState:
-    return CrashState(id=f"process:{point.index}", model="process", point=point.index, files=point.current,
-                      orders=point.orders, key=state_key(point.current, point.orders))
+    return CrashState(
+        id=f"process:{point.index}",
+        model="process",
+        point=point.index,
+        files=point.current,
+        orders=point.orders,
+        key=state_key(point.current, point.orders),
+    )
 
 
 def power_state(point: Point, vector: tuple[int, ...]) -> CrashState:
@@ -190,14 +222,28 @@ def power_state(point: Point, vector: tuple[int, ...]) -> CrashState:
         if done:
             apply_dir_op(ns, op)
         where = op.path + (f" -> {op.dest}" if op.dest else "")
-        choices.append(Choice(item=f"dirop:#{op.index}", op_index=op.index, syscall=op.syscall, path=where,
-                              outcome=f"{op.kind} {'done' if done else 'undone'}"))
+        choices.append(
+            Choice(
+                item=f"dirop:#{op.index}",
+                op_index=op.index,
+                syscall=op.syscall,
+                path=where,
+                outcome=f"{op.kind} {'done' if done else 'undone'}",
+            )
+        )
     content = dict(point.durable_sha)
     for item, pick in zip(point.data_items, data_choice, strict=True):
         label, digest = item.options[pick]
         content[item.inode] = digest
-        choices.append(Choice(item=f"data:{item.path}", op_index=item.first_op.index,
-                              syscall=item.first_op.syscall, path=item.path, outcome=label))
+        choices.append(
+            Choice(
+                item=f"data:{item.path}",
+                op_index=item.first_op.index,
+                syscall=item.first_op.syscall,
+                path=item.path,
+                outcome=label,
+            )
+        )
     files: dict[str, str | None] = {}
     for path, entry in ns.items():
         if path == ".":
@@ -206,8 +252,15 @@ def power_state(point: Point, vector: tuple[int, ...]) -> CrashState:
             continue  # its directory's mkdir was undone
         files[path] = None if entry == DIR else content.get(entry, sha(b""))  # type: ignore[call-overload]
     state_id = f"power:{point.index}:" + ".".join(map(str, vector))
-    return CrashState(id=state_id, model="power", point=point.index, choices=choices, files=files,
-                      orders=point.orders, key=state_key(files, point.orders))
+    return CrashState(
+        id=state_id,
+        model="power",
+        point=point.index,
+        choices=choices,
+        files=files,
+        orders=point.orders,
+        key=state_key(files, point.orders),
+    )
 
 
 def power_vectors(point: Point) -> Iterator[tuple[int, ...]]:
@@ -229,8 +282,9 @@ def extremes(point: Point) -> list[tuple[int, ...]]:
     return [lost] if lost == kept else [lost, kept]
 
 
-def select_states(points: list[Point], models: list[Model], max_states: int, seed: int
-                  ) -> tuple[dict[Model, int], list[CrashState]]:
+def select_states(
+    points: list[Point], models: list[Model], max_states: int, seed: int
+) -> tuple[dict[Model, int], list[CrashState]]:
     """(possible states per model, the states to check): every state when they fit in `max_states`, else
     every process state first, then the power extremes of each point, then a seeded sample of the rest."""
     rng = random.Random(seed)
@@ -266,8 +320,10 @@ def rebuild_state(points: list[Point], state_id: str) -> CrashState:
         model, index = parts[0], int(parts[1])
         point = points[index]
     except (IndexError, ValueError) as exc:
-        raise ValueError(f"state id {state_id!r}: expected process:<point> or power:<point>:<choices> "
-                         f"with a point in 0..{len(points) - 1}") from exc
+        raise ValueError(
+            f"state id {state_id!r}: expected process:<point> or power:<point>:<choices> "
+            f"with a point in 0..{len(points) - 1}"
+        ) from exc
     if model == "process" and len(parts) == 2:
         return process_state(point)
     if model == "power" and len(parts) == 3:

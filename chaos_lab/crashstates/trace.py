@@ -21,11 +21,32 @@ _LINE = re.compile(r"^(\d+)\s+(\d+\.\d+)\s+(.*)$")
 _HEX = re.compile(r"(?:\\x[0-9a-f]{2})+")
 _TCP = re.compile(r"TCP:\[(?:\[?[0-9a-f.:]+\]?):(\d+)->(?:\[?[0-9a-f.:]+\]?):(\d+)\]")
 
-FILE_CALLS = frozenset({
-    "open", "openat", "creat", "write", "pwrite64", "writev", "pwritev", "pwritev2", "lseek", "ftruncate",
-    "fsync", "fdatasync", "rename", "renameat", "renameat2", "unlink", "unlinkat", "mkdir", "mkdirat",
-    "close", "sendto", "sendmsg",
-})
+FILE_CALLS = frozenset(
+    {
+        "open",
+        "openat",
+        "creat",
+        "write",
+        "pwrite64",
+        "writev",
+        "pwritev",
+        "pwritev2",
+        "lseek",
+        "ftruncate",
+        "fsync",
+        "fdatasync",
+        "rename",
+        "renameat",
+        "renameat2",
+        "unlink",
+        "unlinkat",
+        "mkdir",
+        "mkdirat",
+        "close",
+        "sendto",
+        "sendmsg",
+    }
+)
 STRACE_CALLS = ",".join(sorted(FILE_CALLS))
 
 
@@ -265,8 +286,15 @@ class TraceParser:
             offset = size if info.append else info.pos
             info.pos = offset + len(data)
         self.sizes[info.inode] = max(size, offset + len(data))
-        self._op(call, "write", path=self._rel(info.path), inode=info.inode, offset=offset, size=len(data),
-                 data=data.hex())
+        self._op(
+            call,
+            "write",
+            path=self._rel(info.path),
+            inode=info.inode,
+            offset=offset,
+            size=len(data),
+            data=data.hex(),
+        )
 
     def _on_write(self, call: Call) -> None:
         self._write(call, call.args[0], decode_string(call.args[1])[: call.ret_int], None)
@@ -307,8 +335,9 @@ class TraceParser:
         if rel is None:
             return
         is_dir = info.inode is None if info else False
-        self._op(call, "fsync", path=rel, inode=None if is_dir else (info.inode if info else None),
-                 is_dir=is_dir)
+        self._op(
+            call, "fsync", path=rel, inode=None if is_dir else (info.inode if info else None), is_dir=is_dir
+        )
 
     _on_fdatasync = _on_fsync
 
@@ -333,8 +362,11 @@ class TraceParser:
     _on_renameat = _on_rename
 
     def _on_unlink(self, call: Call) -> None:
-        path = self._path_arg(None, call.args[0]) if call.name == "unlink" else self._path_arg(
-            call.args[0], call.args[1])
+        path = (
+            self._path_arg(None, call.args[0])
+            if call.name == "unlink"
+            else self._path_arg(call.args[0], call.args[1])
+        )
         rel = self._rel(path)
         if rel is None:
             return
@@ -344,8 +376,11 @@ class TraceParser:
     _on_unlinkat = _on_unlink
 
     def _on_mkdir(self, call: Call) -> None:
-        path = self._path_arg(None, call.args[0]) if call.name == "mkdir" else self._path_arg(
-            call.args[0], call.args[1])
+        path = (
+            self._path_arg(None, call.args[0])
+            if call.name == "mkdir"
+            else self._path_arg(call.args[0], call.args[1])
+        )
         rel = self._rel(path)
         if rel is not None:
             self._op(call, "mkdir", path=rel, is_dir=True)
@@ -399,7 +434,11 @@ class TraceParser:
                 stream.start_op = self._op(call, "ack")
 
     def result(self) -> list[TraceOp]:
-        kept = [op for op in self.ops if id(op) not in self.dropped and not (op.kind == "ack" and op.status is None)]
+        kept = [
+            op
+            for op in self.ops
+            if id(op) not in self.dropped and not (op.kind == "ack" and op.status is None)
+        ]
         return [op.model_copy(update={"index": i}) for i, op in enumerate(kept)]
 
 

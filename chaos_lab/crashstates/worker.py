@@ -5,7 +5,8 @@ mutant copy); chaos_lab modules never import it. Jobs arrive as JSON lines on st
 lines on the original stdout (everything else the engine prints goes to stderr).
 
 Same start-up path as the lab: `solat_engine.api.app.create_app()` with no arguments builds the Engine from
-SOLAT_* and config.json exactly as `uvicorn --factory` does, and Starlette's TestClient runs the app's lifespan,
+SOLAT_* and config.json exactly as `uvicorn --factory` does, and Starlette's TestClient runs the app's
+lifespan,
 which calls `Engine.start()` (tests/unit/test_crashstates.py checks that lifespan really is what starts it).
 The broker is the real fake broker app on a fresh SQLite store per state, served over loopback HTTP by one
 uvicorn kept running; a dispatcher hands each request to the current state's app.
@@ -90,7 +91,9 @@ def recover(job: dict[str, Any], dispatch: Dispatch, broker_url: str) -> dict[st
             result["started"] = True
             engine = app.state.engine
             deadline = time.monotonic() + RECONCILE_WAIT
-            while engine.router is not None and not engine.reconciled.is_set() and time.monotonic() < deadline:
+            while (
+                engine.router is not None and not engine.reconciled.is_set() and time.monotonic() < deadline
+            ):
                 time.sleep(0.005)
             result["reconciled"] = engine.reconciled.is_set()
 
@@ -103,7 +106,9 @@ def recover(job: dict[str, Any], dispatch: Dispatch, broker_url: str) -> dict[st
             resp = client.post("/execution/signals", json={**VERIFY_ORDER, "intent_id": job["verify_intent"]})
             result["verify_status"], result["verify_body"] = resp.status_code, _json(resp)
             if resp.status_code >= 500 and resp.status_code != 507:
-                result["server_errors"].append(f"POST /execution/signals: {resp.status_code} {resp.text[:300]}")
+                result["server_errors"].append(
+                    f"POST /execution/signals: {resp.status_code} {resp.text[:300]}"
+                )
             result["health"] = get("/health")
             result["engine_state"] = get("/execution/state")
             result["kill_switch"] = get("/execution/kill-switch")
@@ -111,7 +116,9 @@ def recover(job: dict[str, Any], dispatch: Dispatch, broker_url: str) -> dict[st
             result["ledger_api"] = ledger.json()["entries"] if ledger.status_code == 200 else None
         ledger_path = data_dir / "ledger" / "ledger.log"
         if ledger_path.exists():
-            result["ledger_file"] = scan_ledger(ledger_path.read_bytes(), str(ledger_path)).model_dump(mode="json")
+            result["ledger_file"] = scan_ledger(ledger_path.read_bytes(), str(ledger_path)).model_dump(
+                mode="json"
+            )
     except Exception as exc:  # the engine crashed: that is the finding, with its traceback
         result["crash"] = f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exc(limit=8))[-3000:]
     finally:

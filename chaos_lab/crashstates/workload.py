@@ -17,7 +17,7 @@ from chaos_lab.history import History
 
 SYMBOLS = ("EURUSD", "GBPUSD", "USDJPY")
 CONCURRENCY = 4
-TOKEN = "crashstates-token"  # noqa: S105 - the lab engine's reset token, not a secret
+TOKEN = "crashstates-token"
 
 
 def kill_switch_reason(seed: int) -> str:
@@ -27,8 +27,12 @@ def kill_switch_reason(seed: int) -> str:
 def plan_signals(seed: int, count: int) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     return [
-        {"intent_id": uuid.UUID(int=rng.getrandbits(128), version=4), "symbol": rng.choice(SYMBOLS),
-         "side": rng.choice(("BUY", "SELL")), "quantity": float(rng.randint(1, 20))}
+        {
+            "intent_id": uuid.UUID(int=rng.getrandbits(128), version=4),
+            "symbol": rng.choice(SYMBOLS),
+            "side": rng.choice(("BUY", "SELL")),
+            "quantity": float(rng.randint(1, 20)),
+        }
         for _ in range(count)
     ]
 
@@ -39,8 +43,16 @@ def bars(seed: int, n: int = 60) -> list[dict[str, Any]]:
     out, price = [], 100.0
     for i in range(n):
         price += rng.uniform(-1, 1)
-        out.append({"ts": (start + timedelta(minutes=i)).isoformat(), "open": price, "high": price + 0.5,
-                    "low": price - 0.5, "close": price + 0.1, "volume": float(rng.randint(100, 5000))})
+        out.append(
+            {
+                "ts": (start + timedelta(minutes=i)).isoformat(),
+                "open": price,
+                "high": price + 0.5,
+                "low": price - 0.5,
+                "close": price + 0.1,
+                "volume": float(rng.randint(100, 5000)),
+            }
+        )
     return out
 
 
@@ -66,7 +78,12 @@ def run_workload(base_url: str, seed: int, signals: int) -> History:
     client.activate_kill_switch(kill_switch_reason(seed))
     invoke = history.record("setup", "invoke", "kill_switch_reset")
     resp = requests.post(base_url + "/execution/kill-switch/reset", json={"token": TOKEN}, timeout=10)
-    history.record("setup", "ok" if resp.status_code == 200 else "fail", "kill_switch_reset",
-                   status_code=resp.status_code, latency=history.now() - invoke.time)
+    history.record(
+        "setup",
+        "ok" if resp.status_code == 200 else "fail",
+        "kill_switch_reset",
+        status_code=resp.status_code,
+        latency=history.now() - invoke.time,
+    )
     _batch(base_url, history, plan[half:])
     return history
