@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from chaos_lab.crashstates.models import Model
 
@@ -38,6 +39,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--trace", default=None, help="a recorded trace directory (skips recording)")
     p.add_argument("--state", default=None, help="with --trace and --out: rebuild this one state")
     p.add_argument("--out", default=None, help="where --state writes the rebuilt data dir and broker record")
+
+    def one_line_error(message: str) -> NoReturn:  # e.g. an option without its value: one line, exit 2
+        sys.exit(_usage(message))
+
+    p.error = one_line_error  # type: ignore[method-assign]
 
 
 def _usage(message: str) -> int:

@@ -77,8 +77,13 @@ class _Worker:
 
     def run(self, job: RecoveryJob) -> RecoveryResult:
         assert self.proc.stdin is not None
-        self.proc.stdin.write(job.model_dump_json() + "\n")
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.write(job.model_dump_json() + "\n")
+            self.proc.stdin.flush()
+        except OSError:  # killed after a hung state: that state is reported, the next ones need a worker
+            return RecoveryResult(
+                key=job.key, crash="recovery worker was not running (an earlier state hung)"
+            )
         line = self._readline(JOB_TIMEOUT)
         if line is None:
             return RecoveryResult(
@@ -150,6 +155,10 @@ class WorkerPool:
                     verify_intent=verify_intent(state.key),
                 )
                 result = worker.run(job)
+                if worker.proc.poll() is not None:  # died or was killed on a hung state: start a fresh one
+                    worker.close()
+                    worker = _Worker(self.env, self.log)
+                    self.workers.append(worker)
                 shutil.rmtree(root, ignore_errors=True)
                 with lock:
                     results[state.key] = result
