@@ -13,11 +13,15 @@ TIER ?=
 SCENARIO ?=
 SEED ?=
 CHAOS_ARGS := $(if $(TIER),--tier $(TIER)) $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(SEED),--seed $(SEED))
+# Tier 4 also enumerates crash states (docs/crash-states.md); bounded so a warm `make chaos` stays < 5 min.
+CRASHSTATES_ARGS ?= --signals 20 --model both --max-states 3000 $(if $(SEED),--seed $(SEED))
+RUN_CRASHSTATES := $(if $(SCENARIO),,$(if $(filter-out 4,$(TIER)),,yes))
 
 .PHONY: help venv lint test test-fast bench host images up down logs chaos clean
 
 help:
-	@echo "make chaos   - set up Docker, build images, start the lab and run every chaos tier (TIER= SCENARIO= SEED=)"
+	@echo "make chaos   - set up Docker, build images, start the lab and run every chaos tier (TIER= SCENARIO= SEED=);"
+	@echo "               tier 4 also enumerates the engine's crash states (chaos-lab crashstates)"
 	@echo "make test    - every test: unit, in-process chaos tiers and the Docker lab"
 	@echo "make test-fast - every test but the Docker lab"
 	@echo "make bench   - benchmarks, as ratios against baselines measured in the same run"
@@ -60,7 +64,12 @@ logs: $(STAMP)
 	$(PY) -m chaos_lab.docker_lab logs
 
 chaos: images
+ifeq ($(RUN_CRASHSTATES),yes)
+	rc=0; $(VENV)/bin/chaos-lab run $(CHAOS_ARGS) || rc=$$?; \
+	$(VENV)/bin/chaos-lab crashstates $(CRASHSTATES_ARGS) || rc=$${rc/#0/$$?}; exit $$rc
+else
 	$(VENV)/bin/chaos-lab run $(CHAOS_ARGS)
+endif
 
 clean: down
 	rm -rf $(VENV) reports .cache

@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     report = sub.add_parser("report", help="re-render report.html and junit.xml from a saved run")
     report.add_argument("run_dir", type=Path)
+    from chaos_lab.crashstates import cli as crashstates_cli
+
+    crashstates_cli.add_parser(sub)
     return parser
 
 
@@ -228,6 +231,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_list(console)
     if args.command == "report":
         return cmd_report(args, console)
+    if args.command == "crashstates":
+        from chaos_lab.crashstates import cli as crashstates_cli
+
+        return crashstates_cli.main(args)
     if args.tier is not None and not 1 <= args.tier <= 4:
         return _usage_error(f"unknown tier {args.tier} (tiers: 1-4)")
     return cmd_run(args, console)

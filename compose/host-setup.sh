@@ -2,7 +2,8 @@
 # Make this machine able to run the lab, touching only what is missing:
 #   - a Docker engine that answers (Debian's docker.io, started in the background when not running),
 #   - a compose CLI (`docker compose` v2 or Debian's docker-compose v1),
-#   - debootstrap, only when the base image must be built from scratch (no solat-lab/base or python:3.11-slim).
+#   - debootstrap, only when the base image must be built from scratch (no solat-lab/base or python:3.11-slim),
+#   - strace, the system-call recorder of `chaos-lab crashstates` (docs/crash-states.md).
 # Idempotent: on a machine where all of that works it changes nothing. CI runs it as root.
 set -euo pipefail
 
@@ -51,6 +52,9 @@ if ! docker_answers; then
 elif ! have_compose; then
   apt_install docker-compose
 fi
+
+# strace records the engine's system calls for the crash-state enumeration (runs on the host, no capability).
+command -v strace >/dev/null || apt_install strace
 
 # debootstrap is needed only to build the base image from nothing.
 if ! docker image inspect solat-lab/base:bookworm >/dev/null 2>&1 \
