@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Path, Request
@@ -10,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from solat_engine.api.errors import error_response
 from solat_engine.backtest.artefacts import RUN_ID_PATTERN, read_run
-from solat_engine.backtest.runner import BacktestRequest, new_run_id, run_backtest
+from solat_engine.backtest.runner import BacktestFailed, BacktestRequest, new_run_id, run_backtest
 from solat_engine.data.parquet_store import CorruptDataError
 
 router = APIRouter(prefix="/backtest")
@@ -26,6 +25,8 @@ def post_run(req: BacktestRequest, request: Request) -> dict[str, Any] | JSONRes
         return error_response(404, f"no bars stored for {req.symbol}/{req.timeframe}", run_id=run_id)
     except CorruptDataError as exc:
         return error_response(422, str(exc), run_id=run_id, path=str(exc.path), offset=exc.offset)
+    except BacktestFailed as exc:
+        return error_response(422, f"backtest failed: {exc}", run_id=run_id, complete=False)
     except OSError as exc:
         reason = f"backtest artefacts could not be written: {exc}"
         return error_response(507, reason, run_id=run_id, error=reason)
@@ -36,7 +37,7 @@ def post_run(req: BacktestRequest, request: Request) -> dict[str, Any] | JSONRes
 def get_run(request: Request, run_id: str = Path(pattern=RUN_ID_PATTERN)) -> dict[str, Any] | JSONResponse:
     try:
         summary = read_run(request.app.state.engine.data_dir / "artefacts", run_id)
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: not JSON, or NaN/Infinity in it
         return error_response(422, f"run {run_id} artefacts unreadable: {exc}")
     if summary is None:
         return error_response(404, f"no complete backtest run {run_id}")

@@ -7,20 +7,59 @@ the traceback server-side and answers a JSON 500.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
 
 
-def error_response(status: int, reason: str, **extra: Any) -> JSONResponse:
+class ErrorBody(BaseModel):
+    """The JSON body of every 4xx/5xx (declared in the OpenAPI); routes may add context fields."""
+
+    model_config = ConfigDict(extra="allow")
+    ok: Literal[False]
+    reason: str
+
+
+class ValidationErrorItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorBody(ErrorBody):
+    errors: list[ValidationErrorItem]
+
+
+def error_response(
+    status: int, reason: str, headers: Mapping[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     body = {"ok": False, "reason": reason, **extra}
-    return JSONResponse(status_code=status, content=jsonable_encoder(body))
+    return JSONResponse(status_code=status, content=jsonable_encoder(body), headers=headers)
+
+
+def _text(value: object) -> str | int:
+    """A location part safe to put in JSON: a lone surrogate in a dict key must not turn a 422 into a 500."""
+    if isinstance(value, int):
+        return value
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def validation_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """loc/msg/type of each error, never the input: the input is what failed and may not even be JSON
+    (NaN, 1e309, a lone surrogate), so echoing it would make the error answer itself fail."""
+    return [
+        {"loc": [_text(p) for p in e.get("loc", ())], "msg": _text(e.get("msg", "invalid")),
+         "type": _text(e.get("type", "invalid"))}
+        for e in errors
+    ]
 
 
 def _describe(errors: list[dict[str, Any]]) -> str:
@@ -34,12 +73,12 @@ def _describe(errors: list[dict[str, Any]]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
+        errors = validation_errors(exc.errors())
         return error_response(422, _describe(errors), errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(exc.status_code, str(exc.detail))
+        return error_response(exc.status_code, str(exc.detail), headers=exc.headers)  # 405 keeps `Allow`
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from solat_engine.api.errors import error_response
 from solat_engine.engine import Engine
+from solat_engine.execution.kill_switch import REASON_PATTERN
 from solat_engine.execution.ledger import LedgerError
 from solat_engine.execution.models import Intent, LedgerEntry, Side
 from solat_engine.execution.router import Outcome, RouteResult
@@ -21,17 +22,19 @@ SYMBOL_PATTERN = r"^[A-Z0-9][A-Z0-9._-]{0,31}$"
 
 
 class SignalRequest(BaseModel):
+    """Strict side and quantity: `true` or `"1e3"` is a client bug, not an order of 1 or 1000."""
+
     model_config = ConfigDict(extra="forbid")
 
     symbol: str = Field(pattern=SYMBOL_PATTERN)
-    side: Side
-    quantity: float = Field(gt=0, allow_inf_nan=False)
+    side: Side  # an enum: only "BUY" or "SELL" validate, never a bool or a number
+    quantity: float = Field(gt=0, allow_inf_nan=False, strict=True)
     intent_id: uuid.UUID | None = None
 
 
 class ActivateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: str = Field(min_length=1, max_length=1000, pattern=REASON_PATTERN)
 
 
 class ResetRequest(BaseModel):

@@ -37,7 +37,10 @@ class CorruptDataError(Exception):
 
 
 class Bar(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    """allow_inf_nan=False: a NaN or infinite price cannot be stored, and one already on disk (written before
+    this check) is reported as corrupt on read instead of breaking every JSON answer that carries it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     ts: UtcDatetime
     open: float
