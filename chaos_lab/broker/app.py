@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sqlite3
 import threading
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -58,12 +59,18 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+# Strict numbers: `true` or `"1e3"` is a client bug, not a quantity of 1 or 1000 (ints are still numbers).
+Quantity = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
+Price = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
+Symbol = Annotated[str, Field(pattern=SYMBOL_PATTERN)]
+
+
 class OrderRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     client_order_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
-    symbol: str = Field(pattern=SYMBOL_PATTERN)
-    side: Literal["BUY", "SELL"]
-    quantity: float = Field(gt=0, allow_inf_nan=False)
+    symbol: Symbol
+    side: Literal["BUY", "SELL"]  # a Literal: only these two strings validate, never a bool or a number
+    quantity: Quantity
 
 
 class Order(BaseModel):
@@ -89,9 +96,9 @@ class AdminConfig(BaseModel):
     """Fault knobs. Fields left out keep their current value."""
 
     model_config = ConfigDict(extra="forbid")
-    order_delay_s: float | None = Field(default=None, ge=0, le=120, allow_inf_nan=False)
-    fail_next: int | None = Field(default=None, ge=0, le=10_000)
-    prices: dict[str, float] | None = None
+    order_delay_s: float | None = Field(default=None, ge=0, le=120, allow_inf_nan=False, strict=True)
+    fail_next: int | None = Field(default=None, ge=0, le=10_000, strict=True)
+    prices: dict[Symbol, Price] | None = Field(default=None, max_length=1000)
 
 
 class Attempt(BaseModel):
@@ -139,7 +146,9 @@ class BrokerStore:
             for key, value in cfg.model_dump(exclude_none=True).items():
                 if key == "prices":
                     value = {**current.get("prices", {}), **value}
-                db.execute("INSERT OR REPLACE INTO config VALUES (?, ?)", (key, json.dumps(value)))
+                db.execute(
+                    "INSERT OR REPLACE INTO config VALUES (?, ?)", (key, json.dumps(value, allow_nan=False))
+                )
             return self._config(db)
 
     def reset(self) -> None:
@@ -149,7 +158,12 @@ class BrokerStore:
 
     @staticmethod
     def _price(cfg: dict[str, Any], symbol: str) -> float:
-        return float(cfg.get("prices", {}).get(symbol, DEFAULT_PRICE))
+        """ValueError for a stored price that is not a finite positive number (config written before the
+        admin endpoint validated prices)."""
+        price = cfg.get("prices", {}).get(symbol, DEFAULT_PRICE)
+        if isinstance(price, bool) or not isinstance(price, int | float) or not 0 < price < math.inf:
+            raise ValueError(f"configured price of {symbol} is not a finite positive number: {price!r}")
+        return float(price)
 
     def _exposures(self, db: sqlite3.Connection, cfg: dict[str, Any]) -> dict[str, float]:
         """Margin in use per symbol: |net position| x price (a SELL after a BUY frees margin)."""
@@ -172,7 +186,20 @@ class BrokerStore:
         )
 
     def place(self, req: OrderRequest) -> tuple[int, dict[str, Any], float]:
-        """Returns (status, body, delay). The order is committed before the caller sleeps `delay`."""
+        """Returns (status, body, delay). The order is committed before the caller sleeps `delay`.
+
+        Every well-formed order lands in `attempts`, even one the book cannot process (a stored price that
+        is not a usable number, a database error): it is recorded as `failed` (nothing created) and
+        answered 503, because the checkers count attempts as what reached the broker."""
+        try:
+            return self._place(req)
+        except (sqlite3.Error, ValueError, TypeError) as exc:
+            log.exception("order %s could not be processed", req.client_order_id)
+            with self._tx() as db:
+                self._attempt(db, req, False, "failed")
+            return 503, {"ok": False, "reason": f"order not processed: {type(exc).__name__}"}, 0.0
+
+    def _place(self, req: OrderRequest) -> tuple[int, dict[str, Any], float]:
         with self._tx() as db:
             cfg = self._config(db)
             delay = float(cfg.get("order_delay_s", 0.0))
@@ -251,8 +278,25 @@ class BrokerStore:
         ]
 
 
-def _error(status: int, reason: str, **extra: Any) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"ok": False, "reason": reason, **extra})
+def _error(status: int, reason: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"ok": False, "reason": reason, **extra}, headers=headers)
+
+
+def _text(value: object) -> str | int:
+    """JSON-safe location part: a lone surrogate in a dict key must not turn a 422 into a 500."""
+    if isinstance(value, int):
+        return value
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """loc/msg/type of each error, never the input: what failed validation may not be JSON at all (NaN,
+    1e309, a lone surrogate), and echoing it made the 422 itself fail with a 500."""
+    return [
+        {"loc": [_text(p) for p in e.get("loc", ())], "msg": _text(e.get("msg", "invalid")),
+         "type": _text(e.get("type", "invalid"))}
+        for e in errors
+    ]
 
 
 def create_app(db_path: Path | None = None, balance: float | None = None) -> FastAPI:
@@ -265,11 +309,11 @@ def create_app(db_path: Path | None = None, balance: float | None = None) -> Fas
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return _error(422, "malformed request", errors=json.loads(json.dumps(exc.errors(), default=str)))
+        return _error(422, "malformed request", errors=validation_errors(list(exc.errors())))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, str(exc.detail))
+        return _error(exc.status_code, str(exc.detail), headers=exc.headers)  # 405 keeps `Allow`
 
     @app.exception_handler(Exception)
     async def _bug(_: Request, exc: Exception) -> JSONResponse:
