@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("chaos_lab.broker")
@@ -92,13 +92,56 @@ class Account(BaseModel):
     as_of: str
 
 
+def _no_bool_or_str(value: Any) -> Any:
+    """JSON Schema's integer includes 3.0, so a lax int, but `true` and `"3"` are not counts."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
+PRICES_SCHEMA = {
+    "type": "object", "maxProperties": 1000, "additionalProperties": False,
+    "patternProperties": {SYMBOL_PATTERN: {"type": "number", "exclusiveMinimum": 0}},
+}
+
+
 class AdminConfig(BaseModel):
     """Fault knobs. Fields left out keep their current value."""
 
     model_config = ConfigDict(extra="forbid")
     order_delay_s: float | None = Field(default=None, ge=0, le=120, allow_inf_nan=False, strict=True)
-    fail_next: int | None = Field(default=None, ge=0, le=10_000, strict=True)
-    prices: dict[Symbol, Price] | None = Field(default=None, max_length=1000)
+    fail_next: Annotated[int, Field(ge=0, le=10_000), BeforeValidator(_no_bool_or_str)] | None = None
+    # patternProperties alone would let the OpenAPI accept any other key: the schema says it is the only one
+    prices: Annotated[dict[Symbol, Price], Field(max_length=1000), WithJsonSchema(PRICES_SCHEMA)] | None = (
+        None
+    )
+
+
+class ValidationErrorItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx answer (declared in the OpenAPI); a 422 for malformed input adds `errors`."""
+
+    ok: Literal[False]
+    reason: str
+    errors: list[ValidationErrorItem] = Field(default_factory=list)
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "request body is not JSON"},
+    404: {"model": ErrorBody, "description": "unknown order"},
+    409: {"model": ErrorBody, "description": "insufficient available balance"},
+    422: {"model": ErrorBody, "description": "malformed input"},
+    503: {"model": ErrorBody, "description": "injected failure (fail_next) or order not processed"},
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {s: ERRORS[s] for s in statuses}
 
 
 class Attempt(BaseModel):
@@ -289,6 +332,23 @@ def _text(value: object) -> str | int:
     return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def allowed_methods(app: FastAPI, path: str) -> str:
+    """The methods the OpenAPI documents for `path`: Starlette's own 405 names only the first route's."""
+    paths: dict[str, dict[str, Any]] = app.openapi().get("paths", {})
+    if path in paths:  # a literal path wins over a template that also matches it (/backtest/run)
+        return ", ".join(sorted(m.upper() for m in paths[path]))
+    parts = path.rstrip("/").split("/")
+    methods: set[str] = set()
+    for template, operations in paths.items():
+        t_parts = template.rstrip("/").split("/")
+        if len(t_parts) == len(parts) and all(
+            t == p or (t.startswith("{") and t.endswith("}") and p != "")
+            for t, p in zip(t_parts, parts, strict=True)
+        ):
+            methods |= {m.upper() for m in operations}
+    return ", ".join(sorted(methods))
+
+
 def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """loc/msg/type of each error, never the input: what failed validation may not be JSON at all (NaN,
     1e309, a lone surrogate), and echoing it made the 422 itself fail with a 500."""
@@ -312,8 +372,11 @@ def create_app(db_path: Path | None = None, balance: float | None = None) -> Fas
         return _error(422, "malformed request", errors=validation_errors(list(exc.errors())))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, str(exc.detail), headers=exc.headers)  # 405 keeps `Allow`
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(app, request.url.path)
+        return _error(exc.status_code, str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def _bug(_: Request, exc: Exception) -> JSONResponse:
@@ -328,14 +391,21 @@ def create_app(db_path: Path | None = None, balance: float | None = None) -> Fas
     def account() -> Account:
         return store.account()
 
-    @app.post("/orders")
+    @app.post(
+        "/orders", response_model=None,
+        responses={200: {"model": Order, "description": "filled (or the earlier fill, duplicate=true)"},
+                   **errors(400, 409, 422, 503)},
+    )
     def place_order(req: OrderRequest) -> JSONResponse:
         status, body, delay = store.place(req)
         if delay > 0:
             time.sleep(delay)  # committed already: a client that gives up still leaves a filled order
         return JSONResponse(status_code=status, content=body)
 
-    @app.get("/orders/{client_order_id}")
+    @app.get(
+        "/orders/{client_order_id}", response_model=None,
+        responses={200: {"model": Order, "description": "the order"}, **errors(404, 422)},
+    )
     def get_order(client_order_id: str) -> JSONResponse:
         order = store.order(client_order_id)
         if order is None:
@@ -358,7 +428,7 @@ def create_app(db_path: Path | None = None, balance: float | None = None) -> Fas
     def get_config() -> dict[str, Any]:
         return store.config()
 
-    @app.post("/admin/config")
+    @app.post("/admin/config", responses=errors(400, 422))
     def set_config(cfg: AdminConfig) -> dict[str, Any]:
         return store.set_config(cfg)
 

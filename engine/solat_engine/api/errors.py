@@ -14,18 +14,10 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
-
-
-class ErrorBody(BaseModel):
-    """The JSON body of every 4xx/5xx (declared in the OpenAPI); routes may add context fields."""
-
-    model_config = ConfigDict(extra="allow")
-    ok: Literal[False]
-    reason: str
 
 
 class ValidationErrorItem(BaseModel):
@@ -34,8 +26,44 @@ class ValidationErrorItem(BaseModel):
     type: str
 
 
-class ValidationErrorBody(ErrorBody):
-    errors: list[ValidationErrorItem]
+class ErrorBody(BaseModel):
+    """The JSON body of every 4xx/5xx (declared in the OpenAPI); routes may add context fields, a 422 for
+    malformed input adds `errors`."""
+
+    model_config = ConfigDict(extra="allow")
+    ok: Literal[False]
+    reason: str
+    errors: list[ValidationErrorItem] = Field(default_factory=list)
+
+
+_DESCRIPTIONS = {
+    202: "accepted, outcome unknown", 400: "request body is not JSON", 403: "forbidden", 404: "not found",
+    409: "refused", 422: "malformed input or unusable stored data", 503: "temporarily unavailable",
+    507: "storage refused the write",
+}
+
+
+def error_responses(*statuses: int, model: type[BaseModel] = ErrorBody) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entry declaring each status with the JSON error body it carries."""
+    return {s: {"model": model, "description": _DESCRIPTIONS.get(s, "error")} for s in statuses}
+
+
+def allowed_methods(app: FastAPI, path: str) -> str:
+    """The methods the OpenAPI documents for `path` (Starlette's own 405 names only the first route's, and
+    FastAPI's included routers are not plain routes to walk)."""
+    paths: dict[str, dict[str, Any]] = app.openapi().get("paths", {})
+    if path in paths:  # a literal path wins over a template that also matches it (/backtest/run)
+        return ", ".join(sorted(m.upper() for m in paths[path]))
+    parts = path.rstrip("/").split("/")
+    methods: set[str] = set()
+    for template, operations in paths.items():
+        t_parts = template.rstrip("/").split("/")
+        if len(t_parts) == len(parts) and all(
+            t == p or (t.startswith("{") and t.endswith("}") and p != "")
+            for t, p in zip(t_parts, parts, strict=True)
+        ):
+            methods |= {m.upper() for m in operations}
+    return ", ".join(sorted(methods))
 
 
 def error_response(
@@ -77,8 +105,11 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, _describe(errors), errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(exc.status_code, str(exc.detail), headers=exc.headers)  # 405 keeps `Allow`
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request.app, request.url.path)
+        return error_response(exc.status_code, str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
