@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
 
 from rich.console import Console
 from rich.progress import (
@@ -37,16 +37,34 @@ from chaos_lab.scenarios.model import Scenario
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
+class _Parser(argparse.ArgumentParser):
+    """A bad argument is one line naming it and exit 2, not argparse's usage block (subparsers inherit)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"chaos-lab: error: {message}\n")
+
+
+def _seed(text: str) -> int:
+    """A seed is a non-negative integer: `-1` used to give seed 1's plan under another label."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid seed {text!r}: a non-negative integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"invalid seed {value}: a non-negative integer")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="chaos-lab", description="Chaos lab for the solat execution engine."
-    )
+    parser = _Parser(prog="chaos-lab", description="Chaos lab for the solat execution engine.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the scenarios")
     run = sub.add_parser("run", help="bring the lab up, run scenarios, write a report, take the lab down")
     run.add_argument("--tier", type=int, help="only this tier (1-4)")
     run.add_argument("--scenario", help="only this scenario (see `list`)")
-    run.add_argument("--seed", type=int, help="one seed for every scenario (default: each scenario's seeds)")
+    run.add_argument(
+        "--seed", type=_seed, help="one seed for every scenario (default: each scenario's seeds)"
+    )
     run.add_argument("--keep-up", action="store_true", help="leave the lab running afterwards")
     run.add_argument(
         "--reports", type=Path, default=Path("reports"), help="reports directory (default: reports)"
@@ -114,7 +132,12 @@ def cmd_run(args: argparse.Namespace, console: Console, lab_factory: Any = None)
     cases = [(s, seed) for s in scenarios for seed in ([args.seed] if args.seed is not None else s.seeds)]
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     run_dir = args.reports / run_id
-    run_dir.mkdir(parents=True, exist_ok=False)
+    if args.reports.exists() and not args.reports.is_dir():
+        return _usage_error(f"--reports {args.reports}: not a directory")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=False)
+    except OSError as exc:
+        return _usage_error(f"--reports {args.reports}: cannot create {run_dir}: {exc.strerror or exc}")
     started, t0 = datetime.now(UTC), time.monotonic()
     summary = RunSummary(run_id=run_id, started=started, duration_s=0.0, wait_s=0.0, ok=False)
 

@@ -124,3 +124,39 @@ def test_a_lab_that_fails_to_come_up_is_one_line_and_exit_1(
     assert code == 1
     assert FakeLab.instances[0].calls == ["up", "down"]
     assert "lab error" in capsys.readouterr().out
+
+
+def test_reports_path_that_is_a_file_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It used to be a traceback (FileExistsError/NotADirectoryError) and exit 1."""
+    a_file = tmp_path / "reports.txt"
+    a_file.write_text("not a directory")
+    assert cli.main(["run", "--scenario", "broker-timeout", "--reports", str(a_file)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(a_file) in err and "not a directory" in err
+    assert a_file.read_text() == "not a directory"
+
+
+def test_reports_path_under_a_file_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = tmp_path / "reports.txt"
+    a_file.write_text("")
+    assert cli.main(["run", "--scenario", "broker-timeout", "--reports", str(a_file / "sub")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot create" in err
+
+
+@pytest.mark.parametrize(
+    "seed,message", [("-1", "invalid seed -1"), ("abc", "invalid seed 'abc'"), ("1.5", "invalid seed '1.5'")]
+)
+def test_bad_seed_is_one_line_and_exit_2(
+    seed: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--seed -1` used to run seed 1's plan labelled -1; a non-integer printed argparse's usage block."""
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["run", "--scenario", "broker-timeout", "--seed", seed])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and "usage" not in err
