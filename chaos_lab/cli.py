@@ -1,7 +1,8 @@
 """`chaos-lab`: list the scenarios, run them against the Compose lab, re-render a saved report.
 
-Exit status: 0 every checker passed, 1 a checker failed (or a scenario could not run), 2 bad usage,
-130 interrupted (the lab is still healed and taken down).
+Exit status: 0 every checker passed; 1 a checker's verdict failed against the engine; 3 no verdict failed
+but the lab could not run a step (a scenario's runner error, or the lab itself failed: the cause is printed
+and in summary.json); 2 bad usage; 130 interrupted (the lab is still healed and taken down).
 """
 
 from __future__ import annotations
@@ -34,7 +35,17 @@ from chaos_lab.report.files import append_history, read_summary, write_logs, wri
 from chaos_lab.scenarios.catalog import SCENARIOS, select
 from chaos_lab.scenarios.model import Scenario
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LAB, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def exit_status(summary: RunSummary) -> int:
+    """A failed verdict is news about the engine and wins; otherwise anything short of a full, passing run
+    is the lab's problem (3), never reported as the engine's."""
+    if summary.interrupted:
+        return EXIT_INTERRUPTED
+    if summary.failed_verdicts:
+        return EXIT_FAILED
+    return EXIT_OK if summary.ok else EXIT_LAB
 
 
 class _Parser(argparse.ArgumentParser):
@@ -110,14 +121,26 @@ def _uninterruptible() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old_term)
 
 
+_MARKS = {
+    "passed": "[green]PASS[/green]",
+    "failed": "[red]FAIL[/red]",
+    "runner_error": "[yellow]LAB ERROR[/yellow]",
+}
+
+
 def _print_result(console: Console, r: ScenarioResult) -> None:
-    mark = "[green]PASS[/green]" if r.ok else "[red]FAIL[/red]"
+    mark = _MARKS[r.status]
     console.print(
         f"{mark} tier{r.tier} {r.scenario} seed={r.seed} {r.duration_s:.1f}s"
         + (f" cycle={r.cycle_s:.1f}s" if r.cycle_s is not None else "")
     )
-    if r.error:
-        console.print(f"   [red]error[/red] {r.error}", markup=True, highlight=False)
+    if r.runner_error is not None:
+        e = r.runner_error
+        console.print(
+            f"   [yellow]lab could not run {e.phase}[/yellow] ({e.cause}): {e.message}", highlight=False
+        )
+        console.print("   (its checkers judged a partial run: not counted against the engine)")
+        return
     for v in r.verdicts:
         if not v.ok:
             console.print(f"   [red]{v.name}[/red]: {v.summary}", highlight=False)
@@ -185,9 +208,10 @@ def cmd_run(args: argparse.Namespace, console: Console, lab_factory: Any = None)
     except KeyboardInterrupt:
         summary.interrupted = True
         console.print("[yellow]interrupted: faults healed, taking the lab down[/yellow]")
-    except Exception as exc:  # the lab itself failed (Docker gone, a service unhealthy): one line, exit 1
+    except Exception as exc:  # the lab itself failed (Docker gone, a service unhealthy): one line, exit 3
         lab_error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        console.print(f"[red]lab error[/red] {lab_error}", highlight=False)
+        summary.lab_error = lab_error
+        console.print(f"[yellow]lab error[/yellow] {lab_error}", highlight=False)
     finally:
         summary.duration_s = round(time.monotonic() - t0, 3)
         summary.wait_s = round(meter.waited, 3)
@@ -207,13 +231,12 @@ def cmd_run(args: argparse.Namespace, console: Console, lab_factory: Any = None)
                 except Exception as exc:
                     console.print(f"[red]taking the lab down failed[/red]: {exc}", highlight=False)
                     summary.ok = False
+                    summary.lab_error = summary.lab_error or f"taking the lab down failed: {exc}"
                 summary.lab_down_s = round(time.monotonic() - t_down, 3)
                 write_summary(run_dir, summary)
         signal.signal(signal.SIGTERM, old_term)
     _print_totals(console, summary, run_dir)
-    if summary.interrupted:
-        return EXIT_INTERRUPTED
-    return EXIT_OK if summary.ok else EXIT_FAILED
+    return exit_status(summary)
 
 
 def _print_totals(console: Console, summary: RunSummary, run_dir: Path) -> None:
@@ -221,7 +244,8 @@ def _print_totals(console: Console, summary: RunSummary, run_dir: Path) -> None:
     share = 100 * summary.wait_s / summary.duration_s if summary.duration_s else 0.0
     cycles = [r.cycle_s for r in summary.results if r.cycle_s is not None]
     console.print(
-        f"{passed}/{len(summary.results)} scenario runs passed in {summary.duration_s:.1f}s "
+        f"{passed}/{len(summary.results)} scenario runs passed, {summary.failed_verdicts} with a failed "
+        f"verdict, {summary.runner_errors} the lab could not run, in {summary.duration_s:.1f}s "
         f"({share:.0f}% waiting; lab up {summary.lab_up_s:.1f}s, down {summary.lab_down_s:.1f}s)"
         + (f"; kill→ready→verified cycle max {max(cycles):.1f}s" if cycles else "")
     )
@@ -236,12 +260,11 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
         summary = read_summary(run_dir)
         write_reports(run_dir, summary)
     except ValueError as exc:
-        print(f"chaos-lab: error: {run_dir}: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return EXIT_FAILED
+        return _usage_error(f"{run_dir}: {str(exc).splitlines()[0]}")
     for r in summary.results:
         _print_result(console, r)
     _print_totals(console, summary, run_dir)
-    return EXIT_OK if summary.ok else EXIT_FAILED
+    return exit_status(summary)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
