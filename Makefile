@@ -14,13 +14,16 @@ SCENARIO ?=
 SEED ?=
 CHAOS_ARGS := $(if $(TIER),--tier $(TIER)) $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(SEED),--seed $(SEED))
 
-.PHONY: help venv lint test test-fast bench host images up down logs chaos clean
+RUNS ?= 20
+
+.PHONY: help venv lint test test-fast bench host images up down logs chaos soak clean
 
 help:
 	@echo "make chaos   - set up Docker, build images, start the lab and run every chaos tier (TIER= SCENARIO= SEED=)"
 	@echo "make test    - every test: unit, in-process chaos tiers and the Docker lab"
 	@echo "make test-fast - every test but the Docker lab"
 	@echo "make bench   - benchmarks, as ratios against baselines measured in the same run"
+	@echo "make soak RUNS=N - an idle baseline run, then N full runs of every tier with stress-ng on every core"
 	@echo "make images | up | down | logs - the lab stack on its own"
 
 $(STAMP): pyproject.toml engine/pyproject.toml
@@ -61,6 +64,12 @@ logs: $(STAMP)
 
 chaos: images
 	$(VENV)/bin/chaos-lab run $(CHAOS_ARGS)
+
+# Not part of `make test`: an idle baseline run, then RUNS full runs with every core kept busy (stress-ng,
+# installed here when missing). Writes reports/soak-*/soak-summary.json; exit 1 on any runner error or verdict.
+soak: images
+	command -v stress-ng >/dev/null || { apt-get update -qq && apt-get install -y -qq stress-ng; }
+	$(PY) -m chaos_lab.soak --runs $(RUNS) $(if $(TIER),--tier $(TIER))
 
 clean: down
 	rm -rf $(VENV) reports .cache
