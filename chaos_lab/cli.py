@@ -8,6 +8,7 @@ and in summary.json); 2 bad usage; 130 interrupted (the lab is still healed and 
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import signal
 import sys
@@ -168,9 +169,12 @@ def cmd_run(args: argparse.Namespace, console: Console, lab_factory: Any = None)
     from chaos_lab.waiting import WaitMeter
 
     if lab_factory is None:
-        from chaos_lab.docker_lab import DockerLab
+        from chaos_lab.docker_lab import PROJECT, DockerLab
 
-        lab_factory = DockerLab
+        # The project of this checkout (COMPOSE_PROJECT_NAME, as `make up` and the lab tests use), never
+        # silently the default one: a second checkout's run would tear down the first one's lab.
+        project = os.environ.get("COMPOSE_PROJECT_NAME") or PROJECT
+        lab_factory = lambda: DockerLab(project=project)  # noqa: E731
     old_term = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     lab = lab_factory()
     meter = WaitMeter()

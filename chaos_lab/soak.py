@@ -27,8 +27,8 @@ from rich.table import Table
 
 from chaos_lab.models import RunSummary
 
-STRESS_TIMEOUT_S = 3600  # bound on one stress-ng process, whatever happens to this script
 RUN_TIMEOUT_S = 3000  # bound on one `chaos-lab run`
+STRESS_TIMEOUT_S = RUN_TIMEOUT_S + 60  # bound on one stress-ng process, whatever happens to this script
 
 
 class SoakRun(BaseModel):
@@ -201,6 +201,10 @@ def one_run(index: int, loaded: bool, reports: Path, extra: list[str], console: 
     return run_from_summary(index, loaded, code, run_dirs[-1] if run_dirs else None, summary)
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="chaos-lab-soak", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20, help="loaded runs (default 20)")
@@ -211,6 +215,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     console = Console(highlight=False)
+    # SIGTERM unwinds like Ctrl-C: the running stress-ng is ended and the chaos-lab run (same process group,
+    # same signal) takes its lab down.
+    signal.signal(signal.SIGTERM, _interrupt)
     started = datetime.now(UTC)
     reports: Path = args.reports / f"soak-{started:%Y%m%dT%H%M%SZ}"
     extra = ["--tier", args.tier] if args.tier else []
