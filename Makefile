@@ -17,7 +17,9 @@ CHAOS_ARGS := $(if $(TIER),--tier $(TIER)) $(if $(SCENARIO),--scenario $(SCENARI
 CRASHSTATES_ARGS ?= --signals 20 --model both --max-states 3000 $(if $(SEED),--seed $(SEED))
 RUN_CRASHSTATES := $(if $(SCENARIO),,$(if $(filter-out 4,$(TIER)),,yes))
 
-.PHONY: help venv lint test test-fast bench host images up down logs chaos clean
+RUNS ?= 20
+
+.PHONY: help venv lint test test-fast bench host images up down logs chaos soak clean
 
 help:
 	@echo "make chaos   - set up Docker, build images, start the lab and run every chaos tier (TIER= SCENARIO= SEED=);"
@@ -25,6 +27,7 @@ help:
 	@echo "make test    - every test: unit, in-process chaos tiers and the Docker lab"
 	@echo "make test-fast - every test but the Docker lab"
 	@echo "make bench   - benchmarks, as ratios against baselines measured in the same run"
+	@echo "make soak RUNS=N - an idle baseline run, then N full runs of every tier with stress-ng on every core"
 	@echo "make images | up | down | logs - the lab stack on its own"
 
 $(STAMP): pyproject.toml engine/pyproject.toml
@@ -70,6 +73,12 @@ ifeq ($(RUN_CRASHSTATES),yes)
 else
 	$(VENV)/bin/chaos-lab run $(CHAOS_ARGS)
 endif
+
+# Not part of `make test`: an idle baseline run, then RUNS full runs with every core kept busy (stress-ng,
+# installed here when missing). Writes reports/soak-*/soak-summary.json; exit 1 on any runner error or verdict.
+soak: images
+	command -v stress-ng >/dev/null || { apt-get update -qq && apt-get install -y -qq stress-ng; }
+	$(PY) -m chaos_lab.soak --runs $(RUNS) $(if $(TIER),--tier $(TIER))
 
 clean: down
 	rm -rf $(VENV) reports .cache

@@ -1,12 +1,14 @@
 """`chaos-lab`: list the scenarios, run them against the Compose lab, re-render a saved report.
 
-Exit status: 0 every checker passed, 1 a checker failed (or a scenario could not run), 2 bad usage,
-130 interrupted (the lab is still healed and taken down).
+Exit status: 0 every checker passed; 1 a checker's verdict failed against the engine; 3 no verdict failed
+but the lab could not run a step (a scenario's runner error, or the lab itself failed: the cause is printed
+and in summary.json); 2 bad usage; 130 interrupted (the lab is still healed and taken down).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import signal
 import sys
@@ -16,7 +18,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
 
 from rich.console import Console
 from rich.progress import (
@@ -34,19 +36,47 @@ from chaos_lab.report.files import append_history, read_summary, write_logs, wri
 from chaos_lab.scenarios.catalog import SCENARIOS, select
 from chaos_lab.scenarios.model import Scenario
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LAB, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def exit_status(summary: RunSummary) -> int:
+    """A failed verdict is news about the engine and wins; otherwise anything short of a full, passing run
+    is the lab's problem (3), never reported as the engine's."""
+    if summary.interrupted:
+        return EXIT_INTERRUPTED
+    if summary.failed_verdicts:
+        return EXIT_FAILED
+    return EXIT_OK if summary.ok else EXIT_LAB
+
+
+class _Parser(argparse.ArgumentParser):
+    """A bad argument is one line naming it and exit 2, not argparse's usage block (subparsers inherit)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"chaos-lab: error: {message}\n")
+
+
+def _seed(text: str) -> int:
+    """A seed is a non-negative integer: `-1` used to give seed 1's plan under another label."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid seed {text!r}: a non-negative integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"invalid seed {value}: a non-negative integer")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="chaos-lab", description="Chaos lab for the solat execution engine."
-    )
+    parser = _Parser(prog="chaos-lab", description="Chaos lab for the solat execution engine.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the scenarios")
     run = sub.add_parser("run", help="bring the lab up, run scenarios, write a report, take the lab down")
     run.add_argument("--tier", type=int, help="only this tier (1-4)")
     run.add_argument("--scenario", help="only this scenario (see `list`)")
-    run.add_argument("--seed", type=int, help="one seed for every scenario (default: each scenario's seeds)")
+    run.add_argument(
+        "--seed", type=_seed, help="one seed for every scenario (default: each scenario's seeds)"
+    )
     run.add_argument("--keep-up", action="store_true", help="leave the lab running afterwards")
     run.add_argument(
         "--reports", type=Path, default=Path("reports"), help="reports directory (default: reports)"
@@ -95,14 +125,26 @@ def _uninterruptible() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old_term)
 
 
+_MARKS = {
+    "passed": "[green]PASS[/green]",
+    "failed": "[red]FAIL[/red]",
+    "runner_error": "[yellow]LAB ERROR[/yellow]",
+}
+
+
 def _print_result(console: Console, r: ScenarioResult) -> None:
-    mark = "[green]PASS[/green]" if r.ok else "[red]FAIL[/red]"
+    mark = _MARKS[r.status]
     console.print(
         f"{mark} tier{r.tier} {r.scenario} seed={r.seed} {r.duration_s:.1f}s"
         + (f" cycle={r.cycle_s:.1f}s" if r.cycle_s is not None else "")
     )
-    if r.error:
-        console.print(f"   [red]error[/red] {r.error}", markup=True, highlight=False)
+    if r.runner_error is not None:
+        e = r.runner_error
+        console.print(
+            f"   [yellow]lab could not run {e.phase}[/yellow] ({e.cause}): {e.message}", highlight=False
+        )
+        console.print("   (its checkers judged a partial run: not counted against the engine)")
+        return
     for v in r.verdicts:
         if not v.ok:
             console.print(f"   [red]{v.name}[/red]: {v.summary}", highlight=False)
@@ -117,7 +159,12 @@ def cmd_run(args: argparse.Namespace, console: Console, lab_factory: Any = None)
     cases = [(s, seed) for s in scenarios for seed in ([args.seed] if args.seed is not None else s.seeds)]
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     run_dir = args.reports / run_id
-    run_dir.mkdir(parents=True, exist_ok=False)
+    if args.reports.exists() and not args.reports.is_dir():
+        return _usage_error(f"--reports {args.reports}: not a directory")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=False)
+    except OSError as exc:
+        return _usage_error(f"--reports {args.reports}: cannot create {run_dir}: {exc.strerror or exc}")
     started, t0 = datetime.now(UTC), time.monotonic()
     summary = RunSummary(run_id=run_id, started=started, duration_s=0.0, wait_s=0.0, ok=False)
 
@@ -125,9 +172,12 @@ def cmd_run(args: argparse.Namespace, console: Console, lab_factory: Any = None)
     from chaos_lab.waiting import WaitMeter
 
     if lab_factory is None:
-        from chaos_lab.docker_lab import DockerLab
+        from chaos_lab.docker_lab import PROJECT, DockerLab
 
-        lab_factory = DockerLab
+        # The project of this checkout (COMPOSE_PROJECT_NAME, as `make up` and the lab tests use), never
+        # silently the default one: a second checkout's run would tear down the first one's lab.
+        project = os.environ.get("COMPOSE_PROJECT_NAME") or PROJECT
+        lab_factory = lambda: DockerLab(project=project)  # noqa: E731
     old_term = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     lab = lab_factory()
     meter = WaitMeter()
@@ -165,9 +215,10 @@ def cmd_run(args: argparse.Namespace, console: Console, lab_factory: Any = None)
     except KeyboardInterrupt:
         summary.interrupted = True
         console.print("[yellow]interrupted: faults healed, taking the lab down[/yellow]")
-    except Exception as exc:  # the lab itself failed (Docker gone, a service unhealthy): one line, exit 1
+    except Exception as exc:  # the lab itself failed (Docker gone, a service unhealthy): one line, exit 3
         lab_error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        console.print(f"[red]lab error[/red] {lab_error}", highlight=False)
+        summary.lab_error = lab_error
+        console.print(f"[yellow]lab error[/yellow] {lab_error}", highlight=False)
     finally:
         summary.duration_s = round(time.monotonic() - t0, 3)
         summary.wait_s = round(meter.waited, 3)
@@ -187,13 +238,12 @@ def cmd_run(args: argparse.Namespace, console: Console, lab_factory: Any = None)
                 except Exception as exc:
                     console.print(f"[red]taking the lab down failed[/red]: {exc}", highlight=False)
                     summary.ok = False
+                    summary.lab_error = summary.lab_error or f"taking the lab down failed: {exc}"
                 summary.lab_down_s = round(time.monotonic() - t_down, 3)
                 write_summary(run_dir, summary)
         signal.signal(signal.SIGTERM, old_term)
     _print_totals(console, summary, run_dir)
-    if summary.interrupted:
-        return EXIT_INTERRUPTED
-    return EXIT_OK if summary.ok else EXIT_FAILED
+    return exit_status(summary)
 
 
 def _print_totals(console: Console, summary: RunSummary, run_dir: Path) -> None:
@@ -201,7 +251,8 @@ def _print_totals(console: Console, summary: RunSummary, run_dir: Path) -> None:
     share = 100 * summary.wait_s / summary.duration_s if summary.duration_s else 0.0
     cycles = [r.cycle_s for r in summary.results if r.cycle_s is not None]
     console.print(
-        f"{passed}/{len(summary.results)} scenario runs passed in {summary.duration_s:.1f}s "
+        f"{passed}/{len(summary.results)} scenario runs passed, {summary.failed_verdicts} with a failed "
+        f"verdict, {summary.runner_errors} the lab could not run, in {summary.duration_s:.1f}s "
         f"({share:.0f}% waiting; lab up {summary.lab_up_s:.1f}s, down {summary.lab_down_s:.1f}s)"
         + (f"; kill→ready→verified cycle max {max(cycles):.1f}s" if cycles else "")
     )
@@ -216,12 +267,11 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
         summary = read_summary(run_dir)
         write_reports(run_dir, summary)
     except ValueError as exc:
-        print(f"chaos-lab: error: {run_dir}: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return EXIT_FAILED
+        return _usage_error(f"{run_dir}: {str(exc).splitlines()[0]}")
     for r in summary.results:
         _print_result(console, r)
     _print_totals(console, summary, run_dir)
-    return EXIT_OK if summary.ok else EXIT_FAILED
+    return exit_status(summary)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

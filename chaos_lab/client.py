@@ -22,6 +22,22 @@ READ_TIMEOUT = 5.0  # above the engine's broker read timeout (3 s) so the engine
 PROBE_TIMEOUT = (0.5, 1.0)  # an answer within 1 s counts; the lab's own healthcheck allows 3 s
 
 
+def fresh_connection_session() -> requests.Session:
+    """A session that opens a new TCP connection for every request (`Connection: close`).
+
+    Why: uvicorn closes a keep-alive connection after 5 s idle. Reusing a pooled connection at about that
+    moment races the server's close: the request lands on a socket the server closes without reading it,
+    and the client gets `RemoteDisconnected` / `ConnectionResetError` and no answer. For the broker admin's
+    non-retried POSTs that was a lab error ("rollback: ConnectionError ... Remote end closed connection
+    without response"), for a probe an unanswered probe, for a signal a spurious `info`. CPU load widens the
+    window (the server's timer and docker-proxy's relay of its FIN run late). A connection opened for the
+    request cannot have been idle; on loopback the extra handshake costs well under a millisecond.
+    """
+    session = requests.Session()
+    session.headers["Connection"] = "close"
+    return session
+
+
 def outcome_for_status(status: int) -> OpType:
     """Map an engine status code to a history outcome (docs/interfaces.md, "Engine HTTP API").
 
@@ -60,7 +76,7 @@ class EngineClient:
     def __init__(self, base_url: str, history: History, session: requests.Session | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.history = history
-        self.session = session or requests.Session()
+        self.session = session or fresh_connection_session()
 
     # -- recorded operations
     def _recorded(
@@ -183,7 +199,7 @@ class BrokerAdmin:
 
     def __init__(self, base_url: str, session: requests.Session | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self.session = session or requests.Session()
+        self.session = session or fresh_connection_session()
 
     def _get(self, path: str) -> dict[str, Any]:
         resp = self.session.get(self.base_url + path, timeout=(CONNECT_TIMEOUT, 5.0))

@@ -5,11 +5,12 @@ Pydantic so that `chaos-lab report RUN_DIR` can re-read what `run` wrote and ref
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 OpType = Literal["invoke", "ok", "fail", "info"]
 # Which actor produced an op: the workload client, the /health prober, the nemesis, or the runner's own
@@ -178,8 +179,41 @@ class PhaseTiming(BaseModel):
     seconds: float
 
 
+_RUN_ERROR = re.compile(r"^(?P<phase>[\w-]+): (?P<cause>[A-Za-z_][\w.]*): (?P<message>.*)$", re.DOTALL)
+
+
+class RunnerError(BaseModel):
+    """The lab could not run a step of the scenario as declared: not a verdict on the engine.
+
+    `cause` names what stopped it: the exception's class (ConnectionError, WaitTimeout, ScenarioError, a
+    Docker LabError, ...) or HealFailed. A person fixes the lab (or looks at why the step could not run);
+    a failed verdict is the engine's problem. The two must never be confused in the report or exit status.
+    """
+
+    phase: str
+    cause: str
+    message: str
+
+    @classmethod
+    def parse(cls, error: str) -> RunnerError:
+        """From the runner's one-line `error` ("<phase>: <ExceptionClass>: <message>[; heal failed: ...]")."""
+        if error.startswith("heal failed: "):
+            return cls(phase="heal", cause="HealFailed", message=error.removeprefix("heal failed: "))
+        match = _RUN_ERROR.match(error)
+        if match is None:
+            return cls(phase="unknown", cause="Error", message=error)
+        return cls(**match.groupdict())
+
+
+ScenarioStatus = Literal["passed", "failed", "runner_error"]
+
+
 class ScenarioResult(BaseModel):
-    """What `run` returns and `summary.json` stores per scenario."""
+    """What `run` returns and `summary.json` stores per scenario.
+
+    `status`: `runner_error` when the lab could not run a step (its verdicts then judged a partial run and are
+    not counted against the engine), else `failed` when a checker's verdict failed, else `passed`.
+    """
 
     scenario: str
     tier: int
@@ -192,8 +226,22 @@ class ScenarioResult(BaseModel):
     faults: list[FaultWindow] = Field(default_factory=list)
     verdicts: list[Verdict] = Field(default_factory=list)
     error: str | None = None  # the runner itself could not complete (lab unusable, steady state broken)
+    runner_error: RunnerError | None = None  # the same, structured (derived from `error` when not given)
     cycle_s: float | None = None  # kill -> ready -> verified, for scenarios with a process kill
     ops: int = 0
+
+    @model_validator(mode="after")
+    def _runner_error_from_error(self) -> ScenarioResult:
+        if self.error and self.runner_error is None:
+            self.runner_error = RunnerError.parse(self.error)
+        return self
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def status(self) -> ScenarioStatus:
+        if self.runner_error is not None:
+            return "runner_error"
+        return "passed" if all(v.ok for v in self.verdicts) else "failed"
 
 
 class RunSummary(BaseModel):
@@ -206,3 +254,16 @@ class RunSummary(BaseModel):
     interrupted: bool = False
     lab_up_s: float = 0.0  # DockerLab.up (containers created and healthy)
     lab_down_s: float = 0.0
+    lab_error: str | None = None  # the lab itself failed (Docker gone, a service never healthy, down failed)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def failed_verdicts(self) -> int:
+        """Scenario runs with a failed checker verdict against the engine."""
+        return sum(r.status == "failed" for r in self.results)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def runner_errors(self) -> int:
+        """Scenario runs the lab could not run as declared."""
+        return sum(r.status == "runner_error" for r in self.results)

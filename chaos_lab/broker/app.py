@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sqlite3
 import threading
@@ -17,12 +18,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("chaos_lab.broker")
@@ -58,12 +59,18 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+# Strict numbers: `true` or `"1e3"` is a client bug, not a quantity of 1 or 1000 (ints are still numbers).
+Quantity = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
+Price = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
+Symbol = Annotated[str, Field(pattern=SYMBOL_PATTERN)]
+
+
 class OrderRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     client_order_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
-    symbol: str = Field(pattern=SYMBOL_PATTERN)
-    side: Literal["BUY", "SELL"]
-    quantity: float = Field(gt=0, allow_inf_nan=False)
+    symbol: Symbol
+    side: Literal["BUY", "SELL"]  # a Literal: only these two strings validate, never a bool or a number
+    quantity: Quantity
 
 
 class Order(BaseModel):
@@ -85,13 +92,56 @@ class Account(BaseModel):
     as_of: str
 
 
+def _no_bool_or_str(value: Any) -> Any:
+    """JSON Schema's integer includes 3.0, so a lax int, but `true` and `"3"` are not counts."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
+PRICES_SCHEMA = {
+    "type": "object", "maxProperties": 1000, "additionalProperties": False,
+    "patternProperties": {SYMBOL_PATTERN: {"type": "number", "exclusiveMinimum": 0}},
+}
+
+
 class AdminConfig(BaseModel):
     """Fault knobs. Fields left out keep their current value."""
 
     model_config = ConfigDict(extra="forbid")
-    order_delay_s: float | None = Field(default=None, ge=0, le=120, allow_inf_nan=False)
-    fail_next: int | None = Field(default=None, ge=0, le=10_000)
-    prices: dict[str, float] | None = None
+    order_delay_s: float | None = Field(default=None, ge=0, le=120, allow_inf_nan=False, strict=True)
+    fail_next: Annotated[int, Field(ge=0, le=10_000), BeforeValidator(_no_bool_or_str)] | None = None
+    # patternProperties alone would let the OpenAPI accept any other key: the schema says it is the only one
+    prices: Annotated[dict[Symbol, Price], Field(max_length=1000), WithJsonSchema(PRICES_SCHEMA)] | None = (
+        None
+    )
+
+
+class ValidationErrorItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx answer (declared in the OpenAPI); a 422 for malformed input adds `errors`."""
+
+    ok: Literal[False]
+    reason: str
+    errors: list[ValidationErrorItem] = Field(default_factory=list)
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "request body is not JSON"},
+    404: {"model": ErrorBody, "description": "unknown order"},
+    409: {"model": ErrorBody, "description": "insufficient available balance"},
+    422: {"model": ErrorBody, "description": "malformed input"},
+    503: {"model": ErrorBody, "description": "injected failure (fail_next) or order not processed"},
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {s: ERRORS[s] for s in statuses}
 
 
 class Attempt(BaseModel):
@@ -139,7 +189,9 @@ class BrokerStore:
             for key, value in cfg.model_dump(exclude_none=True).items():
                 if key == "prices":
                     value = {**current.get("prices", {}), **value}
-                db.execute("INSERT OR REPLACE INTO config VALUES (?, ?)", (key, json.dumps(value)))
+                db.execute(
+                    "INSERT OR REPLACE INTO config VALUES (?, ?)", (key, json.dumps(value, allow_nan=False))
+                )
             return self._config(db)
 
     def reset(self) -> None:
@@ -149,7 +201,12 @@ class BrokerStore:
 
     @staticmethod
     def _price(cfg: dict[str, Any], symbol: str) -> float:
-        return float(cfg.get("prices", {}).get(symbol, DEFAULT_PRICE))
+        """ValueError for a stored price that is not a finite positive number (config written before the
+        admin endpoint validated prices)."""
+        price = cfg.get("prices", {}).get(symbol, DEFAULT_PRICE)
+        if isinstance(price, bool) or not isinstance(price, int | float) or not 0 < price < math.inf:
+            raise ValueError(f"configured price of {symbol} is not a finite positive number: {price!r}")
+        return float(price)
 
     def _exposures(self, db: sqlite3.Connection, cfg: dict[str, Any]) -> dict[str, float]:
         """Margin in use per symbol: |net position| x price (a SELL after a BUY frees margin)."""
@@ -172,7 +229,20 @@ class BrokerStore:
         )
 
     def place(self, req: OrderRequest) -> tuple[int, dict[str, Any], float]:
-        """Returns (status, body, delay). The order is committed before the caller sleeps `delay`."""
+        """Returns (status, body, delay). The order is committed before the caller sleeps `delay`.
+
+        Every well-formed order lands in `attempts`, even one the book cannot process (a stored price that
+        is not a usable number, a database error): it is recorded as `failed` (nothing created) and
+        answered 503, because the checkers count attempts as what reached the broker."""
+        try:
+            return self._place(req)
+        except (sqlite3.Error, ValueError, TypeError) as exc:
+            log.exception("order %s could not be processed", req.client_order_id)
+            with self._tx() as db:
+                self._attempt(db, req, False, "failed")
+            return 503, {"ok": False, "reason": f"order not processed: {type(exc).__name__}"}, 0.0
+
+    def _place(self, req: OrderRequest) -> tuple[int, dict[str, Any], float]:
         with self._tx() as db:
             cfg = self._config(db)
             delay = float(cfg.get("order_delay_s", 0.0))
@@ -251,8 +321,42 @@ class BrokerStore:
         ]
 
 
-def _error(status: int, reason: str, **extra: Any) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"ok": False, "reason": reason, **extra})
+def _error(status: int, reason: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"ok": False, "reason": reason, **extra}, headers=headers)
+
+
+def _text(value: object) -> str | int:
+    """JSON-safe location part: a lone surrogate in a dict key must not turn a 422 into a 500."""
+    if isinstance(value, int):
+        return value
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def allowed_methods(app: FastAPI, path: str) -> str:
+    """The methods the OpenAPI documents for `path`: Starlette's own 405 names only the first route's."""
+    paths: dict[str, dict[str, Any]] = app.openapi().get("paths", {})
+    if path in paths:  # a literal path wins over a template that also matches it (/backtest/run)
+        return ", ".join(sorted(m.upper() for m in paths[path]))
+    parts = path.rstrip("/").split("/")
+    methods: set[str] = set()
+    for template, operations in paths.items():
+        t_parts = template.rstrip("/").split("/")
+        if len(t_parts) == len(parts) and all(
+            t == p or (t.startswith("{") and t.endswith("}") and p != "")
+            for t, p in zip(t_parts, parts, strict=True)
+        ):
+            methods |= {m.upper() for m in operations}
+    return ", ".join(sorted(methods))
+
+
+def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """loc/msg/type of each error, never the input: what failed validation may not be JSON at all (NaN,
+    1e309, a lone surrogate), and echoing it made the 422 itself fail with a 500."""
+    return [
+        {"loc": [_text(p) for p in e.get("loc", ())], "msg": _text(e.get("msg", "invalid")),
+         "type": _text(e.get("type", "invalid"))}
+        for e in errors
+    ]
 
 
 def create_app(db_path: Path | None = None, balance: float | None = None) -> FastAPI:
@@ -265,11 +369,14 @@ def create_app(db_path: Path | None = None, balance: float | None = None) -> Fas
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return _error(422, "malformed request", errors=json.loads(json.dumps(exc.errors(), default=str)))
+        return _error(422, "malformed request", errors=validation_errors(list(exc.errors())))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, str(exc.detail))
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(app, request.url.path)
+        return _error(exc.status_code, str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def _bug(_: Request, exc: Exception) -> JSONResponse:
@@ -284,14 +391,21 @@ def create_app(db_path: Path | None = None, balance: float | None = None) -> Fas
     def account() -> Account:
         return store.account()
 
-    @app.post("/orders")
+    @app.post(
+        "/orders", response_model=None,
+        responses={200: {"model": Order, "description": "filled (or the earlier fill, duplicate=true)"},
+                   **errors(400, 409, 422, 503)},
+    )
     def place_order(req: OrderRequest) -> JSONResponse:
         status, body, delay = store.place(req)
         if delay > 0:
             time.sleep(delay)  # committed already: a client that gives up still leaves a filled order
         return JSONResponse(status_code=status, content=body)
 
-    @app.get("/orders/{client_order_id}")
+    @app.get(
+        "/orders/{client_order_id}", response_model=None,
+        responses={200: {"model": Order, "description": "the order"}, **errors(404, 422)},
+    )
     def get_order(client_order_id: str) -> JSONResponse:
         order = store.order(client_order_id)
         if order is None:
@@ -314,7 +428,7 @@ def create_app(db_path: Path | None = None, balance: float | None = None) -> Fas
     def get_config() -> dict[str, Any]:
         return store.config()
 
-    @app.post("/admin/config")
+    @app.post("/admin/config", responses=errors(400, 422))
     def set_config(cfg: AdminConfig) -> dict[str, Any]:
         return store.set_config(cfg)
 

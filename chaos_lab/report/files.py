@@ -41,29 +41,42 @@ def write_logs(run_dir: Path, result: ScenarioResult, logs: dict[str, str]) -> N
 
 
 def junit_xml(summary: RunSummary) -> str:
-    """One testcase per scenario/checker (plus one per scenario error), grouped in a suite per tier."""
+    """One testcase per scenario/checker (plus one per scenario error), grouped in a suite per tier.
+
+    JUnit's own split: a failed verdict is a `failure` (the engine broke an invariant); a step the lab could
+    not run is an `error` on the scenario's `run` case, and that scenario's verdicts (judged on a partial
+    run) are `skipped`, so CI counts neither as an engine failure."""
     root = ET.Element("testsuites", name="chaos-lab", time=f"{summary.duration_s:.3f}")
     by_tier: dict[int, list[ScenarioResult]] = defaultdict(list)
     for r in summary.results:
         by_tier[r.tier].append(r)
     for tier, results in sorted(by_tier.items()):
-        cases = sum(len(r.verdicts) + (1 if r.error else 0) for r in results)
-        failures = sum(sum(not v.ok for v in r.verdicts) + (1 if r.error else 0) for r in results)
+        cases = sum(len(r.verdicts) + (1 if r.runner_error else 0) for r in results)
+        failures = sum(sum(not v.ok for v in r.verdicts) for r in results if r.runner_error is None)
+        errors = sum(r.runner_error is not None for r in results)
+        skipped = sum(len(r.verdicts) for r in results if r.runner_error is not None)
         suite = ET.SubElement(
             root,
             "testsuite",
             name=f"tier{tier}",
             tests=str(cases),
             failures=str(failures),
+            errors=str(errors),
+            skipped=str(skipped),
             time=f"{sum(r.duration_s for r in results):.3f}",
         )
         for r in results:
-            if r.error:
+            if r.runner_error is not None:
+                e = r.runner_error
                 case = ET.SubElement(suite, "testcase", classname=case_name(r), name="run")
-                ET.SubElement(case, "failure", message=r.error[:500]).text = r.error
+                text = f"the lab could not run {e.phase} ({e.cause}): {e.message}"
+                ET.SubElement(case, "error", message=text[:500], type=e.cause).text = text
             for v in r.verdicts:
                 case = ET.SubElement(suite, "testcase", classname=case_name(r), name=v.name)
-                if not v.ok:
+                if r.runner_error is not None:
+                    note = f"not judged: the lab could not run the scenario; on the partial run: {v.summary}"
+                    ET.SubElement(case, "skipped", message=note[:500])
+                elif not v.ok:
                     ET.SubElement(
                         case, "failure", message=v.summary[:500]
                     ).text = f"{v.summary}\nevidence: {v.evidence}"
@@ -75,6 +88,7 @@ _CSS = """
 body{font-family:sans-serif;margin:24px;color:#222} table{border-collapse:collapse;margin:8px 0}
 td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top;font-size:13px}
 .pass{color:#2e7d32;font-weight:bold} .fail{color:#c62828;font-weight:bold} section{margin:28px 0}
+.laberr{color:#e65100;font-weight:bold}
 .legend span{display:inline-block;margin-right:14px} .ev{font-family:monospace;font-size:11px;max-width:700px;
 overflow-wrap:anywhere}
 """
@@ -82,6 +96,12 @@ overflow-wrap:anywhere}
 
 def _badge(ok: bool) -> str:
     return '<span class="pass">PASS</span>' if ok else '<span class="fail">FAIL</span>'
+
+
+def _status_badge(r: ScenarioResult) -> str:
+    if r.status == "runner_error":
+        return '<span class="laberr">LAB ERROR</span>'
+    return _badge(r.status == "passed")
 
 
 def render_html(summary: RunSummary, ops: list[Op]) -> str:
@@ -96,14 +116,20 @@ def render_html(summary: RunSummary, ops: list[Op]) -> str:
         f"<p>started {summary.started:%Y-%m-%d %H:%M:%S} UTC, {summary.duration_s:.1f}s wall, "
         f"{waited:.0f}% of it waiting (sleeps and polls)"
         f"{' — INTERRUPTED' if summary.interrupted else ''}</p>",
+        f"<p>{summary.failed_verdicts} scenario run(s) with a failed verdict against the engine; "
+        f"{summary.runner_errors} the lab could not run (not a verdict on the engine)"
+        + (f"; lab error: {escape(summary.lab_error)}" if summary.lab_error else "") + "</p>",
         "<table><tr><th>scenario</th><th>tier</th><th>seed</th><th>result</th><th>duration</th>"
-        "<th>faults</th><th>failed checkers</th></tr>",
+        "<th>faults</th><th>failed checkers / lab error</th></tr>",
     ]
     for r in summary.results:
-        failed = ", ".join(v.name for v in r.verdicts if not v.ok) + (" run error" if r.error else "")
+        if r.runner_error is not None:
+            failed = f"lab could not run {r.runner_error.phase} ({r.runner_error.cause})"
+        else:
+            failed = ", ".join(v.name for v in r.verdicts if not v.ok)
         out.append(
             f"<tr><td><a href='#{escape(case_name(r))}'>{escape(r.scenario)}</a></td><td>{r.tier}</td>"
-            f"<td>{r.seed}</td><td>{_badge(r.ok)}</td><td>{r.duration_s:.1f}s</td>"
+            f"<td>{r.seed}</td><td>{_status_badge(r)}</td><td>{r.duration_s:.1f}s</td>"
             f"<td>{escape(', '.join(w.kind for w in r.faults))}</td><td>{escape(failed)}</td></tr>"
         )
     out.append(
@@ -117,10 +143,15 @@ def render_html(summary: RunSummary, ops: list[Op]) -> str:
         case_ops = by_case.get((r.scenario, r.seed), [])
         out.append(
             f"<section id='{escape(case_name(r))}'><h2>{escape(case_name(r))} — tier {r.tier} "
-            f"{_badge(r.ok)}</h2>"
+            f"{_status_badge(r)}</h2>"
         )
-        if r.error:
-            out.append(f"<p class='fail'>run error: {escape(r.error)}</p>")
+        if r.runner_error is not None:
+            e = r.runner_error
+            out.append(
+                f"<p class='laberr'>The lab could not run the {escape(e.phase)} phase ({escape(e.cause)}): "
+                f"{escape(e.message)}. The checkers below judged a partial run and are not counted against "
+                "the engine.</p>"
+            )
         phases = ", ".join(f"{p.phase} {p.seconds:.1f}s" for p in r.phases)
         cycle = f", kill→ready→verified {r.cycle_s:.1f}s" if r.cycle_s is not None else ""
         out.append(

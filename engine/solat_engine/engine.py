@@ -21,7 +21,7 @@ from solat_engine.broker_client import BrokerClient, BrokerError
 from solat_engine.broker_probe import BrokerProbe
 from solat_engine.config import EngineConfig
 from solat_engine.durable import ensure_dir
-from solat_engine.execution.kill_switch import KillSwitch
+from solat_engine.execution.kill_switch import KillSwitch, printable
 from solat_engine.execution.ledger import ExecutionLedger, LedgerCorruption, LedgerError, ReplayState
 from solat_engine.execution.models import NIL_UUID, EntryType, Intent
 from solat_engine.execution.router import (
@@ -123,7 +123,7 @@ class Engine:
     # ---- kill switch --------------------------------------------------------------------------------
     def trip(self, reason: str) -> str | None:
         """Activate the kill switch (in memory first). Returns why it could not be saved, or None."""
-        log.error("kill switch: %s", reason)
+        log.error("kill switch: %s", printable(reason))
         problem = None
         try:
             self.kill_switch.activate(reason)

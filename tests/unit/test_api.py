@@ -207,3 +207,72 @@ def test_corrupt_ledger_trips_kill_switch_and_still_serves_health(tmp_path: Path
         assert ks["active"] is True and "ledger.log" in ks["reason"] and "offset 0" in ks["reason"]
         assert assert_json_error(c.post("/execution/signals", json=SIGNAL), 409)["outcome"] == "rejected"
         assert_json_error(c.get("/execution/ledger"), 503)
+
+
+# -- found by probing (issue 11): each was a 500 or a silently wrong answer --------------------------------
+def put_raw(client: TestClient, path: str, raw: bytes) -> Any:
+    return client.put(path, content=raw, headers={"content-type": "application/json"})
+
+
+@pytest.mark.parametrize("number", [b"NaN", b"Infinity", b"-Infinity", b"1e309"])
+def test_non_finite_bar_price_is_422_and_nothing_is_stored(client: TestClient, number: bytes) -> None:
+    """A NaN or infinite price used to be stored; every later GET of the series then answered 500."""
+    bar = b'{"ts":"2024-01-01T00:00:00Z","open":1,"high":2,"low":0.5,"close":%s,"volume":5}' % number
+    body = assert_json_error(put_raw(client, "/data/bars/EURUSD/1h", b'{"bars":[%s]}' % bar), 422)
+    assert body["errors"][0]["loc"] == ["body", "bars", 0, "close"]
+    assert_json_error(client.get("/data/bars/EURUSD/1h"), 404)
+
+
+def test_non_finite_bar_already_on_disk_is_reported_corrupt(client: TestClient, tmp_path: Path) -> None:
+    """A series written with a NaN by an older engine: GET and backtest name the file (422), never 500."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from solat_engine.data.parquet_store import _schema
+
+    path = tmp_path / "data" / "bars" / "EURUSD" / "1h.parquet"
+    path.parent.mkdir(parents=True)
+    rows = {"ts": [BARS[0]["ts"]], "open": [1.0], "high": [2.0], "low": [0.5], "close": [float("nan")],
+            "volume": [5.0]}
+    rows["ts"] = [pa.scalar(0, type=pa.timestamp("us", tz="UTC")).as_py()]
+    pq.write_table(pa.Table.from_pydict(rows, schema=_schema()), path)
+    assert str(path) in assert_json_error(client.get("/data/bars/EURUSD/1h"), 422)["reason"]
+    run = {"symbol": "EURUSD", "timeframe": "1h", "fast": 1, "slow": 2}
+    assert "finite" in assert_json_error(client.post("/backtest/run", json=run), 422)["reason"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"quantity": True}, {"quantity": "1e3"}, {"quantity": "2"}, {"side": True}, {"side": 1},
+     {"side": "buy"}],
+)
+def test_signal_quantity_and_side_are_strict(client: TestClient, change: dict[str, Any]) -> None:
+    """`"quantity": true` used to be an order of 1 and `"1e3"` one of 1000: no coercion on the order path."""
+    assert_json_error(client.post("/execution/signals", json={**SIGNAL, **change}), 422)
+    assert client.get("/execution/ledger").json()["entries"] == []
+
+
+@pytest.mark.parametrize(
+    "reason", ["stop\n2026-01-01 INFO forged: all clear", "red \x1b[31m", "a\u2028b", "\r"]
+)
+def test_kill_switch_reason_with_control_characters_is_422(client: TestClient, reason: str) -> None:
+    """A reason is stored in the state file and logged: a newline or escape would forge log lines."""
+    assert_json_error(client.post("/execution/kill-switch/activate", json={"reason": reason}), 422)
+    assert client.get("/execution/kill-switch").json()["active"] is False
+
+
+def test_internal_kill_switch_reason_is_logged_on_one_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Internal reasons quote file names and exception texts: the log record escapes what they carry."""
+    engine = make_engine(tmp_path / "data")
+    with caplog.at_level("ERROR", logger="solat_engine.engine"):
+        engine.trip("ledger corrupt: file /data/evil\nname\x1b[2J")
+    messages = [r.getMessage() for r in caplog.records if "kill switch:" in r.getMessage()]
+    assert messages == ["kill switch: ledger corrupt: file /data/evil\\nname\\x1b[2J"]
+    assert engine.kill_switch.reason == "ledger corrupt: file /data/evil\nname\x1b[2J"  # stored as given
+
+
+def test_method_not_allowed_names_the_allowed_methods(client: TestClient) -> None:
+    resp = client.delete("/execution/signals")
+    assert_json_error(resp, 405)
+    assert resp.headers["allow"] == "POST"

@@ -65,3 +65,36 @@ def test_backtest_api_round_trip(tmp_path: Path) -> None:
         assert len(json.loads((run_dir / "equity.json").read_text())) == len(CLOSES)
         got = c.get(f"/backtest/{run_id}").json()
         assert got["complete"] is True and got["summary"]["trades"] == 3 and got["summary"]["bars"] == 13
+
+
+def test_backtest_whose_equity_overflows_fails_and_writes_no_run(tmp_path: Path) -> None:
+    """Bought at 1e-299, sold at 1e299: equity is +inf. It used to write a COMPLETE run whose summary.json
+    held `Infinity` and answer 500, then 500 for every GET of that run."""
+    data = tmp_path / "data"
+    with TestClient(create_app(make_engine(data)), raise_server_exceptions=False) as c:
+        payload = {"bars": [b.model_dump(mode="json") for b in bars([1e-300, 1e-299, 1e300, 1e299])]}
+        assert c.put("/data/bars/EURUSD/1h", json=payload).status_code == 200
+        resp = c.post("/backtest/run", json={"symbol": "EURUSD", "timeframe": "1h", "fast": 1, "slow": 2})
+        assert resp.status_code == 422, resp.text
+        body = resp.json()
+        assert body["ok"] is False and body["complete"] is False and "overflowed" in body["reason"]
+        assert not (data / "artefacts" / body["run_id"]).exists()
+        assert c.get(f"/backtest/{body['run_id']}").status_code == 404
+
+
+def test_stored_summary_with_infinity_is_422_not_500(tmp_path: Path) -> None:
+    """A complete run written by an older engine with `Infinity` in summary.json cannot be served as JSON."""
+    data = tmp_path / "data"
+    run_dir = data / "artefacts" / "oldrun"
+    run_dir.mkdir(parents=True)
+    (run_dir / "summary.json").write_text('{"final_equity": Infinity}')
+    (run_dir / COMPLETE).write_text("complete\n")
+    with TestClient(create_app(make_engine(data)), raise_server_exceptions=False) as c:
+        resp = c.get("/backtest/oldrun")
+        assert resp.status_code == 422 and "Infinity" in resp.json()["reason"]
+
+
+def test_artefacts_refuse_non_finite_numbers(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        write_artefacts(tmp_path, "run1", {"equity.json": [float("nan")]})
+    assert not (tmp_path / "run1").exists()

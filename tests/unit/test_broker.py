@@ -116,3 +116,72 @@ def test_sell_frees_margin(client: TestClient) -> None:
     sell = {**ORDER, "client_order_id": "SOLAT-c", "side": "SELL", "quantity": 40}
     assert client.post("/orders", json=sell).status_code == 200
     assert client.get("/account").json()["used"] == 6_000
+
+
+# -- found by probing (issue 11): each was a 500 or a wrong order ------------------------------------------
+def post_raw(client: TestClient, path: str, raw: bytes) -> object:
+    return client.post(path, content=raw, headers={"content-type": "application/json"})
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"client_order_id":"SOLAT-a","symbol":"EURUSD","side":"BUY","quantity":NaN}',
+        b'{"client_order_id":"SOLAT-a","symbol":"EURUSD","side":"BUY","quantity":1e309}',
+        b'{"client_order_id":"SOLAT-a","symbol":"EURUSD","side":"BUY","quantity":-Infinity}',
+        b'{"client_order_id":"\\ud800","symbol":"EURUSD","side":"BUY","quantity":1}',
+        b'{"client_order_id":"SOLAT-a","symbol":"EURUSD","side":"\\udfff","quantity":1}',
+    ],
+)
+def test_invalid_non_json_value_is_422_not_500(raw: bytes, tmp_path: Path) -> None:
+    """The validation handler echoed the input; NaN, 1e309 or a lone surrogate then broke the 422 itself."""
+    with TestClient(create_app(db_path=tmp_path / "b.sqlite3"), raise_server_exceptions=False) as c:
+        resp = post_raw(c, "/orders", raw)
+        assert resp.status_code == 422, resp.text
+        assert resp.json()["ok"] is False and resp.json()["errors"][0]["loc"][0] == "body"
+        assert c.get("/admin/attempts").json() == {"attempts": []}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"prices":{"\\ud800":1}}', b'{"prices":{"eur/usd":1}}', b'{"prices":{"EURUSD":NaN}}',
+     b'{"prices":{"EURUSD":Infinity}}', b'{"prices":{"EURUSD":0}}', b'{"prices":{"EURUSD":true}}',
+     b'{"prices":{"EURUSD":"1.5"}}', b'{"fail_next":true}', b'{"order_delay_s":"1"}'],
+)
+def test_admin_config_refuses_bad_keys_and_prices(raw: bytes, tmp_path: Path) -> None:
+    """A lone-surrogate key used to be stored (then every GET of the config answered 500) and a NaN price
+    made every later order of that symbol a 500."""
+    with TestClient(create_app(db_path=tmp_path / "b.sqlite3"), raise_server_exceptions=False) as c:
+        resp = post_raw(c, "/admin/config", raw)
+        assert resp.status_code == 422, resp.text
+        assert c.get("/admin/config").json() == {}
+        assert c.post("/orders", json=ORDER).json()["price"] == 100.0
+
+
+def test_every_well_formed_order_is_an_attempt_even_when_it_cannot_be_processed(tmp_path: Path) -> None:
+    """A NaN price stored by an older broker (the config table is plain JSON): the order used to be a 500
+    (IntegrityError) and was missing from /admin/attempts. Now: 503, no order, one `failed` attempt."""
+    path = tmp_path / "b.sqlite3"
+    with TestClient(create_app(db_path=path), raise_server_exceptions=False) as c:
+        app_store = c.app.state.store  # type: ignore[attr-defined]
+        app_store._db.execute("INSERT INTO config VALUES ('prices', '{\"EURUSD\": NaN}')")
+        resp = c.post("/orders", json=ORDER)
+        assert resp.status_code == 503 and resp.json()["ok"] is False
+        attempts = c.get("/admin/attempts").json()["attempts"]
+        assert [(a["client_order_id"], a["outcome"]) for a in attempts] == [("SOLAT-abc", "failed")]
+        assert c.get("/admin/orders").json() == {"orders": []}
+
+
+@pytest.mark.parametrize(
+    "change", [{"quantity": True}, {"quantity": "1e3"}, {"quantity": "2"}, {"side": True}, {"side": "buy"}]
+)
+def test_order_quantity_and_side_are_strict(client: TestClient, change: dict[str, object]) -> None:
+    """`"quantity": true` used to fill an order of 1 and `"1e3"` one of 1000."""
+    resp = client.post("/orders", json={**ORDER, **change})
+    assert resp.status_code == 422 and resp.json()["ok"] is False
+    assert client.get("/admin/orders").json() == {"orders": []}
+
+
+def test_broker_method_not_allowed_names_the_allowed_methods(client: TestClient) -> None:
+    resp = client.delete("/orders")
+    assert resp.status_code == 405 and resp.json()["ok"] is False and resp.headers["allow"] == "POST"

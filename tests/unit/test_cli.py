@@ -85,16 +85,19 @@ def _args(tmp_path: Path, **kw: Any) -> SimpleNamespace:
     )
 
 
-def test_a_scenario_that_cannot_run_exits_1_and_the_lab_goes_down(tmp_path: Path) -> None:
+def test_a_scenario_that_cannot_run_exits_3_and_the_lab_goes_down(tmp_path: Path) -> None:
+    """The lab could not run a step: exit 3 and a runner error with its cause, not a failed verdict."""
     FakeLab.instances.clear()
     code = cli.cmd_run(_args(tmp_path), cli.Console(quiet=True), lab_factory=FakeLab)
-    assert code == 1
+    assert code == 3
     assert FakeLab.instances[0].calls == ["up", "down"]
     [run_dir] = list(tmp_path.iterdir())
     summary = cli.read_summary(run_dir)
     assert not summary.ok and summary.results[0].error and summary.results[0].seed == 3
+    assert summary.results[0].status == "runner_error" and summary.runner_errors == 1
+    assert summary.failed_verdicts == 0 and summary.results[0].runner_error.cause == "ConnectionError"
     assert (run_dir / "junit.xml").exists() and (run_dir / "report.html").exists()
-    assert cli.main(["report", str(run_dir)]) == 1
+    assert cli.main(["report", str(run_dir)]) == 3
 
 
 def test_ctrl_c_exits_130_and_takes_the_lab_down(tmp_path: Path) -> None:
@@ -116,11 +119,77 @@ def test_keep_up_leaves_the_lab(tmp_path: Path) -> None:
     assert FakeLab.instances[0].calls == ["up"]
 
 
-def test_a_lab_that_fails_to_come_up_is_one_line_and_exit_1(
+def test_a_lab_that_fails_to_come_up_is_one_line_and_exit_3(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     FakeLab.instances.clear()
     code = cli.cmd_run(_args(tmp_path), cli.Console(), lab_factory=lambda: FakeLab(up_raises=RuntimeError))
-    assert code == 1
+    assert code == 3
     assert FakeLab.instances[0].calls == ["up", "down"]
     assert "lab error" in capsys.readouterr().out
+    [run_dir] = list(tmp_path.iterdir())
+    assert cli.read_summary(run_dir).lab_error == "RuntimeError: "
+
+
+def _summary(*statuses: str) -> Any:
+    from datetime import UTC, datetime
+
+    from chaos_lab.models import RunSummary, ScenarioResult, Verdict
+
+    results = [
+        ScenarioResult(
+            scenario="s", tier=1, seed=i, ok=st == "passed", started=datetime.now(UTC), duration_s=1.0,
+            wait_s=0.0, verdicts=[Verdict(name="c", ok=st != "failed", summary="x")],
+            error="method: WaitTimeout: timed out" if st == "runner_error" else None,
+        )
+        for i, st in enumerate(statuses)
+    ]
+    return RunSummary(run_id="r", started=datetime.now(UTC), duration_s=1.0, wait_s=0.0,
+                      ok=all(st == "passed" for st in statuses), results=results)
+
+
+@pytest.mark.parametrize(
+    "statuses,code",
+    [(("passed",), 0), (("passed", "failed"), 1), (("passed", "runner_error"), 3),
+     (("failed", "runner_error"), 1)],
+)
+def test_exit_status_tells_a_failed_verdict_from_a_lab_that_could_not_run(
+    statuses: tuple[str, ...], code: int
+) -> None:
+    assert cli.exit_status(_summary(*statuses)) == code
+
+
+def test_reports_path_that_is_a_file_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It used to be a traceback (FileExistsError/NotADirectoryError) and exit 1."""
+    a_file = tmp_path / "reports.txt"
+    a_file.write_text("not a directory")
+    assert cli.main(["run", "--scenario", "broker-timeout", "--reports", str(a_file)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(a_file) in err and "not a directory" in err
+    assert a_file.read_text() == "not a directory"
+
+
+def test_reports_path_under_a_file_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = tmp_path / "reports.txt"
+    a_file.write_text("")
+    assert cli.main(["run", "--scenario", "broker-timeout", "--reports", str(a_file / "sub")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot create" in err
+
+
+@pytest.mark.parametrize(
+    "seed,message", [("-1", "invalid seed -1"), ("abc", "invalid seed 'abc'"), ("1.5", "invalid seed '1.5'")]
+)
+def test_bad_seed_is_one_line_and_exit_2(
+    seed: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--seed -1` used to run seed 1's plan labelled -1; a non-integer printed argparse's usage block."""
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["run", "--scenario", "broker-timeout", "--seed", seed])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and "usage" not in err

@@ -102,3 +102,69 @@ def test_report_rerenders_from_saved_files(tmp_path: Path) -> None:
     write_reports(run_dir, read_summary(run_dir))
     assert (run_dir / "report.html").stat().st_size > 1000
     assert junit_xml(summary) == (run_dir / "junit.xml").read_text()
+
+
+LAB_FAILURE = (
+    "rollback: ConnectionError: ('Connection aborted.', "
+    "RemoteDisconnected('Remote end closed connection without response'))"
+)
+
+
+def _with_runner_error(tmp_path: Path) -> tuple[Path, RunSummary]:
+    """Seed 1 passed, seed 2 broke an invariant, seed 3 could not be run by the lab (its verdicts, judged on
+    the partial run, failed too: they must not count against the engine)."""
+    good, b1 = _result("disk-full-during-burst", 1, violate=False)
+    bad, b2 = _result("disk-full-during-burst", 2, violate=True)
+    stuck, b3 = _result("disk-full-during-burst", 3, violate=True)
+    stuck = stuck.model_copy(update={"error": LAB_FAILURE, "ok": False, "seed": 3})
+    stuck = ScenarioResult.model_validate(stuck.model_dump())
+    summary = RunSummary(
+        run_id="r2", started=datetime.now(UTC), duration_s=3.0, wait_s=1.0, ok=False,
+        results=[good, bad, stuck],
+    )
+    run_dir = tmp_path / "r2"
+    run_dir.mkdir()
+    for b in (b1, b2, b3):
+        append_history(run_dir, b.history.ops)
+    write_reports(run_dir, summary)
+    return run_dir, summary
+
+
+def test_runner_error_is_told_apart_from_failed_verdicts(tmp_path: Path) -> None:
+    run_dir, summary = _with_runner_error(tmp_path)
+    stuck = summary.results[2]
+    assert [r.status for r in summary.results] == ["passed", "failed", "runner_error"]
+    assert stuck.runner_error is not None
+    assert (stuck.runner_error.phase, stuck.runner_error.cause) == ("rollback", "ConnectionError")
+    assert "RemoteDisconnected" in stuck.runner_error.message
+    assert (summary.failed_verdicts, summary.runner_errors) == (1, 1)
+    saved = (run_dir / "summary.json").read_text()
+    assert '"runner_errors": 1' in saved and '"failed_verdicts": 1' in saved
+    assert '"status": "runner_error"' in saved
+    assert read_summary(run_dir).results[2].runner_error == stuck.runner_error
+
+    suite = ET.parse(run_dir / "junit.xml").getroot().find("testsuite")
+    assert (suite.get("failures"), suite.get("errors"), suite.get("skipped")) == ("1", "1", "3")
+    errors = [c for c in suite.iter("testcase") if c.find("error") is not None]
+    assert [(c.get("classname"), c.get("name")) for c in errors] == [
+        ("disk-full-during-burst[seed=3]", "run")
+    ]
+    assert errors[0].find("error").get("type") == "ConnectionError"
+    failed = [c.get("classname") for c in suite.iter("testcase") if c.find("failure") is not None]
+    assert failed == ["disk-full-during-burst[seed=2]"]
+
+    html = (run_dir / "report.html").read_text()
+    assert "LAB ERROR" in html and "could not run the rollback phase (ConnectionError)" in html
+    assert "1 scenario run(s) with a failed verdict" in html and "1 the lab could not run" in html
+
+
+def test_runner_error_parsed_from_a_summary_written_before_it_existed(tmp_path: Path) -> None:
+    import json
+
+    run_dir, _ = _with_runner_error(tmp_path)
+
+    raw = json.loads((run_dir / "summary.json").read_text())
+    for r in raw["results"]:
+        r.pop("runner_error"), r.pop("status")
+    old = RunSummary.model_validate(raw)
+    assert [r.status for r in old.results] == ["passed", "failed", "runner_error"]

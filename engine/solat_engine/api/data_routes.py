@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import errno
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from solat_engine.api.errors import error_response
+from solat_engine.api.errors import error_response, error_responses
 from solat_engine.data.parquet_store import Bar, CorruptDataError, ParquetStore
 
 router = APIRouter(prefix="/data")
@@ -34,7 +34,24 @@ def storage_error(exc: OSError, what: str) -> JSONResponse:
     return error_response(status, f"{what}: {exc}")
 
 
-@router.put("/bars/{symbol}/{timeframe}", response_model=None)
+class BarsStored(BaseModel):
+    ok: Literal[True]
+    symbol: str
+    timeframe: str
+    count: int
+    path: str
+
+
+class BarsPage(BaseModel):
+    symbol: str
+    timeframe: str
+    bars: list[Bar]
+
+
+@router.put(
+    "/bars/{symbol}/{timeframe}", response_model=None,
+    responses={200: {"model": BarsStored, "description": "stored"}, **error_responses(400, 422, 503, 507)},
+)
 def put_bars(
     body: BarsBody, request: Request, symbol: str = SymbolParam, timeframe: str = TimeframeParam
 ) -> dict[str, Any] | JSONResponse:
@@ -45,7 +62,10 @@ def put_bars(
     return {"ok": True, "symbol": symbol, "timeframe": timeframe, "count": len(body.bars), "path": str(path)}
 
 
-@router.get("/bars/{symbol}/{timeframe}", response_model=None)
+@router.get(
+    "/bars/{symbol}/{timeframe}", response_model=None,
+    responses={200: {"model": BarsPage, "description": "the series"}, **error_responses(404, 422, 503, 507)},
+)
 def get_bars(
     request: Request, symbol: str = SymbolParam, timeframe: str = TimeframeParam
 ) -> dict[str, Any] | JSONResponse:

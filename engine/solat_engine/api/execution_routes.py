@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from solat_engine.api.errors import error_response
+from solat_engine.api.errors import ErrorBody, error_response, error_responses
 from solat_engine.engine import Engine
+from solat_engine.execution.kill_switch import REASON_PATTERN, KillSwitchState
 from solat_engine.execution.ledger import LedgerError
 from solat_engine.execution.models import Intent, LedgerEntry, Side
 from solat_engine.execution.router import Outcome, RouteResult
@@ -21,17 +22,19 @@ SYMBOL_PATTERN = r"^[A-Z0-9][A-Z0-9._-]{0,31}$"
 
 
 class SignalRequest(BaseModel):
+    """Strict side and quantity: `true` or `"1e3"` is a client bug, not an order of 1 or 1000."""
+
     model_config = ConfigDict(extra="forbid")
 
     symbol: str = Field(pattern=SYMBOL_PATTERN)
-    side: Side
-    quantity: float = Field(gt=0, allow_inf_nan=False)
+    side: Side  # an enum: only "BUY" or "SELL" validate, never a bool or a number
+    quantity: float = Field(gt=0, allow_inf_nan=False, strict=True)
     intent_id: uuid.UUID | None = None
 
 
 class ActivateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: str = Field(min_length=1, max_length=1000, pattern=REASON_PATTERN)
 
 
 class ResetRequest(BaseModel):
@@ -42,6 +45,33 @@ class ResetRequest(BaseModel):
 class LedgerPage(BaseModel):
     entries: list[LedgerEntry]
     last_seq: int
+
+
+class SignalDone(BaseModel):
+    """200: the broker filled or acknowledged the order."""
+
+    ok: Literal[True]
+    intent_id: uuid.UUID
+    client_order_id: str
+    outcome: Literal["filled", "acked"]
+    broker_order_id: str | None
+
+
+class SignalNotDone(ErrorBody):
+    """202 unknown (may have reached the broker), 409 refused, 507 intent not durable."""
+
+    outcome: str
+    stage: str | None
+    intent_id: uuid.UUID
+    client_order_id: str
+
+
+class KillSwitchView(KillSwitchState):
+    ok: Literal[True]
+
+
+class KillSwitchProblem(ErrorBody):
+    active: bool
 
 
 def _engine(request: Request) -> Engine:
@@ -61,7 +91,11 @@ def signal_response(result: RouteResult) -> JSONResponse:
                           stage=result.stage, **base)
 
 
-@router.post("/signals")
+@router.post(
+    "/signals", response_model=None,
+    responses={200: {"model": SignalDone, "description": "filled or acknowledged"},
+               **error_responses(202, 409, 507, model=SignalNotDone), **error_responses(400, 422)},
+)
 def post_signal(signal: SignalRequest, request: Request) -> JSONResponse:
     intent = Intent(intent_id=signal.intent_id or uuid.uuid4(), symbol=signal.symbol, side=signal.side,
                     quantity=signal.quantity)
@@ -73,7 +107,8 @@ def get_state(request: Request) -> dict[str, Any]:
     return _engine(request).state()
 
 
-@router.get("/ledger", response_model=None)
+@router.get("/ledger", response_model=None, responses={200: {"model": LedgerPage, "description": "a page"},
+                                                       **error_responses(422, 503)})
 def get_ledger(
     request: Request,
     after_seq: Annotated[int, Query(ge=0)] = 0,
@@ -94,11 +129,15 @@ def get_ledger(
 
 
 @router.get("/kill-switch")
-def get_kill_switch(request: Request) -> dict[str, Any]:
-    return _engine(request).kill_switch.state().model_dump(mode="json")
+def get_kill_switch(request: Request) -> KillSwitchState:
+    return _engine(request).kill_switch.state()
 
 
-@router.post("/kill-switch/activate", response_model=None)
+@router.post(
+    "/kill-switch/activate", response_model=None,
+    responses={200: {"model": KillSwitchView, "description": "active and saved"},
+               **error_responses(507, model=KillSwitchProblem), **error_responses(400, 422)},
+)
 def activate_kill_switch(body: ActivateRequest, request: Request) -> dict[str, Any] | JSONResponse:
     engine = _engine(request)
     problem = engine.trip(body.reason)
@@ -107,7 +146,11 @@ def activate_kill_switch(body: ActivateRequest, request: Request) -> dict[str, A
     return {"ok": True, **engine.kill_switch.state().model_dump(mode="json")}
 
 
-@router.post("/kill-switch/reset", response_model=None)
+@router.post(
+    "/kill-switch/reset", response_model=None,
+    responses={200: {"model": KillSwitchView, "description": "inactive and saved"},
+               **error_responses(400, 403, 422, 507)},
+)
 def reset_kill_switch(body: ResetRequest, request: Request) -> dict[str, Any] | JSONResponse:
     engine = _engine(request)
     try:

@@ -40,7 +40,9 @@ def write_artefacts(root: Path, run_id: str, files: dict[str, Any]) -> Path:
     try:
         tmp.mkdir()
         for name, obj in files.items():
-            _write_file(tmp / name, json.dumps(obj, separators=(",", ":"), default=str).encode() + b"\n")
+            # allow_nan=False: `NaN`/`Infinity` are not JSON; a reader would choke on the "complete" run
+            text = json.dumps(obj, separators=(",", ":"), default=str, allow_nan=False)
+            _write_file(tmp / name, text.encode() + b"\n")
         fsync_dir(tmp)
         os.rename(tmp, final)
     except BaseException:
@@ -51,11 +53,16 @@ def write_artefacts(root: Path, run_id: str, files: dict[str, Any]) -> Path:
     return final
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"non-finite number {name} in summary.json")
+
+
 def read_run(root: Path, run_id: str) -> dict[str, Any] | None:
-    """Summary of a complete run, None if there is no complete run of that id."""
+    """Summary of a complete run, None if there is no complete run of that id. ValueError if the summary is
+    not strict JSON (`NaN`/`Infinity` written by an older engine): that run cannot be served as a result."""
     if not _RUN_ID.match(run_id):
         raise ValueError(f"invalid run_id {run_id!r}")
     run_dir = root / run_id
     if not (run_dir / COMPLETE).exists():
         return None
-    return json.loads((run_dir / "summary.json").read_bytes())
+    return json.loads((run_dir / "summary.json").read_bytes(), parse_constant=_no_constant)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from solat_engine.backtest.artefacts import write_artefacts
-from solat_engine.backtest.sma import run_sma_cross
+from solat_engine.backtest.sma import BacktestResult, run_sma_cross
 from solat_engine.data.parquet_store import ParquetStore
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -46,10 +47,25 @@ def new_run_id() -> str:
     return uuid.uuid4().hex
 
 
+class BacktestFailed(ValueError):
+    """The run produced no meaningful result (equity overflowed to infinity or became NaN): it is reported
+    as failed and no artefacts are written, rather than a "complete" run whose numbers are not numbers."""
+
+
+def _check_finite(result: BacktestResult) -> None:
+    for point in result.equity:
+        if not math.isfinite(point.equity):
+            raise BacktestFailed(f"equity is {point.equity} at {point.ts.isoformat()}: the run overflowed")
+    if not math.isfinite(result.final_equity) or not math.isfinite(result.return_pct):
+        raise BacktestFailed(f"final equity {result.final_equity} is not a finite number")
+
+
 def run_backtest(data_dir: Path, req: BacktestRequest, run_id: str) -> BacktestSummary:
-    """FileNotFoundError: no bars; CorruptDataError: damaged bars; OSError: artefacts not written."""
+    """FileNotFoundError: no bars; CorruptDataError: damaged bars; BacktestFailed: no finite result;
+    OSError: artefacts not written."""
     bars = ParquetStore(data_dir=data_dir).read_bars(req.symbol, req.timeframe)
     result = run_sma_cross(bars, req.fast, req.slow)
+    _check_finite(result)
     summary = BacktestSummary(
         run_id=run_id, symbol=req.symbol, timeframe=req.timeframe, fast=req.fast, slow=req.slow,
         bars=len(bars), trades=len(result.trades), initial_equity=result.initial_equity,

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import re
 import struct
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 
 from solat_engine.durable import atomic_write_bytes
-from solat_engine.execution.models import UtcDatetime
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -36,15 +44,37 @@ class CorruptDataError(Exception):
         self.reason = reason
 
 
-class Bar(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+def _not_a_number(value: Any) -> Any:
+    """The API documents ts as an ISO 8601 string: a bare number (read as Unix seconds) is a client bug."""
+    if isinstance(value, int | float):
+        raise ValueError("ts must be an ISO 8601 date-time string, not a number")
+    return value
 
-    ts: UtcDatetime
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
+
+def _to_utc(value: datetime) -> datetime:
+    """Any offset names one instant (RFC 3339, as the OpenAPI says); bars are stored in UTC."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"ts {value.isoformat()} is out of range in UTC") from exc
+
+
+BarTimestamp = Annotated[AwareDatetime, BeforeValidator(_not_a_number), AfterValidator(_to_utc)]
+
+
+class Bar(BaseModel):
+    """allow_inf_nan=False: a NaN or infinite price cannot be stored, and one already on disk (written before
+    this check) is reported as corrupt on read instead of breaking every JSON answer that carries it.
+    strict: `false` or `"1.5"` is not a price."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    ts: BarTimestamp
+    open: float = Field(strict=True)
+    high: float = Field(strict=True)
+    low: float = Field(strict=True)
+    close: float = Field(strict=True)
+    volume: float = Field(strict=True)
 
 
 def _schema() -> pa.Schema:

@@ -17,6 +17,19 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from solat_engine.durable import atomic_write_json
 from solat_engine.execution.models import UtcDatetime, utc_now
 
+# A reason is one line of readable text: no C0/C1 control characters (newline, ESC, ...) and no line or
+# paragraph separators, so an operator's reason cannot forge log lines or repaint a terminal.
+REASON_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]+$"
+
+
+def printable(text: str) -> str:
+    """`text` with every non-printable character escaped (`\\n`, `\\x1b`, ...): internal reasons quote file
+    names and exception texts, which may hold anything, and each log record must stay one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii")
+                   for c in text)
+
 
 class KillSwitchState(BaseModel):
     """The file format (and the HTTP view) of the kill switch."""
