@@ -308,6 +308,25 @@ class DockerLab:
     def unpause(self, service: str) -> None:
         self.container(service).unpause()
 
+    def update_resources(self, service: str, **limits: Any) -> None:
+        """Change a running container's cgroup limits (cpu_period, cpu_quota, mem_limit, memswap_limit), as
+        `docker update` does: the resource faults' starvation and memory cap."""
+        try:
+            self.container(service).update(**limits)
+        except docker.errors.APIError as exc:
+            raise LabError(f"update of {service} failed: {exc.explanation or exc}") from exc
+
+    def memory_usage(self, service: str) -> int:
+        """Bytes the service's cgroup charges now (one stats sample)."""
+        stats = self.container(service).stats(stream=False)
+        return int(stats["memory_stats"]["usage"])
+
+    def state(self, service: str) -> dict[str, Any]:
+        """The container's State (Status, ExitCode, OOMKilled, ...), fresh."""
+        container = self.container(service)
+        container.reload()
+        return dict(container.attrs["State"])
+
     def exec(self, service: str, cmd: list[str], user: str | None = None) -> tuple[int, str]:
         """Run cmd in the running service container: (exit code, stdout and stderr together)."""
         try:

@@ -19,11 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from chaos_lab.broker.ambiguity import AmbiguityConfig, KnobHit, Knobs, respond
 
 log = logging.getLogger("chaos_lab.broker")
 
@@ -92,6 +94,7 @@ class AdminConfig(BaseModel):
     order_delay_s: float | None = Field(default=None, ge=0, le=120, allow_inf_nan=False)
     fail_next: int | None = Field(default=None, ge=0, le=10_000)
     prices: dict[str, float] | None = None
+    ambiguity: AmbiguityConfig | None = None  # per-order post-commit failures (broker/ambiguity.py)
 
 
 class Attempt(BaseModel):
@@ -114,6 +117,8 @@ class BrokerStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        self.knobs = Knobs()
+        self.account_reads: list[str] = []  # wall time of each GET /account (balance_fresh's evidence)
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -146,6 +151,8 @@ class BrokerStore:
         with self._tx() as db:
             for table in ("orders", "attempts", "positions", "config"):
                 db.execute(f"DELETE FROM {table}")
+        self.knobs.reset()
+        self.account_reads.clear()
 
     @staticmethod
     def _price(cfg: dict[str, Any], symbol: str) -> float:
@@ -162,6 +169,8 @@ class BrokerStore:
     def account(self) -> Account:
         with self._tx() as db:
             used = self._used(db)
+            if len(self.account_reads) < 100_000:
+                self.account_reads.append(_now())
         return Account(balance=self.balance, used=used, available=self.balance - used, as_of=_now())
 
     def _attempt(self, db: sqlite3.Connection, req: OrderRequest, duplicate: bool, outcome: str) -> None:
@@ -171,8 +180,9 @@ class BrokerStore:
             (req.client_order_id, _now(), int(duplicate), outcome, req.model_dump_json()),
         )
 
-    def place(self, req: OrderRequest) -> tuple[int, dict[str, Any], float]:
-        """Returns (status, body, delay). The order is committed before the caller sleeps `delay`."""
+    def place(self, req: OrderRequest) -> tuple[int, dict[str, Any], float, AmbiguityConfig | None]:
+        """Returns (status, body, delay, knob). The order is committed before the caller sleeps `delay` or
+        applies the knob."""
         with self._tx() as db:
             cfg = self._config(db)
             delay = float(cfg.get("order_delay_s", 0.0))
@@ -182,13 +192,13 @@ class BrokerStore:
                     "INSERT OR REPLACE INTO config VALUES ('fail_next', ?)", (json.dumps(fail_next - 1),)
                 )
                 self._attempt(db, req, False, "failed")
-                return 503, {"ok": False, "reason": "injected failure (fail_next)"}, 0.0
+                return 503, {"ok": False, "reason": "injected failure (fail_next)"}, 0.0, None
             existing = db.execute(
                 "SELECT * FROM orders WHERE client_order_id = ?", (req.client_order_id,)
             ).fetchone()
             if existing is not None:
                 self._attempt(db, req, True, "duplicate")
-                return 200, {**self._order(existing).model_dump(), "duplicate": True}, delay
+                return 200, {**self._order(existing).model_dump(), "duplicate": True}, delay, None
             price = self._price(cfg, req.symbol)
             signed = req.quantity if req.side == "BUY" else -req.quantity
             exposures = self._exposures(db, cfg)
@@ -198,8 +208,12 @@ class BrokerStore:
             used_after = used_now - exposures.get(req.symbol, 0.0) + abs(current + signed) * price
             if used_after > self.balance and used_after > used_now:
                 self._attempt(db, req, False, "rejected")
-                return 409, {"ok": False, "reason": "insufficient available balance"}, 0.0
+                return 409, {"ok": False, "reason": "insufficient available balance"}, 0.0, None
             seq = db.execute("SELECT COUNT(*) AS n FROM orders").fetchone()["n"] + 1
+            knob = self.knobs.pick(cfg.get("ambiguity"), seq, req.client_order_id)
+            if knob is not None and knob.mode == "partial_fill":  # IOC: the rest is cancelled
+                req = req.model_copy(update={"quantity": round(req.quantity * knob.fill_fraction, 6)})
+                signed = req.quantity if req.side == "BUY" else -req.quantity
             order = Order(
                 broker_order_id=f"B-{seq:08d}-{req.client_order_id[-8:]}",
                 client_order_id=req.client_order_id,
@@ -220,7 +234,9 @@ class BrokerStore:
                 (order.symbol, signed, signed),
             )
             self._attempt(db, req, False, "filled")
-            return 200, order.model_dump(), delay
+            if knob is not None and knob.mode == "commit_then_late":
+                delay = max(delay, knob.late_s)
+            return 200, order.model_dump(), delay, knob
 
     @staticmethod
     def _order(row: sqlite3.Row) -> Order:
@@ -285,8 +301,11 @@ def create_app(db_path: Path | None = None, balance: float | None = None) -> Fas
         return store.account()
 
     @app.post("/orders")
-    def place_order(req: OrderRequest) -> JSONResponse:
-        status, body, delay = store.place(req)
+    def place_order(req: OrderRequest) -> Response:
+        status, body, delay, knob = store.place(req)
+        failed_answer = respond(knob, body) if knob is not None else None
+        if failed_answer is not None:
+            return failed_answer
         if delay > 0:
             time.sleep(delay)  # committed already: a client that gives up still leaves a filled order
         return JSONResponse(status_code=status, content=body)
@@ -305,6 +324,14 @@ def create_app(db_path: Path | None = None, balance: float | None = None) -> Fas
     @app.get("/admin/attempts")
     def attempts() -> dict[str, list[Attempt]]:
         return {"attempts": store.attempts()}
+
+    @app.get("/admin/account-reads")
+    def account_reads() -> dict[str, list[str]]:
+        return {"reads": list(store.account_reads)}
+
+    @app.get("/admin/knobs")
+    def knobs() -> dict[str, list[KnobHit]]:
+        return {"knobs": store.knobs.hits}
 
     @app.get("/admin/orders")
     def orders() -> dict[str, list[Order]]:
