@@ -33,6 +33,7 @@ from chaos_lab.models import RunSummary, ScenarioResult
 from chaos_lab.report.files import append_history, read_summary, write_logs, write_reports, write_summary
 from chaos_lab.scenarios.catalog import SCENARIOS, select
 from chaos_lab.scenarios.model import Scenario
+from chaos_lab.selftest import command as selftest_command
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -53,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     report = sub.add_parser("report", help="re-render report.html and junit.xml from a saved run")
     report.add_argument("run_dir", type=Path)
+    selftest_command.add_parser(sub)
     return parser
 
 
@@ -228,6 +230,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_list(console)
     if args.command == "report":
         return cmd_report(args, console)
+    if args.command == "selftest":
+        return selftest_command.run(args)
     if args.tier is not None and not 1 <= args.tier <= 4:
         return _usage_error(f"unknown tier {args.tier} (tiers: 1-4)")
     return cmd_run(args, console)
