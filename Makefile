@@ -14,13 +14,14 @@ SCENARIO ?=
 SEED ?=
 CHAOS_ARGS := $(if $(TIER),--tier $(TIER)) $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(SEED),--seed $(SEED))
 
-.PHONY: help venv lint test test-fast bench host images up down logs chaos clean
+.PHONY: help venv lint test test-fast bench host images up down logs chaos selftest clean
 
 help:
 	@echo "make chaos   - set up Docker, build images, start the lab and run every chaos tier (TIER= SCENARIO= SEED=)"
 	@echo "make test    - every test: unit, in-process chaos tiers and the Docker lab"
 	@echo "make test-fast - every test but the Docker lab"
 	@echo "make bench   - benchmarks, as ratios against baselines measured in the same run"
+	@echo "make selftest - the lab's mutation score: engine mutants x scenarios (opt-in, ~15-30 min)"
 	@echo "make images | up | down | logs - the lab stack on its own"
 
 $(STAMP): pyproject.toml engine/pyproject.toml
@@ -61,6 +62,9 @@ logs: $(STAMP)
 
 chaos: images
 	$(VENV)/bin/chaos-lab run $(CHAOS_ARGS)
+
+selftest: images
+	$(VENV)/bin/chaos-lab selftest
 
 clean: down
 	rm -rf $(VENV) reports .cache

@@ -41,11 +41,16 @@ class Knobs:
         self._lock = threading.Lock()
         self.hits: list[KnobHit] = []
 
-    def pick(self, raw: dict[str, object] | None, order_seq: int, client_order_id: str) -> AmbiguityConfig | None:
+    def pick(
+        self, raw: dict[str, object] | None, order_seq: int, client_order_id: str
+    ) -> AmbiguityConfig | None:
         if not raw:
             return None
         cfg = AmbiguityConfig.model_validate(raw)
-        if cfg.probability <= 0 or random.Random(cfg.seed * 1_000_003 + order_seq).random() >= cfg.probability:
+        if (
+            cfg.probability <= 0
+            or random.Random(cfg.seed * 1_000_003 + order_seq).random() >= cfg.probability
+        ):
             return None
         with self._lock:
             self.hits.append(KnobHit(client_order_id=client_order_id, order_seq=order_seq, mode=cfg.mode))

@@ -29,8 +29,13 @@ def check(obs: Observation, max_age_s: float = 300.0, slack_s: float = 1.0) -> V
         oldest = max(oldest, age)
         if age > max_age_s + slack_s:
             stale.append(f"{attempt.client_order_id}: balance {age:.1f}s old (limit {max_age_s:g}s)")
-    evidence = {"orders": len(orders), "balance_reads": len(reads), "oldest_balance_s": round(oldest, 3),
-                "stale": clip(stale)}
+    evidence = {
+        "orders": len(orders),
+        "balance_reads": len(reads),
+        "oldest_balance_s": round(oldest, 3),
+        "stale": clip(stale),
+    }
     problems = [f"{len(stale)} orders sent on a stale balance"] if stale else []
-    return judge(NAME, problems, evidence,
-                 lambda: f"{len(orders)} orders, each on a balance at most {oldest:.1f}s old")
+    return judge(
+        NAME, problems, evidence, lambda: f"{len(orders)} orders, each on a balance at most {oldest:.1f}s old"
+    )

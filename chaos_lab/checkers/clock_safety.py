@@ -8,6 +8,7 @@ The balance-age rule is judged by balance_fresh."""
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import pairwise
 
 from chaos_lab.checkers.common import clip, completions, judge
 from chaos_lab.checkers.spans import certain_spans, ledger_refusal, within
@@ -30,9 +31,12 @@ def check(obs: Observation) -> Verdict:
         problems.append("ledger records are not in contiguous seq order")
     stamps = [datetime.fromisoformat(r.timestamp.replace("Z", "+00:00")) for r in records]
     backwards = [records[i].seq for i in range(1, len(stamps)) if stamps[i] < stamps[i - 1]]
-    ahead = max(((b - a).total_seconds() for a, b in zip(stamps, stamps[1:], strict=False)), default=0.0)
-    refused = [f"{op.intent_id}: {op.reason}" for op in completions(obs)
-               if ledger_refusal(op) and any(within(op, s) for s in spans)]
+    ahead = max(((b - a).total_seconds() for a, b in pairwise(stamps)), default=0.0)
+    refused = [
+        f"{op.intent_id}: {op.reason}"
+        for op in completions(obs)
+        if ledger_refusal(op) and any(within(op, s) for s in spans)
+    ]
     if refused:
         problems.append(f"{len(refused)} signals refused for the ledger while the clock was skewed")
     steps = [s.window.params.get("offset_s", 0.0) for s in spans if s.window.kind == "clock_step"]
@@ -40,7 +44,15 @@ def check(obs: Observation) -> Verdict:
         problems.append("the clock stepped back but no ledger timestamp did: the engine never saw it")
     if any(float(o) > 0 for o in steps) and ahead < 0.5 * max(float(o) for o in steps):
         problems.append(f"the clock stepped forward but the ledger's largest leap is {ahead:.0f}s")
-    evidence = {"records": len(records), "timestamps_backwards_at_seq": clip(backwards),
-                "largest_forward_leap_s": round(ahead, 3), "refused": clip(refused)}
-    return judge(NAME, problems, evidence,
-                 lambda: f"{len(records)} records in seq order across the clock fault(s); none refused")
+    evidence = {
+        "records": len(records),
+        "timestamps_backwards_at_seq": clip(backwards),
+        "largest_forward_leap_s": round(ahead, 3),
+        "refused": clip(refused),
+    }
+    return judge(
+        NAME,
+        problems,
+        evidence,
+        lambda: f"{len(records)} records in seq order across the clock fault(s); none refused",
+    )

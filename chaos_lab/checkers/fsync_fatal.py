@@ -36,21 +36,38 @@ def check(obs: Observation, min_ops_in_window: int = 1) -> Verdict:
             # Answered while the fault held (sent before it, maybe): under load few calls fit inside it.
             answered = [op for op in ops if span.start <= op.time <= span.end + ONCE_GRACE_S]
             refused = [op for op in answered if ledger_refusal(op)]
-            evidence[w.name] = {"kind": w.kind, "signals_inside": len(inside), "ledger_refusals": len(refused),
-                                "acked_while_unwritable": clip(acked)}
+            evidence[w.name] = {
+                "kind": w.kind,
+                "signals_inside": len(inside),
+                "ledger_refusals": len(refused),
+                "acked_while_unwritable": clip(acked),
+            }
             if acked:
-                problems.append(f"{w.name}: {len(acked)} signals answered 200 while every {w.kind[:-4]} failed")
+                problems.append(
+                    f"{w.name}: {len(acked)} signals answered 200 while every {w.kind[:-4]} failed"
+                )
             if len(answered) < min_ops_in_window:
-                problems.append(f"{w.name}: only {len(answered)} signals answered during the fault (need "
-                                f"{min_ops_in_window}): it missed the workload")
+                problems.append(
+                    f"{w.name}: only {len(answered)} signals answered during the fault (need "
+                    f"{min_ops_in_window}): it missed the workload"
+                )
             elif not refused:
                 problems.append(f"{w.name}: no signal was refused with stage `ledger` during the fault")
         else:
-            surfaced = [op for op in ops if ledger_refusal(op)
-                        and span.start <= op.time and invoked_at(op) <= span.end + ONCE_GRACE_S]
+            surfaced = [
+                op
+                for op in ops
+                if ledger_refusal(op) and span.start <= op.time and invoked_at(op) <= span.end + ONCE_GRACE_S
+            ]
             evidence[w.name] = {"kind": w.kind, "ledger_refusals": [str(op.intent_id) for op in surfaced]}
             if not surfaced:
-                problems.append(f"{w.name}: the one failed fsync never surfaced as a `ledger` refusal "
-                                "(retried and forgotten?)")
-    return judge(NAME, problems, evidence,
-                 lambda: f"{len(spans)} fsync/write fault(s): nothing acknowledged while unwritable")
+                problems.append(
+                    f"{w.name}: the one failed fsync never surfaced as a `ledger` refusal "
+                    "(retried and forgotten?)"
+                )
+    return judge(
+        NAME,
+        problems,
+        evidence,
+        lambda: f"{len(spans)} fsync/write fault(s): nothing acknowledged while unwritable",
+    )

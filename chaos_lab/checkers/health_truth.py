@@ -27,8 +27,9 @@ def _inconsistent(op: Op) -> str | None:
     return None
 
 
-def _judge_span(span: Span, probes: list[Op], refusals: list[Op], stops: list[Span], end: float,
-                resume_within_s: float) -> tuple[list[str], dict[str, object]]:
+def _judge_span(
+    span: Span, probes: list[Op], refusals: list[Op], stops: list[Span], end: float, resume_within_s: float
+) -> tuple[list[str], dict[str, object]]:
     w = span.window
     prefixes = UNWRITABLE[w.kind]
     first = min((op.time for op in refusals if span.start <= op.time <= span.end), default=None)
@@ -43,13 +44,22 @@ def _judge_span(span: Span, probes: list[Op], refusals: list[Op], stops: list[Sp
         or not any(str(r).startswith(prefixes) for r in op.value.get("reasons", []))
     ]
     evidence.update({"probes_judged": len(judged), "untrue": clip(lies)})
-    problems = [f"{w.name}: {len(lies)} of {len(judged)} /health answers did not report the unwritable "
-                f"ledger ({'/'.join(prefixes)})"] if lies else []
+    problems = (
+        [
+            f"{w.name}: {len(lies)} of {len(judged)} /health answers did not report the unwritable "
+            f"ledger ({'/'.join(prefixes)})"
+        ]
+        if lies
+        else []
+    )
     # Back to ready by itself, unless an engine-stopping fault follows (its restart is judged elsewhere).
     horizon = span.end + resume_within_s
     if not any(s.window.start <= horizon and s.end >= span.end for s in stops) and horizon <= end:
-        ready = [op for op in probes if span.end < invoked_at(op) and op.time <= horizon
-                 and op.value.get("status") == "ready"]
+        ready = [
+            op
+            for op in probes
+            if span.end < invoked_at(op) and op.time <= horizon and op.value.get("status") == "ready"
+        ]
         evidence["ready_after_heal"] = len(ready)
         if not ready:
             problems.append(f"{w.name}: /health not ready within {resume_within_s}s after the heal")
@@ -72,5 +82,9 @@ def check(obs: Observation, resume_within_s: float = 10.0) -> Verdict:
     for span in spans:
         found, evidence[span.window.name] = _judge_span(span, probes, refusals, stops, end, resume_within_s)
         problems.extend(found)
-    return judge(NAME, problems, evidence,
-                 lambda: f"{len(probes)} /health answers consistent; {len(spans)} unwritable span(s) reported")
+    return judge(
+        NAME,
+        problems,
+        evidence,
+        lambda: f"{len(probes)} /health answers consistent; {len(spans)} unwritable span(s) reported",
+    )

@@ -1,6 +1,6 @@
 """Move the engine's wall clock: libfaketime reads /tmp/faketime on every call (FAKETIME_NO_CACHE=1).
 
-The engine runs with libfaketimeMT preloaded (compose/lab.yml, lab-preload) and FAKETIME_DONT_FAKE_MONOTONIC=1:
+The engine runs with libfaketimeMT preloaded (compose/lab.yml, lab-preload), FAKETIME_DONT_FAKE_MONOTONIC=1:
 time.time(), datetime.now() move; time.monotonic() does not, as on a host whose NTP steps the clock.
 The file is written through DockerLab.exec as the engine's own uid, on its tmpfs /tmp (a restarted engine
 starts with an empty /tmp, i.e. the true time).

@@ -9,6 +9,7 @@ only once that was observed; heal lifts the cap and starts the engine again, as 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -35,18 +36,20 @@ class MemoryOOM(Fault):
         usage = self.lab.memory_usage(ENGINE)
         cap = usage + self.headroom
         self.lab.update_resources(ENGINE, mem_limit=cap, memswap_limit=cap)
-        try:
+        with contextlib.suppress(Exception):  # the exec dies with the container: expected
             self.lab.exec(ENGINE, ["python3", "-c", _GROW])
-        except Exception:  # the exec dies with the container: expected
-            pass
         deadline = time.monotonic() + self.timeout_s
         while time.monotonic() < deadline:
             state = self.lab.state(ENGINE)
             if state.get("Status") != "running":
                 if not state.get("OOMKilled"):
                     raise FaultError(f"engine stopped without an OOM kill: {state}")
-                return {"usage_bytes": usage, "cap_bytes": cap, "exit_code": state.get("ExitCode"),
-                        "oom_killed": True}
+                return {
+                    "usage_bytes": usage,
+                    "cap_bytes": cap,
+                    "exit_code": state.get("ExitCode"),
+                    "oom_killed": True,
+                }
             time.sleep(0.1)
         raise FaultError(f"engine not OOM-killed within {self.timeout_s}s under a {cap}-byte cap")
 

@@ -45,8 +45,13 @@ def build_variant(tree: Path, tag: str, log: Path) -> None:
     }
     with open(log, "w", encoding="utf-8") as out:
         try:
-            done = subprocess.run(["bash", str(tree / "compose" / "build-images.sh")], env=env, stdout=out,
-                                  stderr=subprocess.STDOUT, timeout=BUILD_TIMEOUT_S)
+            done = subprocess.run(
+                ["bash", str(tree / "compose" / "build-images.sh")],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=BUILD_TIMEOUT_S,
+            )
         except subprocess.TimeoutExpired as exc:
             raise BuildError(f"build of {tag} took more than {BUILD_TIMEOUT_S}s (log: {log})") from exc
     if done.returncode != 0:

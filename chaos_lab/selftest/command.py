@@ -46,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"chaos-lab selftest: {len(mutants)} mutants + the unmutated engine, report in {out}", flush=True)
     try:
         summary = run_selftest(
-            mutants, out,
+            mutants,
+            out,
             lab_factory=lambda tag: DockerLab(project=project, env={"LAB_IMAGE_TAG": tag}),
             remove_images=lambda tag: DockerLab(project=project).remove_images(tag),
             say=lambda line: print(line, flush=True),
@@ -56,6 +57,9 @@ def run(args: argparse.Namespace) -> int:
     except LabError as exc:
         print(f"chaos-lab: lab error: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"mutation score {summary.score:.0%} ({summary.detected}/{summary.total}); wall {summary.wall_s:.0f}s; "
-          f"false alarms: {len(summary.false_alarms)}; report {out / 'report.html'}")
+    print(
+        f"mutation score {summary.score:.0%} ({summary.detected}/{summary.total}); "
+        f"wall {summary.wall_s:.0f}s; "
+        f"false alarms: {len(summary.false_alarms)}; report {out / 'report.html'}"
+    )
     return EXIT_OK if summary.ok else EXIT_FAILED

@@ -61,8 +61,13 @@ def load_mutant(path: Path, known_scenarios: set[str] | None = None) -> Mutant:
         if unknown:
             raise MutantError(f"mutant {path}: unknown scenario(s) {', '.join(unknown)}")
     return Mutant(
-        name=path.stem, path=path, bug=header["bug"], incident=header["incident"],
-        invariant=header["invariant"], fault_class=header["class"], scenarios=scenarios,
+        name=path.stem,
+        path=path,
+        bug=header["bug"],
+        incident=header["incident"],
+        invariant=header["invariant"],
+        fault_class=header["class"],
+        scenarios=scenarios,
         expect=header.get("expect", "").split(),
     )
 
@@ -76,16 +81,30 @@ def load_mutants(folder: Path = MUTANTS_DIR, known_scenarios: set[str] | None = 
 
 def apply_mutant(mutant: Mutant, engine_src: Path, dest: Path) -> Path:
     """Copy `engine_src` (the engine distribution: pyproject.toml + solat_engine/) to `dest` and apply the
-    patch there. Raises MutantError when it does not apply cleanly (the engine moved on: refresh the patch)."""
+    patch there. Raises MutantError when it does not apply cleanly (the engine moved on:
+    refresh the patch)."""
     if dest.exists():
         shutil.rmtree(dest)
     shutil.copytree(engine_src, dest, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"))
     done = subprocess.run(
-        ["patch", "-p1", "--batch", "--forward", "--no-backup-if-mismatch", "-d", str(dest), "-i",
-         str(mutant.path)],
-        capture_output=True, text=True, timeout=60,
+        [
+            "patch",
+            "-p1",
+            "--batch",
+            "--forward",
+            "--no-backup-if-mismatch",
+            "-d",
+            str(dest),
+            "-i",
+            str(mutant.path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     if done.returncode != 0:
         last = (done.stdout + done.stderr).strip().splitlines()
-        raise MutantError(f"mutant {mutant.path.name} does not apply: {last[-1] if last else done.returncode}")
+        raise MutantError(
+            f"mutant {mutant.path.name} does not apply: {last[-1] if last else done.returncode}"
+        )
     return dest

@@ -36,7 +36,9 @@ def _run_variant(row: Row, tag: str, scenarios: list[str], lab_factory: LabFacto
             scenario = BY_NAME[name]
             result = runner.run(scenario, scenario.seeds[0]).result
             row.cells.append(Cell.of(result))
-            say(f"  {row.name} x {name}: {'pass' if result.ok else 'flagged by ' + ', '.join(row.cells[-1].flagged_by) or str(result.error)}")
+            cell = row.cells[-1]
+            verdict = "pass" if cell.ok else f"flagged by {', '.join(cell.flagged_by) or cell.error}"
+            say(f"  {row.name} x {name}: {verdict}")
 
 
 def run_selftest(
@@ -53,8 +55,10 @@ def run_selftest(
     all_scenarios = sorted({s for m in mutants for s in m.scenarios})
     summary = SelftestSummary(started=started, clean=Row(name="clean", fault_class="(unmutated)"))
     variants: list[tuple[Row, Mutant | None, list[str]]] = [(summary.clean, None, all_scenarios)]
-    variants += [(Row(name=m.name, fault_class=m.fault_class, bug=m.bug, expect=m.expect), m, m.scenarios)
-                 for m in mutants]
+    variants += [
+        (Row(name=m.name, fault_class=m.fault_class, bug=m.bug, expect=m.expect), m, m.scenarios)
+        for m in mutants
+    ]
     summary.mutants = [row for row, m, _ in variants if m is not None]
     try:
         for row, mutant, scenarios in variants:

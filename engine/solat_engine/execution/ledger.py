@@ -681,9 +681,9 @@ class ExecutionLedger:
         self._healthy = True
 
     def _probe_write(self) -> None:
-        """Prove a write + fsync goes through again before calling the ledger healthy. Cutting the failed bytes
-        only truncates: while every write(2) still fails with EIO that succeeds, and /health said `ready`
-        while every order was refused (found by the lab's write-EIO fault, health_truth checker)."""
+        """Prove a write + fsync goes through again before calling the ledger healthy. Cutting the failed
+        bytes only truncates: while every write(2) still fails with EIO that succeeds, and /health said
+        `ready` while every order was refused (found by the lab's write-EIO fault, health_truth checker)."""
         probe = self.base_dir / ".write-probe"
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
