@@ -1,8 +1,9 @@
 """Build one engine variant's images with the project's own compose/build-images.sh, from a scratch tree.
 
 The scratch tree holds what the build reads (compose/, pyproject.toml, the broker's sources and the variant's
-engine/), its own LAB_CACHE_DIR (wheelhouse per variant) and shares the Debian .deb cache. Docker's layer
-cache keeps the dependency, .deb and broker layers: only the engine's small app layer is rebuilt."""
+engine/); the variants share one LAB_CACHE_DIR (.cache/selftest-build) and the Debian .deb cache.
+Docker's layer cache keeps the dependency, .deb and broker layers: only the engine's small app layer is
+rebuilt."""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ def build_variant(tree: Path, tag: str, log: Path) -> None:
     env = {
         **os.environ,
         "LAB_IMAGE_TAG": tag,
-        "LAB_CACHE_DIR": str(tree / ".cache"),
+        # One cache for every variant: the dependency wheels are built once, only app/ changes per variant.
+        "LAB_CACHE_DIR": str(ROOT / ".cache" / "selftest-build"),
         "LAB_DEB_CACHE": str(ROOT / ".cache" / "debs"),
         "LAB_HOST_PYTHON": os.environ.get("LAB_HOST_PYTHON", sys.executable),
     }
