@@ -10,6 +10,7 @@ from typing import Any
 from chaos_lab.models import CheckerSpec
 from chaos_lab.scenarios.model import (
     AwaitBurst,
+    BrokerConfig,
     Burst,
     FloatRange,
     Heal,
@@ -194,16 +195,21 @@ REAL_FAULT_SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         name="oom-kill-mid-burst",
         tier=4,
-        description="A memory cap ends in a kernel OOM kill of the engine mid-burst (State.OOMKilled); "
-        "restart, replay, reconcile: nothing lost or doubled.",
+        description="A memory cap ends in a kernel OOM kill of the engine mid-burst (State.OOMKilled) while "
+        "orders are in flight (the broker answers 1.5 s late): restart, replay, reconcile; nothing lost or "
+        "doubled.",
         method=(
-            Burst(count=30, interval_s=0.05, background=True, concurrency=2),
-            WaitOps(count=IntRange(lo=3, hi=10)),
+            Burst(count=20, interval_s=0.05, background=True, concurrency=2),
+            WaitOps(count=IntRange(lo=3, hi=8)),
+            BrokerConfig(order_delay_s=1.5),  # committed orders whose answer the kill will cut off
+            Sleep(seconds=0.5),
             Inject(name="oom", kind="memory_oom"),
+            BrokerConfig(order_delay_s=0.0),
             Heal(name="oom"),
             WaitEngine(),
             AwaitBurst(),
         ),
+        rollback=(BrokerConfig(),),
         restart_on_recover=False,
         checkers=(*CORE, AVAILABLE),
     ),
