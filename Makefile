@@ -19,7 +19,7 @@ RUN_CRASHSTATES := $(if $(SCENARIO),,$(if $(filter-out 4,$(TIER)),,yes))
 
 RUNS ?= 20
 
-.PHONY: help venv lint test test-fast bench host images up down logs chaos soak clean
+.PHONY: help venv lint test test-fast bench host images up down logs chaos soak selftest clean
 
 help:
 	@echo "make chaos   - set up Docker, build images, start the lab and run every chaos tier (TIER= SCENARIO= SEED=);"
@@ -28,6 +28,7 @@ help:
 	@echo "make test-fast - every test but the Docker lab"
 	@echo "make bench   - benchmarks, as ratios against baselines measured in the same run"
 	@echo "make soak RUNS=N - an idle baseline run, then N full runs of every tier with stress-ng on every core"
+	@echo "make selftest - the lab's mutation score: engine mutants x scenarios (opt-in, ~15-30 min)"
 	@echo "make images | up | down | logs - the lab stack on its own"
 
 $(STAMP): pyproject.toml engine/pyproject.toml
@@ -79,6 +80,9 @@ endif
 soak: images
 	command -v stress-ng >/dev/null || { apt-get update -qq && apt-get install -y -qq stress-ng; }
 	$(PY) -m chaos_lab.soak --runs $(RUNS) $(if $(TIER),--tier $(TIER))
+
+selftest: images
+	$(VENV)/bin/chaos-lab selftest
 
 clean: down
 	rm -rf $(VENV) reports .cache

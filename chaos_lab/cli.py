@@ -35,6 +35,7 @@ from chaos_lab.models import RunSummary, ScenarioResult
 from chaos_lab.report.files import append_history, read_summary, write_logs, write_reports, write_summary
 from chaos_lab.scenarios.catalog import SCENARIOS, select
 from chaos_lab.scenarios.model import Scenario
+from chaos_lab.selftest import command as selftest_command
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LAB, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -86,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     from chaos_lab.crashstates import cli as crashstates_cli
 
     crashstates_cli.add_parser(sub)
+    selftest_command.add_parser(sub)
     return parser
 
 
@@ -285,6 +287,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from chaos_lab.crashstates import cli as crashstates_cli
 
         return crashstates_cli.main(args)
+    if args.command == "selftest":
+        return selftest_command.run(args)
     if args.tier is not None and not 1 <= args.tier <= 4:
         return _usage_error(f"unknown tier {args.tier} (tiers: 1-4)")
     return cmd_run(args, console)

@@ -8,6 +8,7 @@ into an `info` op quickly, not stall the scenario.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -231,3 +232,11 @@ class BrokerAdmin:
 
     def reset(self) -> None:
         self._post("/admin/reset")
+
+    def knob_hits(self) -> list[dict[str, Any]]:
+        """Orders the broker's ambiguity knob hit (committed, then a 5xx / drop / late answer / partial)."""
+        return list(self._get("/admin/knobs")["knobs"])
+
+    def account_reads(self) -> list[datetime]:
+        """When the engine read its balance (GET /account), by the broker's true clock."""
+        return [datetime.fromisoformat(t) for t in self._get("/admin/account-reads")["reads"]]

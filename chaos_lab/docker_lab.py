@@ -308,6 +308,39 @@ class DockerLab:
     def unpause(self, service: str) -> None:
         self.container(service).unpause()
 
+    def remove_images(self, tag: str) -> list[str]:
+        """Remove the lab's engine and broker images of one tag (a self-test's mutant build); never the
+        shared base or Toxiproxy images. Returns what was removed."""
+        if tag in ("", "dev") or ":" in tag or "/" in tag:
+            raise LabError(f"refusing to remove images of tag {tag!r}")
+        removed = []
+        for image in (f"solat-lab/engine:{tag}", f"solat-lab/broker:{tag}"):
+            try:
+                self.client.images.remove(image, force=True)
+                removed.append(image)
+            except docker.errors.ImageNotFound:
+                continue
+        return removed
+
+    def update_resources(self, service: str, **limits: Any) -> None:
+        """Change a running container's cgroup limits (cpu_period, cpu_quota, mem_limit, memswap_limit), as
+        `docker update` does: the resource faults' starvation and memory cap."""
+        try:
+            self.container(service).update(**limits)
+        except docker.errors.APIError as exc:
+            raise LabError(f"update of {service} failed: {exc.explanation or exc}") from exc
+
+    def memory_usage(self, service: str) -> int:
+        """Bytes the service's cgroup charges now (one stats sample)."""
+        stats = self.container(service).stats(stream=False)
+        return int(stats["memory_stats"]["usage"])
+
+    def state(self, service: str) -> dict[str, Any]:
+        """The container's State (Status, ExitCode, OOMKilled, ...), fresh."""
+        container = self.container(service)
+        container.reload()
+        return dict(container.attrs["State"])
+
     def exec(self, service: str, cmd: list[str], user: str | None = None) -> tuple[int, str]:
         """Run cmd in the running service container: (exit code, stdout and stderr together)."""
         try:

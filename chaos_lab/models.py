@@ -163,6 +163,8 @@ class Observation(BaseModel):
     kill_switch_after: KillSwitchState | None = None  # observed after restart
     recovered_at: float | None = None  # history time the engine answered ready after the final heal
     last_heal_at: float | None = None
+    broker_knob_hits: list[dict[str, Any]] = Field(default_factory=list)  # ambiguity knobs that fired
+    broker_account_reads: list[datetime] = Field(default_factory=list)  # GET /account, broker wall clock
 
 
 class CheckerSpec(BaseModel):

@@ -43,6 +43,11 @@ def collect(ctx: ExperimentContext) -> Observation:
         obs.broker_positions = ctx.broker.positions()
     except requests.RequestException:
         pass
+    try:
+        obs.broker_knob_hits = ctx.broker.knob_hits()
+        obs.broker_account_reads = ctx.broker.account_reads()
+    except requests.RequestException:
+        pass
     return obs
 
 

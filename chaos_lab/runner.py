@@ -9,6 +9,7 @@ happens. The steps are executed by `actions.py` (one executor per step kind), th
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -138,6 +139,9 @@ class Runner:
         if engine_running(self.lab):
             self.lab.stop(ENGINE, timeout=5)
         run_on_data(self.lab, ["find", "/data", "-mindepth", "1", "-delete"])
+        if ctx.scenario.engine_config:
+            config = json.dumps(ctx.scenario.engine_config)
+            run_on_data(self.lab, ["sh", "-c", 'printf "%s" "$1" > /data/config.json', "config", config])
         self.lab.start(ENGINE)
         ctx.wait_engine(ready=True, timeout=READY_TIMEOUT)
 

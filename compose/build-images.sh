@@ -140,6 +140,37 @@ build_wheels() {
   rm -f "$house/deps/${own%%-*}"-*.whl
 }
 
+# -- Debian fault tools for the engine image: libfiu (fiu-run/fiu-ctrl: failed syscalls) and libfaketime (a
+# per-process wall clock). Downloaded on the host with apt-get (the image build has no network), cached by
+# version under $DEBS, copied into the engine's build context and installed there with dpkg. The base image is
+# Debian bookworm, as is the host these .debs come from.
+DEBS=${LAB_DEB_CACHE:-$ROOT/.cache/debs}
+ENGINE_DEBS=(fiu-utils libfiu0 libfaketime)
+
+fetch_debs() {
+  local ctx="$CACHE/wheelhouse/engine/debs" pkg version file
+  mkdir -p "$DEBS"
+  rm -rf "$ctx"
+  mkdir -p "$ctx"
+  for pkg in "${ENGINE_DEBS[@]}"; do
+    file=$(compgen -G "$DEBS/${pkg}_*.deb" | head -n 1 || true)
+    if [ -z "$file" ]; then
+      command -v apt-get >/dev/null || die "apt-get is needed to download $pkg for the engine image"
+      version=$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/ {print $2}')
+      if [ -z "$version" ] || [ "$version" = "(none)" ]; then
+        apt-get update -qq >/dev/null 2>&1 || die "apt-get update failed (needed to find $pkg)"
+        version=$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/ {print $2}')
+      fi
+      [ -n "$version" ] && [ "$version" != "(none)" ] || die "no Debian package $pkg (apt-cache policy)"
+      say "apt-get download $pkg=$version"
+      (cd "$DEBS" && apt-get download -q "$pkg=$version" >"$CACHE/apt-download-$pkg.log" 2>&1) \
+        || die "apt-get download $pkg=$version failed (log: $CACHE/apt-download-$pkg.log)"
+      file=$(compgen -G "$DEBS/${pkg}_*.deb" | head -n 1) || die "$pkg .deb missing after download"
+    fi
+    cp "$file" "$ctx/"
+  done
+}
+
 # -- an app image: skipped when the image's inputs label matches ------------------------------------------------
 build_app() {
   local image=$1 name=$2 hash=$3
@@ -192,6 +223,8 @@ build_wheels engine "$ROOT/engine" "$engine_deps" "$engine_src" pyproject.toml s
 build_wheels broker "$ROOT" "$broker_deps" "$broker_src" pyproject.toml chaos_lab/__init__.py chaos_lab/broker
 # Toxiproxy first: build_app prunes dangling lab images, which must not race another build.
 wait "$toxi_pid" || die "toxiproxy image failed"
-build_app "$ENGINE_IMAGE" engine "$(inputs_hash "$base_id $engine_src" compose/images/engine)"
+fetch_debs
+engine_debs=$(cd "$CACHE/wheelhouse/engine/debs" && ls)
+build_app "$ENGINE_IMAGE" engine "$(inputs_hash "$base_id $engine_src $engine_debs" compose/images/engine)"
 build_app "$BROKER_IMAGE" broker "$(inputs_hash "$base_id $broker_src" compose/images/broker)"
 say "done"

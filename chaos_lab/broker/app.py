@@ -20,11 +20,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from chaos_lab.broker.ambiguity import AmbiguityConfig, KnobHit, Knobs, respond
 
 log = logging.getLogger("chaos_lab.broker")
 
@@ -115,6 +117,7 @@ class AdminConfig(BaseModel):
     prices: Annotated[dict[Symbol, Price], Field(max_length=1000), WithJsonSchema(PRICES_SCHEMA)] | None = (
         None
     )
+    ambiguity: AmbiguityConfig | None = None  # per-order post-commit failures (broker/ambiguity.py)
 
 
 class ValidationErrorItem(BaseModel):
@@ -164,6 +167,8 @@ class BrokerStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        self.knobs = Knobs()
+        self.account_reads: list[str] = []  # wall time of each GET /account (balance_fresh's evidence)
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -198,6 +203,8 @@ class BrokerStore:
         with self._tx() as db:
             for table in ("orders", "attempts", "positions", "config"):
                 db.execute(f"DELETE FROM {table}")
+        self.knobs.reset()
+        self.account_reads.clear()
 
     @staticmethod
     def _price(cfg: dict[str, Any], symbol: str) -> float:
@@ -219,6 +226,8 @@ class BrokerStore:
     def account(self) -> Account:
         with self._tx() as db:
             used = self._used(db)
+            if len(self.account_reads) < 100_000:
+                self.account_reads.append(_now())
         return Account(balance=self.balance, used=used, available=self.balance - used, as_of=_now())
 
     def _attempt(self, db: sqlite3.Connection, req: OrderRequest, duplicate: bool, outcome: str) -> None:
@@ -228,8 +237,9 @@ class BrokerStore:
             (req.client_order_id, _now(), int(duplicate), outcome, req.model_dump_json()),
         )
 
-    def place(self, req: OrderRequest) -> tuple[int, dict[str, Any], float]:
-        """Returns (status, body, delay). The order is committed before the caller sleeps `delay`.
+    def place(self, req: OrderRequest) -> tuple[int, dict[str, Any], float, AmbiguityConfig | None]:
+        """Returns (status, body, delay, knob). The order is committed before the caller sleeps `delay` or
+        applies the knob.
 
         Every well-formed order lands in `attempts`, even one the book cannot process (a stored price that
         is not a usable number, a database error): it is recorded as `failed` (nothing created) and
@@ -240,9 +250,9 @@ class BrokerStore:
             log.exception("order %s could not be processed", req.client_order_id)
             with self._tx() as db:
                 self._attempt(db, req, False, "failed")
-            return 503, {"ok": False, "reason": f"order not processed: {type(exc).__name__}"}, 0.0
+            return 503, {"ok": False, "reason": f"order not processed: {type(exc).__name__}"}, 0.0, None
 
-    def _place(self, req: OrderRequest) -> tuple[int, dict[str, Any], float]:
+    def _place(self, req: OrderRequest) -> tuple[int, dict[str, Any], float, AmbiguityConfig | None]:
         with self._tx() as db:
             cfg = self._config(db)
             delay = float(cfg.get("order_delay_s", 0.0))
@@ -252,13 +262,13 @@ class BrokerStore:
                     "INSERT OR REPLACE INTO config VALUES ('fail_next', ?)", (json.dumps(fail_next - 1),)
                 )
                 self._attempt(db, req, False, "failed")
-                return 503, {"ok": False, "reason": "injected failure (fail_next)"}, 0.0
+                return 503, {"ok": False, "reason": "injected failure (fail_next)"}, 0.0, None
             existing = db.execute(
                 "SELECT * FROM orders WHERE client_order_id = ?", (req.client_order_id,)
             ).fetchone()
             if existing is not None:
                 self._attempt(db, req, True, "duplicate")
-                return 200, {**self._order(existing).model_dump(), "duplicate": True}, delay
+                return 200, {**self._order(existing).model_dump(), "duplicate": True}, delay, None
             price = self._price(cfg, req.symbol)
             signed = req.quantity if req.side == "BUY" else -req.quantity
             exposures = self._exposures(db, cfg)
@@ -268,8 +278,12 @@ class BrokerStore:
             used_after = used_now - exposures.get(req.symbol, 0.0) + abs(current + signed) * price
             if used_after > self.balance and used_after > used_now:
                 self._attempt(db, req, False, "rejected")
-                return 409, {"ok": False, "reason": "insufficient available balance"}, 0.0
+                return 409, {"ok": False, "reason": "insufficient available balance"}, 0.0, None
             seq = db.execute("SELECT COUNT(*) AS n FROM orders").fetchone()["n"] + 1
+            knob = self.knobs.pick(cfg.get("ambiguity"), seq, req.client_order_id)
+            if knob is not None and knob.mode == "partial_fill":  # IOC: the rest is cancelled
+                req = req.model_copy(update={"quantity": round(req.quantity * knob.fill_fraction, 6)})
+                signed = req.quantity if req.side == "BUY" else -req.quantity
             order = Order(
                 broker_order_id=f"B-{seq:08d}-{req.client_order_id[-8:]}",
                 client_order_id=req.client_order_id,
@@ -290,7 +304,9 @@ class BrokerStore:
                 (order.symbol, signed, signed),
             )
             self._attempt(db, req, False, "filled")
-            return 200, order.model_dump(), delay
+            if knob is not None and knob.mode == "commit_then_late":
+                delay = max(delay, knob.late_s)
+            return 200, order.model_dump(), delay, knob
 
     @staticmethod
     def _order(row: sqlite3.Row) -> Order:
@@ -396,8 +412,11 @@ def create_app(db_path: Path | None = None, balance: float | None = None) -> Fas
         responses={200: {"model": Order, "description": "filled (or the earlier fill, duplicate=true)"},
                    **errors(400, 409, 422, 503)},
     )
-    def place_order(req: OrderRequest) -> JSONResponse:
-        status, body, delay = store.place(req)
+    def place_order(req: OrderRequest) -> Response:
+        status, body, delay, knob = store.place(req)
+        failed_answer = respond(knob, body) if knob is not None else None
+        if failed_answer is not None:
+            return failed_answer
         if delay > 0:
             time.sleep(delay)  # committed already: a client that gives up still leaves a filled order
         return JSONResponse(status_code=status, content=body)
@@ -419,6 +438,14 @@ def create_app(db_path: Path | None = None, balance: float | None = None) -> Fas
     @app.get("/admin/attempts")
     def attempts() -> dict[str, list[Attempt]]:
         return {"attempts": store.attempts()}
+
+    @app.get("/admin/account-reads")
+    def account_reads() -> dict[str, list[str]]:
+        return {"reads": list(store.account_reads)}
+
+    @app.get("/admin/knobs")
+    def knobs() -> dict[str, list[KnobHit]]:
+        return {"knobs": store.knobs.hits}
 
     @app.get("/admin/orders")
     def orders() -> dict[str, list[Order]]:

@@ -7,11 +7,16 @@ from collections.abc import Callable
 
 from chaos_lab.checkers import (
     availability,
+    balance_fresh,
+    clock_safety,
     corrupt_file_reported,
     fail_closed,
+    fsync_fatal,
+    health_truth,
     kill_switch_persisted,
     ledger_integrity,
     no_duplicates,
+    no_false_rejects,
     no_lost_acks,
     no_phantoms,
     positions_match,
@@ -32,6 +37,11 @@ CHECKERS: dict[str, Callable[..., Verdict]] = {
         availability,
         refuses_to_trade,
         corrupt_file_reported,
+        fsync_fatal,
+        health_truth,
+        no_false_rejects,
+        clock_safety,
+        balance_fresh,
     )
 }
 

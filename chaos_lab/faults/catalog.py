@@ -5,10 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from chaos_lab.faults.base import Fault
+from chaos_lab.faults.broker_ambiguity import BrokerAmbiguity
+from chaos_lab.faults.clock_fast import ClockFast
+from chaos_lab.faults.clock_step import ClockStep
+from chaos_lab.faults.cpu_starve import CpuStarve
 from chaos_lab.faults.disk import DiskFill
 from chaos_lab.faults.files import CorruptKillSwitch, FlipLedgerByte, TearLedgerTail, TruncateParquet
+from chaos_lab.faults.fsync_eio import FsyncEIO
+from chaos_lab.faults.fsync_eio_once import FsyncEIOOnce
+from chaos_lab.faults.memory_oom import MemoryOOM
 from chaos_lab.faults.network import ProxyDown, Toxic
 from chaos_lab.faults.process import Kill, Pause, Restart, Stop
+from chaos_lab.faults.write_eio import WriteEIO
 
 LAB_FAULTS: dict[str, type[Fault]] = {
     cls.kind: cls
@@ -22,6 +30,15 @@ LAB_FAULTS: dict[str, type[Fault]] = {
         FlipLedgerByte,
         TruncateParquet,
         CorruptKillSwitch,
+        # syscall, clock and resource faults (issue 10)
+        FsyncEIO,
+        FsyncEIOOnce,
+        WriteEIO,
+        ClockStep,
+        ClockFast,
+        CpuStarve,
+        MemoryOOM,
+        BrokerAmbiguity,
     )
 }
 NETWORK_FAULTS: dict[str, type[Fault]] = {cls.kind: cls for cls in (Toxic, ProxyDown)}

@@ -27,6 +27,7 @@ from chaos_lab.scenarios.model import (
     WaitEngine,
     WaitOps,
 )
+from chaos_lab.scenarios.real_faults import REAL_FAULT_SCENARIOS
 
 
 def _c(name: str, **params: Any) -> CheckerSpec:
@@ -338,6 +339,8 @@ SCENARIOS: tuple[Scenario, ...] = (
         checkers=(*CORE, _c("fail_closed"), AVAILABLE),
     ),
 )
+
+SCENARIOS = SCENARIOS + REAL_FAULT_SCENARIOS  # syscall, clock, resource, broker-ambiguity faults (issue 10)
 
 BY_NAME: dict[str, Scenario] = {s.name: s for s in SCENARIOS}
 

@@ -184,6 +184,8 @@ class Scenario(_Data):
     verify_signals: int = Field(default=2, ge=0, le=10)  # sent after recovery, to see it trade (or refuse)
     checkers: tuple[CheckerSpec, ...]
     seeds: tuple[int, ...] = (1,)  # the seeds `run` uses when none is given
+    #: written to the engine's /data/config.json before it starts (e.g. a short balance_max_age)
+    engine_config: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def fault_kinds(self) -> list[str]:

@@ -667,6 +667,7 @@ class ExecutionLedger:
             with open(self.path, "rb") as fh:
                 fh.seek(start)
                 tail = fh.read(self._size - start)
+            self._probe_write()
         except OSError as exc:
             self._last_error = f"ledger {self.path} recovery failed: {exc}"
             raise LedgerError(self._last_error, exc.errno) from exc
@@ -678,6 +679,20 @@ class ExecutionLedger:
         if self._pending_recovery is not None:
             self._write_pending_recovery()
         self._healthy = True
+
+    def _probe_write(self) -> None:
+        """Prove a write + fsync goes through again before calling the ledger healthy. Cutting the failed
+        bytes only truncates: while every write(2) still fails with EIO that succeeds, and /health said
+        `ready` while every order was refused (found by the lab's write-EIO fault, health_truth checker)."""
+        probe = self.base_dir / ".write-probe"
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            write_all(fd, b"probe\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(probe)
 
     def _write_pending_recovery(self) -> None:
         """Write the pending `recovery` record on its own (both locks held, file verified up to `_size`)."""

@@ -1,0 +1,58 @@
+"""A wall-clock step never reorders or rejects the ledger: while the clock was skewed no signal was refused
+for the ledger, the records stay in seq order with seq as the only order (timestamps may go backwards:
+that a backward step shows in them is the proof the fault reached the engine), and the engine's positions
+(snapshot or replay) still agree with the broker afterwards (positions_match judges that).
+
+The balance-age rule is judged by balance_fresh."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from itertools import pairwise
+
+from chaos_lab.checkers.common import clip, completions, judge
+from chaos_lab.checkers.spans import certain_spans, ledger_refusal, within
+from chaos_lab.models import Observation, Verdict
+
+NAME = "clock_safety"
+CLOCK = frozenset({"clock_step", "clock_fast"})
+
+
+def check(obs: Observation) -> Verdict:
+    spans = certain_spans(obs, CLOCK)
+    if not spans:
+        return Verdict(name=NAME, ok=False, summary="no clock fault in the history: nothing was tested")
+    if obs.ledger_file is None:
+        return Verdict(name=NAME, ok=False, summary="no ledger file to judge")
+    records = obs.ledger_file.records
+    problems: list[str] = []
+    seqs = [r.seq for r in records]
+    if seqs != list(range(1, len(seqs) + 1)):
+        problems.append("ledger records are not in contiguous seq order")
+    stamps = [datetime.fromisoformat(r.timestamp.replace("Z", "+00:00")) for r in records]
+    backwards = [records[i].seq for i in range(1, len(stamps)) if stamps[i] < stamps[i - 1]]
+    ahead = max(((b - a).total_seconds() for a, b in pairwise(stamps)), default=0.0)
+    refused = [
+        f"{op.intent_id}: {op.reason}"
+        for op in completions(obs)
+        if ledger_refusal(op) and any(within(op, s) for s in spans)
+    ]
+    if refused:
+        problems.append(f"{len(refused)} signals refused for the ledger while the clock was skewed")
+    steps = [s.window.params.get("offset_s", 0.0) for s in spans if s.window.kind == "clock_step"]
+    if any(float(o) < 0 for o in steps) and not backwards:
+        problems.append("the clock stepped back but no ledger timestamp did: the engine never saw it")
+    if any(float(o) > 0 for o in steps) and ahead < 0.5 * max(float(o) for o in steps):
+        problems.append(f"the clock stepped forward but the ledger's largest leap is {ahead:.0f}s")
+    evidence = {
+        "records": len(records),
+        "timestamps_backwards_at_seq": clip(backwards),
+        "largest_forward_leap_s": round(ahead, 3),
+        "refused": clip(refused),
+    }
+    return judge(
+        NAME,
+        problems,
+        evidence,
+        lambda: f"{len(records)} records in seq order across the clock fault(s); none refused",
+    )

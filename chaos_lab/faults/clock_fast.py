@@ -1,0 +1,30 @@
+"""The engine's wall clock runs `rate` times too fast (a broken clock source), counted from the engine's
+start (libfaketime's rate spec): the wall clock leaps ahead, then keeps drifting. Monotonic is untouched.
+
+libfaketime counts the rate from each process's own start, so a helper process cannot measure the engine's
+skew; inject reads the spec back, and the ledger's timestamps show the leap (clock_safety judges them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaos_lab.faults.base import Fault, FaultError
+from chaos_lab.faults.faketime import read_clock_spec, reset_clock, set_clock
+
+
+class ClockFast(Fault):
+    kind = "clock_fast"
+
+    def __init__(self, lab: Any, rate: float = 10.0) -> None:
+        super().__init__(rate=rate)
+        self.lab, self.rate = lab, rate
+
+    def inject(self) -> dict[str, Any]:
+        spec = f"+0 x{self.rate:g}"
+        set_clock(self.lab, spec)
+        if read_clock_spec(self.lab) != spec:
+            raise FaultError(f"the engine's clock spec is not {spec!r} after writing it")
+        return {"rate": self.rate, "spec": spec}
+
+    def heal(self) -> None:
+        reset_clock(self.lab)

@@ -1,0 +1,54 @@
+"""Move the engine's wall clock: libfaketime reads /tmp/faketime on every call (FAKETIME_NO_CACHE=1).
+
+The engine runs with libfaketimeMT preloaded (compose/lab.yml, lab-preload), FAKETIME_DONT_FAKE_MONOTONIC=1:
+time.time(), datetime.now() move; time.monotonic() does not, as on a host whose NTP steps the clock.
+The file is written through DockerLab.exec as the engine's own uid, on its tmpfs /tmp (a restarted engine
+starts with an empty /tmp, i.e. the true time).
+
+Known limit (libfaketime 0.9.10, Debian bookworm; upstream issue #426): with monotonic left alone,
+clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME), which Python 3.11's time.sleep uses, fails with EINVAL. The
+engine never calls time.sleep (its waits are Event/Condition waits, which work); faking monotonic as well
+hangs those waits, so the lab only moves the wall clock.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaos_lab.faults.base import FaultError
+from chaos_lab.faults.lab_ops import ENGINE, engine_running
+
+TIMESTAMP_FILE = "/tmp/faketime"
+TRUE_TIME = "+0"
+
+
+def set_clock(lab: Any, spec: str) -> None:
+    """Write a libfaketime spec ("+301s", "-400s", "+0 x10") for the engine's next clock read."""
+    rc, out = lab.exec(ENGINE, ["sh", "-c", f'printf "%s\\n" "$1" > {TIMESTAMP_FILE}', "faketime", spec])
+    if rc != 0:
+        raise FaultError(f"writing {TIMESTAMP_FILE} in {ENGINE} failed (rc={rc}): {out.strip()[:300]}")
+
+
+def read_clock_spec(lab: Any) -> str:
+    rc, out = lab.exec(ENGINE, ["cat", TIMESTAMP_FILE])
+    if rc != 0:
+        raise FaultError(f"reading {TIMESTAMP_FILE} in {ENGINE} failed (rc={rc}): {out.strip()[:300]}")
+    return out.strip()
+
+
+def engine_wall_clock(lab: Any) -> float:
+    """time.time() as the engine sees it after an offset step: a python in the engine's container with the
+    same library and spec file (docker exec inherits the container's FAKETIME_* environment)."""
+    code = "import time; print(repr(time.time()))"
+    rc, out = lab.exec(
+        ENGINE,
+        ["env", "LD_PRELOAD=/usr/local/lib/libfaketimeMT.so.1", "python3", "-c", code],
+    )
+    if rc != 0:
+        raise FaultError(f"reading the engine's clock failed (rc={rc}): {out.strip()[:300]}")
+    return float(out.strip().splitlines()[-1])
+
+
+def reset_clock(lab: Any) -> None:
+    if engine_running(lab):
+        set_clock(lab, TRUE_TIME)

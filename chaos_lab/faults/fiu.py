@@ -1,0 +1,38 @@
+"""Drive libfiu in the running engine: `fiu-ctrl` (Debian fiu-utils) through DockerLab.exec.
+
+The engine runs under `fiu-run -x` (compose/lab.yml), which preloads libfiu's POSIX wrappers and opens the
+control FIFOs /tmp/fiu-ctrl-<pid>.in/.out (the engine's /tmp is a tmpfs). The engine is the container's pid 1,
+and `docker exec` runs as the same uid 10001, so no capability is needed to reach it. A failure point then
+makes the real libc call return -1 with errno = failinfo inside the engine: Python sees a genuine OSError.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaos_lab.faults.base import FaultError
+from chaos_lab.faults.lab_ops import ENGINE
+
+ENGINE_PID = "1"
+EIO = 5
+
+
+def fiu_ctrl(lab: Any, command: str, strict: bool = True) -> str:
+    """Send one libfiu remote-control command to the engine. fiu-ctrl exits 0 even when the process is not
+    under fiu-run or the command failed (it prints why), so its output is the verdict."""
+    rc, out = lab.exec(ENGINE, ["fiu-ctrl", "-c", command, ENGINE_PID])
+    text = out.strip()
+    if strict and (rc != 0 or text):
+        raise FaultError(f"fiu-ctrl {command!r} in {ENGINE} failed (rc={rc}): {text[:300]}")
+    return text
+
+
+def enable(lab: Any, point: str, errno: int = EIO, onetime: bool = False) -> dict[str, Any]:
+    command = f"enable name={point},failinfo={errno}" + (",onetime" if onetime else "")
+    fiu_ctrl(lab, command)
+    return {"point": point, "errno": errno, "onetime": onetime}
+
+
+def disable(lab: Any, point: str, strict: bool = True) -> None:
+    """A onetime point that already fired is disabled already: libfiu then answers an error, harmless."""
+    fiu_ctrl(lab, f"disable name={point}", strict=strict)

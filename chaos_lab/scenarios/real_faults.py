@@ -1,0 +1,243 @@
+"""Scenarios for the faults real engines meet that a full tmpfs cannot make (issue 10): failed fsync/write
+with free disk (libfiu), wall-clock steps (libfaketime), CPU starvation and an OOM kill (cgroup limits), a
+pause past the client's timeout, and a broker that commits the order and then fails. Registered in
+catalog.py with the other tiers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaos_lab.models import CheckerSpec
+from chaos_lab.scenarios.model import (
+    AwaitBurst,
+    BrokerConfig,
+    Burst,
+    FloatRange,
+    Heal,
+    Inject,
+    IntRange,
+    Scenario,
+    Sleep,
+    Step,
+    WaitEngine,
+    WaitOps,
+)
+
+
+def _c(name: str, **params: Any) -> CheckerSpec:
+    return CheckerSpec(name=name, params=params)
+
+
+CORE = tuple(
+    _c(n)
+    for n in (
+        "no_lost_acks",
+        "no_duplicates",
+        "no_phantoms",
+        "positions_match",
+        "ledger_integrity",
+        "no_false_rejects",
+    )
+)
+# Only where staying answerable is the point (CPU, OOM, pause): its 1 s probe bound is sensitive to host load,
+# and the other scenarios judge correctness, which load must not change.
+AVAILABLE = _c("availability", recover_within_s=20.0)
+HEALTH = _c("health_truth")
+BALANCE_SLACK = 1.5  # s: refresh -> intent record -> order at the broker, on a loaded host
+SHORT_BALANCE_AGE = 3.0  # s: lets a run of seconds judge the balance-age rule (the engine's default is 300)
+
+
+def _mid_burst(
+    name: str,
+    kind: str,
+    hold: FloatRange,
+    params: dict[str, Any] | None = None,
+    count: int = 30,
+    concurrency: int = 2,
+) -> tuple[Step, ...]:
+    return (
+        Burst(count=count, interval_s=0.05, background=True, concurrency=concurrency, retry_unknown=2),
+        WaitOps(count=IntRange(lo=3, hi=8)),
+        Inject(name=name, kind=kind, params=params or {}),
+        Sleep(seconds=hold),
+        Heal(name=name),
+        AwaitBurst(),
+    )
+
+
+def _broker(name: str, mode: str, description: str, probability: float, **extra: Any) -> Scenario:
+    return Scenario(
+        name=name,
+        tier=2,
+        description=description,
+        method=(
+            Burst(count=3),
+            Inject(
+                name="ambiguous-broker",
+                kind="broker_ambiguity",
+                params={"mode": mode, "probability": probability, "seed": 7, **extra},
+            ),
+            Burst(count=16, concurrency=4, retry_unknown=2),
+            Heal(name="ambiguous-broker"),
+        ),
+        checkers=(*CORE[:-1], _c("no_false_rejects", require_knob_hits=True)),
+    )
+
+
+def _clock(name: str, kind: str, params: dict[str, Any], description: str, idle_s: float) -> Scenario:
+    return Scenario(
+        name=name,
+        tier=3,
+        description=description,
+        engine_config={"balance_max_age": SHORT_BALANCE_AGE},
+        method=(
+            Burst(count=5),
+            Inject(name="clock", kind=kind, params=params),
+            Sleep(seconds=idle_s),  # idle past the balance limit: the next order must refresh it first
+            Burst(count=6, interval_s=0.1),
+            Heal(name="clock"),
+            Burst(count=3),
+        ),
+        checkers=(
+            *CORE,
+            _c("clock_safety"),
+            _c("balance_fresh", max_age_s=SHORT_BALANCE_AGE, slack_s=BALANCE_SLACK),
+        ),
+    )
+
+
+REAL_FAULT_SCENARIOS: tuple[Scenario, ...] = (
+    # ---- tier 1: the disk says EIO with free space
+    Scenario(
+        name="fsync-eio-mid-burst",
+        tier=1,
+        description="Every fsync fails with EIO (libfiu) for 1-2 s mid-burst, disk free: orders refused "
+        "(507, stage ledger), /health degraded `ledger`, trading resumes by itself, nothing lost or doubled.",
+        method=_mid_burst("fsync-eio", "fsync_eio", FloatRange(lo=1.0, hi=2.0)),
+        restart_on_recover=False,
+        checkers=(*CORE, _c("fsync_fatal"), HEALTH),
+    ),
+    Scenario(
+        name="fsync-eio-once",
+        tier=1,
+        description="One fsync fails with EIO mid-burst, the next succeed: the covered order must be "
+        "refused (never retried-and-acknowledged), then trading goes on.",
+        method=_mid_burst("fsync-eio-once", "fsync_eio_once", FloatRange(lo=0.5, hi=1.0)),
+        restart_on_recover=False,
+        checkers=(*CORE, _c("fsync_fatal")),
+    ),
+    Scenario(
+        name="write-eio-mid-burst",
+        tier=1,
+        description="write(2) fails with EIO for ~1 s mid-burst (every write of the engine: libfiu cannot "
+        "scope it to one file): refused orders, truthful /health, the engine survives and resumes.",
+        method=_mid_burst("write-eio", "write_eio", FloatRange(lo=0.8, hi=1.2)),
+        restart_on_recover=False,
+        checkers=(*CORE, _c("fsync_fatal"), HEALTH),
+    ),
+    # ---- tier 2: the broker commits, then fails
+    _broker(
+        "broker-commit-then-5xx",
+        "commit_then_5xx",
+        "The broker fills some orders and answers 503: `unknown`, resolved as filled, never rejected.",
+        0.4,
+    ),
+    _broker(
+        "broker-commit-then-drop",
+        "commit_then_drop",
+        "The broker fills some orders and drops the connection mid-answer: resolved as filled.",
+        0.4,
+    ),
+    _broker(
+        "broker-commit-then-late",
+        "commit_then_late",
+        "The broker fills some orders and answers after the engine's timeout: resolved as filled.",
+        0.25,
+    ),
+    _broker(
+        "broker-partial-fill",
+        "partial_fill",
+        "The broker fills only part of some orders (IOC): the ledger and positions hold what was filled.",
+        0.5,
+    ),
+    # ---- tier 3: clocks and CPU
+    _clock(
+        "clock-jump-forward",
+        "clock_step",
+        {"offset_s": 301.0},
+        "The wall clock jumps 301 s ahead (past the 300 s balance limit): the ledger keeps seq order and "
+        "accepts records, balances are judged by the engine's monotonic clock.",
+        0.5,
+    ),
+    _clock(
+        "clock-step-back",
+        "clock_step",
+        {"offset_s": -400.0},
+        "The wall clock steps 400 s back and the engine idles past its balance limit: the next order "
+        "must refresh the balance (a wall-clock age never expires), ledger timestamps go back, seq rules.",
+        SHORT_BALANCE_AGE + 2.0,  # past limit + slack: a wall-clock age is certain to be caught
+    ),
+    _clock(
+        "clock-runs-fast",
+        "clock_fast",
+        {"rate": 10.0},
+        "The wall clock runs 10x fast: ledger and balance rules unaffected.",
+        0.5,
+    ),
+    Scenario(
+        name="cpu-starved-burst",
+        tier=3,
+        description="The engine's cgroup gets 10% of a CPU for 2-3 s mid-burst: slow, nothing lost.",
+        method=_mid_burst("cpu-starved", "cpu_starve", FloatRange(lo=2.0, hi=3.0), {"cpu_fraction": 0.1}),
+        checkers=(*CORE, AVAILABLE),
+    ),
+    # ---- tier 4: killed by the kernel, frozen, crashed after EIO
+    Scenario(
+        name="oom-kill-mid-burst",
+        tier=4,
+        description="A memory cap ends in a kernel OOM kill of the engine mid-burst (State.OOMKilled) while "
+        "orders are in flight (the broker answers 1.5 s late): restart, replay, reconcile; nothing lost or "
+        "doubled.",
+        method=(
+            Burst(count=20, interval_s=0.05, background=True, concurrency=2),
+            WaitOps(count=IntRange(lo=3, hi=8)),
+            BrokerConfig(order_delay_s=1.5),  # committed orders whose answer the kill will cut off
+            Sleep(seconds=0.5),
+            Inject(name="oom", kind="memory_oom"),
+            BrokerConfig(order_delay_s=0.0),
+            Heal(name="oom"),
+            WaitEngine(),
+            AwaitBurst(),
+        ),
+        rollback=(BrokerConfig(),),
+        restart_on_recover=False,
+        checkers=(*CORE, AVAILABLE),
+    ),
+    Scenario(
+        name="pause-past-client-timeout",
+        tier=4,
+        description="The engine is frozen (cgroup freezer) for longer than the client's 5 s timeout "
+        "mid-burst: in-doubt signals, retried under the same intent id, never doubled.",
+        method=_mid_burst("paused", "pause", FloatRange(lo=5.5, hi=6.5), count=16),
+        checkers=(*CORE, AVAILABLE),
+    ),
+    Scenario(
+        name="fsync-eio-then-crash",
+        tier=4,
+        description="fsync fails with EIO mid-burst, the engine is SIGKILLed while it fails, restarts with "
+        "healthy syncs: what it refused stays refused, nothing acknowledged is lost.",
+        method=(
+            Burst(count=30, interval_s=0.05, background=True, concurrency=2, retry_unknown=2),
+            WaitOps(count=IntRange(lo=3, hi=8)),
+            Inject(name="fsync-eio", kind="fsync_eio"),
+            Sleep(seconds=FloatRange(lo=0.8, hi=1.5)),
+            Inject(name="engine-killed", kind="kill", params={"signal": "SIGKILL"}),
+            Heal(name="fsync-eio"),
+            Heal(name="engine-killed"),
+            WaitEngine(),
+            AwaitBurst(),
+        ),
+        restart_on_recover=False,
+        checkers=(*CORE, _c("fsync_fatal"), HEALTH),
+    ),
+)

@@ -1,0 +1,65 @@
+"""The `chaos-lab selftest` subcommand (kept apart from cli.py: its own arguments and output)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from chaos_lab.scenarios.catalog import BY_NAME
+from chaos_lab.selftest.mutants import MUTANTS_DIR, MutantError, load_mutants
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("selftest", help="score the lab: run engine mutants, write a detection matrix")
+    p.add_argument("--mutants", type=Path, default=MUTANTS_DIR, help="folder of *.patch mutants")
+    p.add_argument("--only", default="", help="comma-separated mutant names (file stems) to run")
+    p.add_argument("--reports", type=Path, default=Path("reports"), help="reports directory")
+
+
+def run(args: argparse.Namespace) -> int:
+    from chaos_lab.docker_lab import DockerLab, LabError
+    from chaos_lab.selftest.runner import run_selftest
+
+    if not args.mutants.is_dir():
+        print(f"chaos-lab: error: mutants folder {args.mutants} does not exist", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        mutants = load_mutants(args.mutants, set(BY_NAME))
+    except MutantError as exc:
+        print(f"chaos-lab: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.only:
+        wanted = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = [n for n in wanted if n not in {m.name for m in mutants}]
+        if unknown:
+            print(f"chaos-lab: error: unknown mutant(s) {', '.join(unknown)}", file=sys.stderr)
+            return EXIT_USAGE
+        mutants = [m for m in mutants if m.name in wanted]
+    project = os.environ.get("COMPOSE_PROJECT_NAME", "solat-lab")
+    out = args.reports / f"selftest-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+    print(f"chaos-lab selftest: {len(mutants)} mutants + the unmutated engine, report in {out}", flush=True)
+    try:
+        summary = run_selftest(
+            mutants,
+            out,
+            lab_factory=lambda tag: DockerLab(project=project, env={"LAB_IMAGE_TAG": tag}),
+            remove_images=lambda tag: DockerLab(project=project).remove_images(tag),
+            say=lambda line: print(line, flush=True),
+        )
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except LabError as exc:
+        print(f"chaos-lab: lab error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(
+        f"mutation score {summary.score:.0%} ({summary.detected}/{summary.total}); "
+        f"wall {summary.wall_s:.0f}s; "
+        f"false alarms: {len(summary.false_alarms)}; report {out / 'report.html'}"
+    )
+    return EXIT_OK if summary.ok else EXIT_FAILED

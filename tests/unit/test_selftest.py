@@ -1,0 +1,100 @@
+"""Self-test plumbing without Docker: every shipped mutant parses and applies to the engine source (and really
+changes it), bad mutants are refused with one line, and the matrix/score logic counts what it should."""
+
+from __future__ import annotations
+
+import filecmp
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from chaos_lab.models import ScenarioResult, Verdict
+from chaos_lab.scenarios.catalog import BY_NAME
+from chaos_lab.selftest.matrix import Cell, Row, SelftestSummary, score, write
+from chaos_lab.selftest.mutants import MUTANTS_DIR, MutantError, apply_mutant, load_mutant, load_mutants
+
+ENGINE = Path(__file__).resolve().parents[2] / "engine"
+CLASSES = {"disk", "process", "network", "files", "fsync", "clock", "resource", "broker ambiguity"}
+
+
+def test_shipped_mutants_cover_every_fault_class_and_apply(tmp_path: Path) -> None:
+    mutants = load_mutants(MUTANTS_DIR, set(BY_NAME))
+    assert len(mutants) >= 12
+    assert {m.fault_class for m in mutants} == CLASSES
+    for m in mutants:
+        assert m.bug and m.incident and m.invariant and m.scenarios
+        dest = apply_mutant(m, ENGINE, tmp_path / m.name)
+        diff = filecmp.dircmp(ENGINE / "solat_engine", dest / "solat_engine")
+        changed = _changed(diff)
+        assert changed, f"{m.name} changed nothing"
+
+
+def _changed(d: filecmp.dircmp[str]) -> list[str]:
+    out = [f for f in d.diff_files if f.endswith(".py")]
+    for sub in d.subdirs.values():
+        out += _changed(sub)
+    return out
+
+
+def test_mutant_with_a_bad_header_or_scenario_or_patch_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "99-bad.patch"
+    bad.write_text("# bug: x\n# incident: y\n# invariant: z\n# class: disk\n--- a/x\n+++ b/x\n")
+    with pytest.raises(MutantError, match="lacks scenarios"):
+        load_mutant(bad)
+    bad.write_text("# bug: x\n# incident: y\n# invariant: z\n# class: disk\n# scenarios: no-such\n")
+    with pytest.raises(MutantError, match="unknown scenario"):
+        load_mutant(bad, set(BY_NAME))
+    bad.write_text(
+        "# bug: x\n# incident: y\n# invariant: z\n# class: disk\n# scenarios: fsync-eio-once\n"
+        "--- a/solat_engine/engine.py\n+++ b/solat_engine/engine.py\n@@ -1,1 +1,1 @@\n-no such line\n+x\n"
+    )
+    with pytest.raises(MutantError, match="does not apply"):
+        apply_mutant(load_mutant(bad), ENGINE, tmp_path / "e")
+
+
+def _cell(scenario: str, *flagged: str) -> Cell:
+    return Cell(scenario=scenario, ok=not flagged, flagged_by=list(flagged))
+
+
+def test_score_counts_detected_mutants_and_a_false_alarm_fails(tmp_path: Path) -> None:
+    summary = SelftestSummary(
+        started=datetime.now(UTC),
+        clean=Row(name="clean", cells=[_cell("a"), _cell("b")]),
+        mutants=[
+            Row(name="01-x", cells=[_cell("a", "fsync_fatal")]),
+            Row(name="02-y", cells=[_cell("b")]),
+            Row(name="03-z", cells=[_cell("a"), _cell("b", "health_truth", "no_lost_acks")]),
+            Row(name="04-w", build_error="does not apply"),
+        ],
+    )
+    score(summary)
+    assert (summary.detected, summary.total, summary.score, summary.ok) == (2, 4, 0.5, True)
+    write(summary, tmp_path)
+    page = (tmp_path / "report.html").read_text()
+    assert "50%" in page and "SURVIVED" in page and "health_truth, no_lost_acks" in page
+    assert SelftestSummary.model_validate_json((tmp_path / "summary.json").read_text()).score == 0.5
+    summary.clean.cells[1] = _cell("b", "no_lost_acks")
+    score(summary)
+    assert not summary.ok and summary.false_alarms == ["b: no_lost_acks"]
+
+
+def _result(*failed: str) -> ScenarioResult:
+    verdicts = [Verdict(name=n, ok=n not in failed, summary="") for n in ("no_lost_acks", "availability")]
+    return ScenarioResult(
+        scenario="s",
+        tier=1,
+        seed=1,
+        ok=not failed,
+        started=datetime.now(UTC),
+        duration_s=1.0,
+        wait_s=0.0,
+        verdicts=verdicts,
+    )
+
+
+def test_a_timing_checker_alone_neither_detects_nor_alarms() -> None:
+    timing = Cell.of(_result("availability"))
+    assert timing.ok and timing.ignored == ["availability"] and timing.flagged_by == []
+    real = Cell.of(_result("availability", "no_lost_acks"))
+    assert not real.ok and real.flagged_by == ["no_lost_acks"]
