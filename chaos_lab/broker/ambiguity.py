@@ -16,16 +16,18 @@ from typing import Literal
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from chaos_lab.broker.fields import JsonFloat, JsonInt
+
 Mode = Literal["commit_then_5xx", "commit_then_drop", "commit_then_late", "partial_fill"]
 
 
 class AmbiguityConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     mode: Mode = "commit_then_5xx"
-    probability: float = Field(default=0.0, ge=0.0, le=1.0)
-    seed: int = 0
-    late_s: float = Field(default=5.0, ge=0.0, le=60.0)  # past the engine's 3 s read timeout
-    fill_fraction: float = Field(default=0.5, gt=0.0, lt=1.0)
+    probability: JsonFloat = Field(default=0.0, ge=0.0, le=1.0)
+    seed: JsonInt = 0
+    late_s: JsonFloat = Field(default=5.0, ge=0.0, le=60.0)  # past the engine's 3 s read timeout
+    fill_fraction: JsonFloat = Field(default=0.5, gt=0.0, lt=1.0)
 
 
 class KnobHit(BaseModel):

@@ -27,6 +27,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chaos_lab.broker.ambiguity import AmbiguityConfig, KnobHit, Knobs, respond
+from chaos_lab.broker.fields import no_bool_or_str
 
 log = logging.getLogger("chaos_lab.broker")
 
@@ -94,13 +95,6 @@ class Account(BaseModel):
     as_of: str
 
 
-def _no_bool_or_str(value: Any) -> Any:
-    """JSON Schema's integer includes 3.0, so a lax int, but `true` and `"3"` are not counts."""
-    if isinstance(value, bool | str):
-        raise ValueError("must be a JSON integer")
-    return value
-
-
 PRICES_SCHEMA = {
     "type": "object", "maxProperties": 1000, "additionalProperties": False,
     "patternProperties": {SYMBOL_PATTERN: {"type": "number", "exclusiveMinimum": 0}},
@@ -112,7 +106,7 @@ class AdminConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     order_delay_s: float | None = Field(default=None, ge=0, le=120, allow_inf_nan=False, strict=True)
-    fail_next: Annotated[int, Field(ge=0, le=10_000), BeforeValidator(_no_bool_or_str)] | None = None
+    fail_next: Annotated[int, Field(ge=0, le=10_000), BeforeValidator(no_bool_or_str)] | None = None
     # patternProperties alone would let the OpenAPI accept any other key: the schema says it is the only one
     prices: Annotated[dict[Symbol, Price], Field(max_length=1000), WithJsonSchema(PRICES_SCHEMA)] | None = (
         None
