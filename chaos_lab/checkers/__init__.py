@@ -9,6 +9,7 @@ from chaos_lab.checkers import (
     availability,
     corrupt_file_reported,
     fail_closed,
+    kill_switch_honoured,
     kill_switch_persisted,
     ledger_integrity,
     no_duplicates,
@@ -32,6 +33,7 @@ CHECKERS: dict[str, Callable[..., Verdict]] = {
         availability,
         refuses_to_trade,
         corrupt_file_reported,
+        kill_switch_honoured,
     )
 }
 

@@ -1,0 +1,193 @@
+"""A `Schedule` as a concrete `Scenario`: every signal listed and every parameter fixed, so the written file
+is the plan itself (the generator passes explicit signals through) and replays without the explorer.
+
+Rules that keep a random schedule meaningful: two process faults (kill, stop, restart, pause) never overlap
+(a paused container cannot be restarted); a file fault is applied with the engine stopped and nothing
+overlaps it; a corrupt kill-switch file needs one to exist (the operator activates first); ledger corruption
+ends the schedule (the engine must refuse to trade from then on). Whatever the operator left active is reset
+at the end (and a corrupt kill-switch file too), so the engine is expected to trade again after recovery.
+"""
+
+from __future__ import annotations
+
+from chaos_lab.explore.kinds import RULES
+from chaos_lab.explore.schedule import FaultSpec, Schedule, Trigger
+from chaos_lab.models import CheckerSpec
+from chaos_lab.scenarios.model import (
+    ActivateKillSwitch,
+    AwaitBurst,
+    BrokerConfig,
+    Burst,
+    Heal,
+    Inject,
+    PutBars,
+    ReadBars,
+    ResetKillSwitch,
+    Scenario,
+    Sleep,
+    Step,
+    WaitBrokerOrders,
+    WaitEngine,
+    WaitLedgerBytes,
+    WaitOps,
+)
+
+TRIGGER_TIMEOUT_S = 10.0
+FILE_MIN_LEDGER = 1500  # bytes: a tear needs one record, a flip three in the middle
+CORE = ("no_lost_acks", "no_duplicates", "no_phantoms", "positions_match", "ledger_integrity")
+
+
+def _trigger_step(trigger: Trigger) -> Step:
+    if trigger.kind == "ops":
+        return WaitOps(count=int(trigger.value), timeout_s=TRIGGER_TIMEOUT_S)
+    if trigger.kind == "broker_orders":
+        return WaitBrokerOrders(count=int(trigger.value), timeout_s=TRIGGER_TIMEOUT_S, required=False)
+    if trigger.kind == "ledger_bytes":
+        return WaitLedgerBytes(bytes=int(trigger.value), timeout_s=TRIGGER_TIMEOUT_S, required=False)
+    return Sleep(seconds=trigger.value)
+
+
+def _may_overlap(prev: FaultSpec, nxt: FaultSpec) -> bool:
+    a, b = RULES[prev.kind].role, RULES[nxt.kind].role
+    return "file" not in (a, b) and not (a == "process" and b == "process")
+
+
+class _Timeline:
+    def __init__(self) -> None:
+        self.steps: list[Step] = []
+        self.active: list[tuple[str, bool]] = []  # (fault name, healed before the ones it overlaps)
+
+    def heal_all(self) -> None:
+        order = list(reversed(self.active)) if any(lifo for _, lifo in self.active[1:]) else self.active
+        self.steps += [Heal(name=name) for name, _ in order]
+        self.active = []
+
+
+def render(schedule: Schedule) -> Scenario:
+    t = _Timeline()
+    faults = schedule.faults
+    kinds = {f.kind for f in faults}
+    ops = {op.before_fault: [] for op in schedule.operator}
+    for op in schedule.operator:
+        ops[op.before_fault].append(op.action)
+    activations = any(op.action == "activate" for op in schedule.operator) or "corrupt_kill_switch" in kinds
+    if "truncate_parquet" in kinds:
+        t.steps.append(PutBars())
+    if schedule.broker_delay_s or schedule.broker_fail_next:
+        t.steps.append(
+            BrokerConfig(order_delay_s=schedule.broker_delay_s, fail_next=schedule.broker_fail_next)
+        )
+    w = schedule.workload
+    t.steps.append(
+        Burst(
+            count=len(w.signals),
+            signals=w.signals,
+            concurrency=w.concurrency,
+            interval_s=w.interval_s,
+            retry_unknown=w.retry_unknown,
+            background=True,
+            max_quantity=5,
+        )
+    )
+    terminal = False
+    for i, fault in enumerate(faults):
+        rule = RULES[fault.kind]
+        prev = faults[i - 1] if i else None
+        overlap = prev is not None and fault.relation == "overlap" and _may_overlap(prev, fault)
+        if not overlap:
+            t.heal_all()
+            if fault.relation == "after_heal" and prev is not None:
+                t.steps.append(Sleep(seconds=fault.delay_s))
+            else:
+                trigger = fault.trigger
+                if rule.role == "file" and trigger.kind != "ledger_bytes":
+                    trigger = Trigger(kind="ledger_bytes", value=max(FILE_MIN_LEDGER, trigger.value))
+                t.steps.append(_trigger_step(trigger))
+        for action in ops.get(i, []):
+            t.steps.append(_operator(action))
+        name = f"f{i}-{fault.kind}"
+        if rule.role == "file":
+            if fault.kind == "corrupt_kill_switch":  # the file must exist to be damaged
+                t.steps += [WaitEngine(ready=False), ActivateKillSwitch(reason="explore: operator halt")]
+            t.steps += [
+                Inject(name=f"f{i}-stop", kind="stop"),
+                Inject(name=name, kind=fault.kind, params=fault.params),
+                Heal(name=name),
+                Heal(name=f"f{i}-stop"),
+            ]
+            terminal = terminal or rule.terminal
+            if terminal:
+                break
+            continue
+        t.steps.append(Inject(name=name, kind=fault.kind, params=fault.params))
+        t.active.append((name, fault.lifo))
+        t.steps.append(Sleep(seconds=fault.hold_s))
+    t.heal_all()
+    if not terminal:
+        for action in ops.get(len(faults), []):
+            t.steps.append(_operator(action))
+    t.steps.append(AwaitBurst(timeout_s=90))
+    if activations and not terminal:  # the operator clears what is left so trading resumes after recovery
+        t.steps += [WaitEngine(ready=False), ResetKillSwitch()]
+    if "truncate_parquet" in kinds:
+        t.steps += [WaitEngine(ready=False), ReadBars()]
+    return Scenario(
+        name=schedule.name,
+        tier=4,
+        description=describe(schedule),
+        method=tuple(t.steps),
+        rollback=(BrokerConfig(),),
+        restart_on_recover=not terminal,
+        expect_ready=not terminal,
+        checkers=checkers_for(kinds, activations, terminal),
+        seeds=(schedule.seed,),
+    )
+
+
+def _operator(action: str) -> Step:
+    if action == "activate":
+        return ActivateKillSwitch(reason="explore: operator halt", required=False)
+    return ResetKillSwitch(required=False)
+
+
+def checkers_for(kinds: set[str], activations: bool, terminal: bool) -> tuple[CheckerSpec, ...]:
+    """Core checkers always; the others by the faults present."""
+    specs: list[CheckerSpec]
+    if terminal:  # the ledger is corrupt: the engine refuses to trade and serves no ledger
+        specs = [
+            CheckerSpec(name="ledger_integrity", params={"expect_corruption": True}),
+            CheckerSpec(name="refuses_to_trade", params={"reason_names_offset": True}),
+            CheckerSpec(name="no_duplicates"),
+        ]
+    else:
+        specs = [CheckerSpec(name=n) for n in CORE]
+    if "disk_fill" in kinds:
+        specs.append(CheckerSpec(name="fail_closed"))
+    if "truncate_parquet" in kinds:
+        specs.append(CheckerSpec(name="corrupt_file_reported"))
+    if activations:
+        specs.append(CheckerSpec(name="kill_switch_honoured", params={"require_activation": False}))
+    specs.append(CheckerSpec(name="availability", params={"recover_within_s": 20.0}))
+    return tuple(specs)
+
+
+def describe(schedule: Schedule) -> str:
+    parts = []
+    for i, f in enumerate(schedule.faults):
+        what = f.kind + (f"({f.params.get('type')})" if f.kind == "toxic" else "")
+        if i and f.relation == "overlap":
+            parts.append(f"while it holds, {what} {f.hold_s}s")
+        elif i and f.relation == "after_heal":
+            parts.append(f"{f.delay_s}s after the heal, {what} {f.hold_s}s")
+        else:
+            parts.append(f"on {f.trigger.kind}>={f.trigger.value:g}, {what} {f.hold_s}s")
+    w = schedule.workload
+    extra = [f"operator {op.action} before fault {op.before_fault}" for op in schedule.operator]
+    if schedule.broker_delay_s:
+        extra.append(f"broker answers {schedule.broker_delay_s}s late")
+    if schedule.broker_fail_next:
+        extra.append(f"broker fails the next {schedule.broker_fail_next} orders")
+    return (
+        f"explore seed {schedule.seed} index {schedule.index}: {len(w.signals)} signals by {w.concurrency} "
+        f"clients (retry in-doubt x{w.retry_unknown}); " + "; ".join(parts + extra)
+    )
