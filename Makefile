@@ -12,12 +12,14 @@ export COMPOSE_PROJECT_NAME ?= solat-lab
 TIER ?=
 SCENARIO ?=
 SEED ?=
-CHAOS_ARGS := $(if $(TIER),--tier $(TIER)) $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(SEED),--seed $(SEED))
+JOBS ?= 1
+CHAOS_ARGS := $(if $(TIER),--tier $(TIER)) $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(SEED),--seed $(SEED)) \
+	$(if $(filter-out 1,$(JOBS)),--parallel $(JOBS))
 
 .PHONY: help venv lint test test-fast bench host images up down logs chaos clean
 
 help:
-	@echo "make chaos   - set up Docker, build images, start the lab and run every chaos tier (TIER= SCENARIO= SEED=)"
+	@echo "make chaos   - set up Docker, build images, start the lab and run every chaos tier (TIER= SCENARIO= SEED= JOBS=)"
 	@echo "make test    - every test: unit, in-process chaos tiers and the Docker lab"
 	@echo "make test-fast - every test but the Docker lab"
 	@echo "make bench   - benchmarks, as ratios against baselines measured in the same run"

@@ -112,7 +112,7 @@ def cmd_explore(args: argparse.Namespace, console: Console, lab_factory: Any = N
     pool = LabPool(args.parallel, lab_factory=lab_factory)
 
     def say(line: str) -> None:
-        console.print(line, markup=False, highlight=False)
+        print(line, flush=True)
 
     say(
         f"chaos-lab explore seed={settings.seed} budget={settings.budget_s:.0f}s on {args.parallel} lab(s) "

@@ -23,6 +23,7 @@ from chaos_lab.scenarios.model import (
     PutBars,
     ReadBars,
     ResetKillSwitch,
+    RetryUnknown,
     Scenario,
     Sleep,
     Step,
@@ -48,8 +49,12 @@ def _trigger_step(trigger: Trigger) -> Step:
 
 
 def _may_overlap(prev: FaultSpec, nxt: FaultSpec) -> bool:
+    """Two process faults never overlap; a file fault (engine stopped around it) may happen while a disk or
+    link fault holds (a tear, then the engine starts on a full disk), but nothing overlaps a file fault."""
     a, b = RULES[prev.kind].role, RULES[nxt.kind].role
-    return "file" not in (a, b) and not (a == "process" and b == "process")
+    if b == "file":
+        return a in ("disk", "link")
+    return a != "file" and not (a == "process" and b == "process")
 
 
 class _Timeline:
@@ -93,7 +98,12 @@ def render(schedule: Schedule) -> Scenario:
     for i, fault in enumerate(faults):
         rule = RULES[fault.kind]
         prev = faults[i - 1] if i else None
-        overlap = prev is not None and fault.relation == "overlap" and _may_overlap(prev, fault)
+        overlap = (
+            prev is not None
+            and fault.relation == "overlap"
+            and _may_overlap(prev, fault)
+            and (rule.role != "file" or bool(t.active))
+        )
         if not overlap:
             t.heal_all()
             if fault.relation == "after_heal" and prev is not None:
@@ -127,6 +137,8 @@ def render(schedule: Schedule) -> Scenario:
         for action in ops.get(len(faults), []):
             t.steps.append(_operator(action))
     t.steps.append(AwaitBurst(timeout_s=90))
+    if schedule.late_retry and not terminal:  # clients come back later for what stayed in doubt
+        t.steps += [WaitEngine(ready=False), RetryUnknown(required=False)]
     if activations and not terminal:  # the operator clears what is left so trading resumes after recovery
         t.steps += [WaitEngine(ready=False), ResetKillSwitch()]
     if "truncate_parquet" in kinds:

@@ -66,6 +66,7 @@ class Schedule(_M):
     operator: tuple[OperatorAction, ...] = ()
     broker_delay_s: float = 0.0  # the broker answers late (fills, then answers): widens the ack-lost window
     broker_fail_next: int = 0  # the broker's next N orders get a 503 (outcome unknown to the engine)
+    late_retry: bool = False  # after everything healed, clients retry every signal still in doubt
 
     @property
     def name(self) -> str:
@@ -145,4 +146,5 @@ def generate(seed: int, index: int, kinds: list[str]) -> Schedule:
         operator=tuple(operator),
         broker_delay_s=round(rng.uniform(0.5, 3.0), 2) if knob < 0.2 else 0.0,
         broker_fail_next=rng.randint(1, 3) if 0.2 <= knob < 0.35 else 0,
+        late_retry=rng.random() < 0.6,
     )

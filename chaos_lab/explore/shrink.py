@@ -65,6 +65,8 @@ def candidates(s: Schedule) -> Iterator[Candidate]:
         yield f"drop operator {op.action}", s.model_copy(update={"operator": rest})
     if s.broker_delay_s:
         yield "no broker delay", s.model_copy(update={"broker_delay_s": 0.0})
+    if s.late_retry:
+        yield "no late retry", s.model_copy(update={"late_retry": False})
     if s.broker_fail_next:
         yield "no broker failures", s.model_copy(update={"broker_fail_next": 0})
     n = len(s.workload.signals)

@@ -165,6 +165,7 @@ class RetryUnknown(_Data):
     retry."""
 
     action: Literal["retry_unknown"] = "retry_unknown"
+    required: bool = True  # False: no in-doubt signal is fine (a random schedule may leave none)
 
 
 class PutBars(_Data):
