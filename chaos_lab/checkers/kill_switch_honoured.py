@@ -14,15 +14,19 @@ NAME = "kill_switch_honoured"
 
 
 def _windows(obs: Observation) -> list[tuple[float, float]]:
-    """(activation answered ok, next reset invoked or end of history)."""
+    """(activation answered ok, invoke of the next reset that did not definitely fail, or end of history).
+    A reset refused (403) or not saved (507) leaves the switch on: the window goes on."""
     end = obs.history[-1].time if obs.history else 0.0
     out: list[tuple[float, float]] = []
     start: float | None = None
+    reset_invoked: dict[int, float] = {}
     for op in obs.history:
         if op.f == "kill_switch_activate" and op.type == "ok" and start is None:
             start = op.time
-        elif op.f == "kill_switch_reset" and op.type == "invoke" and start is not None:
-            out.append((start, op.time))
+        elif op.f == "kill_switch_reset" and op.type == "invoke":
+            reset_invoked[0] = op.time
+        elif op.f == "kill_switch_reset" and op.type != "fail" and start is not None:
+            out.append((start, reset_invoked.get(0, op.time)))
             start = None
     if start is not None:
         out.append((start, end))
@@ -37,7 +41,7 @@ def check(obs: Observation, require_activation: bool = True) -> Verdict:
         return Verdict(name=NAME, ok=True, summary="no kill-switch activation answered ok (none required)")
 
     def inside(t: float) -> bool:
-        return any(a < t < b for a, b in wins)
+        return any(a < t <= b for a, b in wins)
 
     first_invoke: dict[UUID, float] = {}
     invokes: dict[int, float] = {}

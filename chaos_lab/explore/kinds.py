@@ -33,7 +33,8 @@ def _toxic(rng: random.Random) -> dict[str, Any]:
         "limit_data": {"bytes": rng.choice([16, 64, 256])},
         "slow_close": {"delay": rng.choice([500, 2000])},
     }[kind]
-    return {"type": kind, "stream": stream, "attributes": attributes}
+    # Below 1, only some connections are hit: a reconcile may read the balance and then fail on an order.
+    return {"type": kind, "stream": stream, "attributes": attributes, "toxicity": rng.choice([1.0, 1.0, 0.5])}
 
 
 RULES: dict[str, KindRule] = {

@@ -72,9 +72,6 @@ def render(schedule: Schedule) -> Scenario:
     t = _Timeline()
     faults = schedule.faults
     kinds = {f.kind for f in faults}
-    ops = {op.before_fault: [] for op in schedule.operator}
-    for op in schedule.operator:
-        ops[op.before_fault].append(op.action)
     activations = any(op.action == "activate" for op in schedule.operator) or "corrupt_kill_switch" in kinds
     if "truncate_parquet" in kinds:
         t.steps.append(PutBars())
@@ -113,8 +110,6 @@ def render(schedule: Schedule) -> Scenario:
                 if rule.role == "file" and trigger.kind != "ledger_bytes":
                     trigger = Trigger(kind="ledger_bytes", value=max(FILE_MIN_LEDGER, trigger.value))
                 t.steps.append(_trigger_step(trigger))
-        for action in ops.get(i, []):
-            t.steps.append(_operator(action))
         name = f"f{i}-{fault.kind}"
         if rule.role == "file":
             if fault.kind == "corrupt_kill_switch":  # the file must exist to be damaged
@@ -133,9 +128,7 @@ def render(schedule: Schedule) -> Scenario:
         t.active.append((name, fault.lifo))
         t.steps.append(Sleep(seconds=fault.hold_s))
     t.heal_all()
-    if not terminal:
-        for action in ops.get(len(faults), []):
-            t.steps.append(_operator(action))
+    _place_operator(t.steps, schedule, terminal)
     t.steps.append(AwaitBurst(timeout_s=90))
     if schedule.late_retry and not terminal:  # clients come back later for what stayed in doubt
         t.steps += [WaitEngine(ready=False), RetryUnknown(required=False)]
@@ -154,6 +147,21 @@ def render(schedule: Schedule) -> Scenario:
         checkers=checkers_for(kinds, activations, terminal),
         seeds=(schedule.seed,),
     )
+
+
+def _place_operator(steps: list[Step], schedule: Schedule, terminal: bool) -> None:
+    """Operator actions between the fault steps (after the workload starts), at their fraction; after
+    ledger corruption the operator does nothing (the engine must go on refusing)."""
+    first = next(i for i, s in enumerate(steps) if isinstance(s, Burst)) + 1
+    last = len(steps)
+    if terminal:
+        last = next(i for i, s in enumerate(steps) if isinstance(s, Inject) and s.kind == "flip_ledger_byte")
+    placed = sorted(
+        ((first + round(op.at * (last - first)), n, op.action) for n, op in enumerate(schedule.operator)),
+        reverse=True,
+    )
+    for pos, _, action in placed:
+        steps.insert(pos, _operator(action))
 
 
 def _operator(action: str) -> Step:
@@ -194,7 +202,7 @@ def describe(schedule: Schedule) -> str:
         else:
             parts.append(f"on {f.trigger.kind}>={f.trigger.value:g}, {what} {f.hold_s}s")
     w = schedule.workload
-    extra = [f"operator {op.action} before fault {op.before_fault}" for op in schedule.operator]
+    extra = [f"operator {op.action} at {op.at:.0%}" for op in schedule.operator]
     if schedule.broker_delay_s:
         extra.append(f"broker answers {schedule.broker_delay_s}s late")
     if schedule.broker_fail_next:

@@ -44,11 +44,11 @@ class FaultSpec(_M):
 
 
 class OperatorAction(_M):
-    """The operator activates (or resets) the kill switch just before fault `before_fault` (len = at the
-    end of the faults)."""
+    """The operator activates (or resets) the kill switch at `at` (0..1) of the fault steps: between any two
+    steps, so also while a fault holds or right after a restart."""
 
     action: Literal["activate", "reset"]
-    before_fault: int
+    at: float = Field(ge=0.0, le=1.0)
 
 
 class Workload(_M):
@@ -133,10 +133,10 @@ def generate(seed: int, index: int, kinds: list[str]) -> Schedule:
             break
     operator: list[OperatorAction] = []
     if rng.random() < 0.5:
-        on = rng.randint(0, len(faults))
-        operator.append(OperatorAction(action="activate", before_fault=on))
+        on = round(rng.random(), 3)
+        operator.append(OperatorAction(action="activate", at=on))
         if rng.random() < 0.7:
-            operator.append(OperatorAction(action="reset", before_fault=rng.randint(on, len(faults))))
+            operator.append(OperatorAction(action="reset", at=round(rng.uniform(on, 1.0), 3)))
     knob = rng.random()
     return Schedule(
         seed=seed,

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from chaos_lab.explore.outcome import ShrinkStep
-from chaos_lab.explore.schedule import FaultSpec, OperatorAction, Schedule, Workload
+from chaos_lab.explore.schedule import FaultSpec, Schedule, Workload
 
 Candidate = tuple[str, Schedule]
 # evaluate(batch) -> per candidate: (still fails, violated checkers, lab error)
@@ -25,11 +25,7 @@ def _without_fault(s: Schedule, i: int) -> Schedule:
     faults = [f for j, f in enumerate(s.faults) if j != i]
     if faults and i == 0:
         faults[0] = faults[0].model_copy(update={"relation": "later"})
-    operator = tuple(
-        OperatorAction(action=op.action, before_fault=op.before_fault - (op.before_fault > i))
-        for op in s.operator
-    )
-    return s.model_copy(update={"faults": tuple(faults), "operator": operator})
+    return s.model_copy(update={"faults": tuple(faults)})
 
 
 def _workload(s: Schedule, **update: object) -> Schedule:

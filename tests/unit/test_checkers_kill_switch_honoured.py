@@ -1,0 +1,55 @@
+"""kill_switch_honoured: signals first sent while the operator's kill switch is on must be refused and must
+not reach the broker; a reset that definitely failed (507, 403) does not end the window."""
+
+from __future__ import annotations
+
+from chaos_lab.checkers import kill_switch_honoured
+from chaos_lab.synthetic import ObservationBuilder
+
+
+def _activate(b: ObservationBuilder) -> None:
+    b.history.record("setup", "invoke", "kill_switch_activate", value={"reason": "halt"})
+    b.history.record("setup", "ok", "kill_switch_activate", status_code=200)
+
+
+def _reset(b: ObservationBuilder, outcome: str = "ok", status: int = 200) -> None:
+    b.history.record("setup", "invoke", "kill_switch_reset")
+    b.history.record("setup", outcome, "kill_switch_reset", status_code=status)  # type: ignore[arg-type]
+
+
+def test_refused_while_on_passes() -> None:
+    b = ObservationBuilder()
+    b.signal()
+    _activate(b)
+    b.signal(outcome="fail", ledger=False, broker=False)
+    _reset(b)
+    b.signal()
+    verdict = kill_switch_honoured.check(b.build())
+    assert verdict.ok, verdict
+    assert verdict.evidence["intents_sent_while_on"] == 1
+
+
+def test_accepted_while_on_fails_naming_the_intent() -> None:
+    b = ObservationBuilder()
+    _activate(b)
+    leaked = b.signal()  # answered 200 and filled while the switch was on: a forgotten kill switch
+    verdict = kill_switch_honoured.check(b.build())
+    assert not verdict.ok
+    assert verdict.evidence["accepted_while_on"] == [str(leaked)]
+    assert str(leaked) in verdict.evidence["reached_broker_while_on"][0]
+
+
+def test_a_failed_reset_does_not_end_the_window() -> None:
+    b = ObservationBuilder()
+    _activate(b)
+    _reset(b, outcome="fail", status=507)  # "reset could not be saved (still active)"
+    leaked = b.signal()
+    verdict = kill_switch_honoured.check(b.build())
+    assert not verdict.ok and verdict.evidence["accepted_while_on"] == [str(leaked)]
+
+
+def test_no_activation_is_not_a_pass_unless_optional() -> None:
+    b = ObservationBuilder()
+    b.signal()
+    assert not kill_switch_honoured.check(b.build()).ok
+    assert kill_switch_honoured.check(b.build(), require_activation=False).ok
