@@ -215,7 +215,19 @@ def prove(mutant: Mutant, budget: str, seed: int, parallel: int, focused: bool) 
             rc, out = _chaos_lab(["run", "--scenario", scenario, "--parallel", str(parallel)], tag, 900)
             catalogue.append({"scenario": scenario, "passed": rc == 0, "tail": out.strip().splitlines()[-3:]})
         row["catalogue"] = catalogue
-        args = ["explore", "--budget", budget, "--seed", str(seed), "--parallel", str(parallel)]
+        args = [
+            "explore",
+            "--budget",
+            budget,
+            "--seed",
+            str(seed),
+            "--parallel",
+            str(parallel),
+            "--shrink-attempts",
+            "12",
+            "--replays",
+            "3",
+        ]
         if focused and mutant.faults:
             args += ["--faults", mutant.faults]
         t0 = time.monotonic()

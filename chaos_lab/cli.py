@@ -7,6 +7,7 @@ Exit status: 0 every checker passed, 1 a checker failed (or a scenario could not
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import signal
 import sys
@@ -142,9 +143,10 @@ def cmd_run(args: argparse.Namespace, console: Console, lab_factory: Any = None)
     from chaos_lab.waiting import WaitMeter
 
     if lab_factory is None:
-        from chaos_lab.docker_lab import DockerLab
+        from chaos_lab.docker_lab import PROJECT, DockerLab
 
-        lab_factory = DockerLab
+        def lab_factory() -> DockerLab:  # COMPOSE_PROJECT_NAME, as `make up/down` use: not always `solat-lab`
+            return DockerLab(project=os.environ.get("COMPOSE_PROJECT_NAME") or PROJECT)
     old_term = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     lab = lab_factory()
     meter = WaitMeter()

@@ -28,7 +28,7 @@ R = TypeVar("R")
 PORT_BASE = ("LAB_PARALLEL_PORT_BASE", 19000)
 PORT_VARS = ("LAB_ENGINE_PORT", "LAB_TOXIPROXY_PORT", "LAB_BROKER_PORT")
 MAX_INSTANCES = 8
-WORKER_JOIN_S = 60.0  # after an interrupt: how long a worker may take to notice its lab is gone
+WORKER_JOIN_S = 15.0  # after an interrupt: how long a worker may take to notice its lab is gone
 
 
 def instance(base_project: str, env: Mapping[str, str], index: int, count: int) -> tuple[str, dict[str, str]]:

@@ -61,11 +61,13 @@ class _Timeline:
     def __init__(self) -> None:
         self.steps: list[Step] = []
         self.active: list[tuple[str, bool]] = []  # (fault name, healed before the ones it overlaps)
+        self.active_specs: list[FaultSpec] = []
 
     def heal_all(self) -> None:
         order = list(reversed(self.active)) if any(lifo for _, lifo in self.active[1:]) else self.active
         self.steps += [Heal(name=name) for name, _ in order]
         self.active = []
+        self.active_specs = []
 
 
 def render(schedule: Schedule) -> Scenario:
@@ -95,11 +97,12 @@ def render(schedule: Schedule) -> Scenario:
     for i, fault in enumerate(faults):
         rule = RULES[fault.kind]
         prev = faults[i - 1] if i else None
+        # Overlap whatever still holds (a disk fill may outlive the file fault that followed it).
         overlap = (
             prev is not None
             and fault.relation == "overlap"
-            and _may_overlap(prev, fault)
-            and (rule.role != "file" or bool(t.active))
+            and bool(t.active_specs)
+            and all(_may_overlap(a, fault) for a in t.active_specs)
         )
         if not overlap:
             t.heal_all()
@@ -126,6 +129,7 @@ def render(schedule: Schedule) -> Scenario:
             continue
         t.steps.append(Inject(name=name, kind=fault.kind, params=fault.params))
         t.active.append((name, fault.lifo))
+        t.active_specs.append(fault)
         t.steps.append(Sleep(seconds=fault.hold_s))
     t.heal_all()
     _place_operator(t.steps, schedule, terminal)
@@ -187,7 +191,9 @@ def checkers_for(kinds: set[str], activations: bool, terminal: bool) -> tuple[Ch
         specs.append(CheckerSpec(name="corrupt_file_reported"))
     if activations:
         specs.append(CheckerSpec(name="kill_switch_honoured", params={"require_activation": False}))
-    specs.append(CheckerSpec(name="availability", params={"recover_within_s": 20.0}))
+    # 60 s, not the catalogue's 20: on a loaded 2-core machine a start after 3 faults can take 20 s, and the
+    # explorer hunts correctness bugs; the catalogue holds the engine to its recovery time.
+    specs.append(CheckerSpec(name="availability", params={"recover_within_s": 60.0}))
     return tuple(specs)
 
 
