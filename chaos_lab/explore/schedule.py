@@ -108,7 +108,7 @@ def generate(seed: int, index: int, kinds: list[str]) -> Schedule:
         signals=signals,
         concurrency=rng.randint(1, 4),
         interval_s=rng.choice([0.0, 0.02, 0.05, 0.1]),
-        retry_unknown=rng.randint(1, 3),
+        retry_unknown=rng.randint(2, 5),
     )
     faults: list[FaultSpec] = []
     level = 0
