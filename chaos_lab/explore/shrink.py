@@ -39,7 +39,10 @@ def _with_signals(s: Schedule, keep: list[int]) -> Schedule:
 def _holds(s: Schedule, pick: Callable[[int, FaultSpec], bool]) -> Schedule:
     faults = tuple(
         f.model_copy(
-            update={"hold_s": max(min(f.hold_s, MIN_HOLD_S), round(f.hold_s / 2, 2)), "delay_s": round(f.delay_s / 2, 2)}
+            update={
+                "hold_s": max(min(f.hold_s, MIN_HOLD_S), round(f.hold_s / 2, 2)),
+                "delay_s": round(f.delay_s / 2, 2),
+            }
         )
         if pick(i, f)
         else f
