@@ -44,6 +44,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--max-schedules", type=int, default=1000, help="bound on the number of schedules")
     p.add_argument("--start-index", type=int, default=0, help="first schedule index")
     p.add_argument("--shrink-attempts", type=int, default=30, help="bound on shrinking runs")
+    p.add_argument("--shrink-tries", type=int, default=2, help="runs of a candidate before it passes")
     p.add_argument("--replays", type=int, default=3, help="replays of the shrunk schedule (flakiness)")
     p.add_argument("--no-shrink", action="store_true", help="report the first violation without shrinking")
     p.add_argument("--keep-going", action="store_true", help="spend the whole budget (no shrinking)")
@@ -71,6 +72,7 @@ def _settings(args: argparse.Namespace) -> Settings | str:
         ("--start-index", args.start_index, 0, 2**31),
         ("--shrink-attempts", args.shrink_attempts, 0, 1000),
         ("--replays", args.replays, 0, 100),
+        ("--shrink-tries", args.shrink_tries, 1, 10),
         ("--index", args.index, 0, 2**31),
     ):
         if not lo <= value <= hi:
@@ -93,6 +95,7 @@ def _settings(args: argparse.Namespace) -> Settings | str:
         start_index=args.start_index,
         shrink=not args.no_shrink and not args.keep_going,
         shrink_attempts=args.shrink_attempts,
+        shrink_tries=args.shrink_tries,
         replays=args.replays,
         keep_going=args.keep_going,
     )
