@@ -35,6 +35,7 @@ from chaos_lab.scenarios.model import (
 
 TRIGGER_TIMEOUT_S = 10.0
 FILE_MIN_LEDGER = 1500  # bytes: a tear needs one record, a flip three in the middle
+RESTARTING = ("kill", "stop")  # fault kinds whose heal starts the engine
 CORE = ("no_lost_acks", "no_duplicates", "no_phantoms", "positions_match", "ledger_integrity")
 
 
@@ -60,12 +61,15 @@ def _may_overlap(prev: FaultSpec, nxt: FaultSpec) -> bool:
 class _Timeline:
     def __init__(self) -> None:
         self.steps: list[Step] = []
-        self.active: list[tuple[str, bool]] = []  # (fault name, healed before the ones it overlaps)
+        self.active: list[tuple[str, bool, float]] = []  # (name, healed before what it overlaps, gap after)
         self.active_specs: list[FaultSpec] = []
 
     def heal_all(self) -> None:
-        order = list(reversed(self.active)) if any(lifo for _, lifo in self.active[1:]) else self.active
-        self.steps += [Heal(name=name) for name, _ in order]
+        order = list(reversed(self.active)) if any(lifo for _, lifo, _ in self.active[1:]) else self.active
+        for n, (name, _, gap) in enumerate(order):
+            self.steps.append(Heal(name=name))
+            if gap and n < len(order) - 1:
+                self.steps.append(Sleep(seconds=gap))
         self.active = []
         self.active_specs = []
 
@@ -128,7 +132,7 @@ def render(schedule: Schedule) -> Scenario:
                 break
             continue
         t.steps.append(Inject(name=name, kind=fault.kind, params=fault.params))
-        t.active.append((name, fault.lifo))
+        t.active.append((name, fault.lifo, fault.heal_gap_s))
         t.active_specs.append(fault)
         t.steps.append(Sleep(seconds=fault.hold_s))
     t.heal_all()
@@ -160,12 +164,20 @@ def _place_operator(steps: list[Step], schedule: Schedule, terminal: bool) -> No
     last = len(steps)
     if terminal:
         last = next(i for i, s in enumerate(steps) if isinstance(s, Inject) and s.kind == "flip_ledger_byte")
-    placed = sorted(
-        ((first + round(op.at * (last - first)), n, op.action) for n, op in enumerate(schedule.operator)),
-        reverse=True,
-    )
-    for pos, _, action in placed:
-        steps.insert(pos, _operator(action))
+    restarts = [  # right after the heal that starts the engine again
+        i + 1
+        for i, s in enumerate(steps[:last])
+        if isinstance(s, Heal) and s.name.split("-", 1)[-1] in RESTARTING
+    ]
+    placed = []
+    for n, op in enumerate(schedule.operator):
+        if op.after_restart and restarts:
+            pos = restarts[min(len(restarts) - 1, int(op.at * len(restarts)))]
+            placed.append((pos, n, [WaitEngine(ready=False), _operator(op.action)]))
+        else:
+            placed.append((first + round(op.at * (last - first)), n, [_operator(op.action)]))
+    for pos, _, new in sorted(placed, key=lambda p: (p[0], p[1]), reverse=True):
+        steps[pos:pos] = new
 
 
 def _operator(action: str) -> Step:

@@ -41,6 +41,10 @@ class FaultSpec(_M):
     delay_s: float = 0.0  # when relation == "after_heal": how soon after the heal (in recovery)
     hold_s: float = 1.0
     lifo: bool = False  # overlapping: this one is healed before the one it overlaps
+    heal_gap_s: float = (
+        0.0  # after this one's heal, before the next heal: the engine restarts while the other
+    )
+    # fault still holds (start-up reconcile against a broken link, recovery on a full disk)
 
 
 class OperatorAction(_M):
@@ -49,6 +53,8 @@ class OperatorAction(_M):
 
     action: Literal["activate", "reset"]
     at: float = Field(ge=0.0, le=1.0)
+    # An operator who reacts: right after the engine answers again following a restart (if there is one)
+    after_restart: bool = False
 
 
 class Workload(_M):
@@ -127,6 +133,7 @@ def generate(seed: int, index: int, kinds: list[str]) -> Schedule:
                 delay_s=round(rng.uniform(0.0, 1.5), 2),
                 hold_s=round(rng.uniform(*rule.hold), 2),
                 lifo=rng.random() < 0.5,
+                heal_gap_s=round(rng.uniform(0.5, 3.0), 2) if rng.random() < 0.5 else 0.0,
             )
         )
         if rule.terminal:
@@ -134,7 +141,7 @@ def generate(seed: int, index: int, kinds: list[str]) -> Schedule:
     operator: list[OperatorAction] = []
     if rng.random() < 0.5:
         on = round(rng.random(), 3)
-        operator.append(OperatorAction(action="activate", at=on))
+        operator.append(OperatorAction(action="activate", at=on, after_restart=rng.random() < 0.5))
         if rng.random() < 0.7:
             operator.append(OperatorAction(action="reset", at=round(rng.uniform(on, 1.0), 3)))
     knob = rng.random()

@@ -42,6 +42,7 @@ def _holds(s: Schedule, pick: Callable[[int, FaultSpec], bool]) -> Schedule:
             update={
                 "hold_s": max(min(f.hold_s, MIN_HOLD_S), round(f.hold_s / 2, 2)),
                 "delay_s": round(f.delay_s / 2, 2),
+                "heal_gap_s": round(f.heal_gap_s / 2, 2),
             }
         )
         if pick(i, f)
