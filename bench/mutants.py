@@ -104,20 +104,18 @@ MUTANTS: tuple[Mutant, ...] = (
         ("ack-lost-between-submit-and-record", "broker-timeout", "broker-reset-peer"),
     ),
     Mutant(
-        "recovery-record-dropped",
-        "When the recovery record of a cut torn tail cannot be written at start-up, it is dropped instead of "
-        "kept pending: the evidence of the repair is lost. Needs a torn tail and a full disk at the restart.",
+        "kill-switch-save-error-swallowed",
+        "Activating the kill switch on a full disk answers 200 although the state file could not be "
+        "written (the error is logged, not returned): after a crash the switch is off and trading resumes. "
+        "Needs the operator's activation while the disk is full, then a crash before anyone re-activates.",
         (
             (
-                "execution/ledger.py",
-                "            raise LedgerError(self._last_error, exc.errno) from exc\n"
-                "        self._settle_ok([line], (record,))",
-                "            self._pending_recovery = None  # best effort: the tail is cut anyway\n"
-                "            raise LedgerError(self._last_error, exc.errno) from exc\n"
-                "        self._settle_ok([line], (record,))",
+                "engine.py",
+                "            log.error(problem)\n",
+                "            log.error(problem)\n            problem = None  # memory is what counts\n",
             ),
         ),
-        ("torn-ledger-tail", "disk-full-during-burst", "disk-full-then-crash-then-free"),
+        ("kill-switch-survives-sigkill", "kill-switch-file-vs-memory", "disk-full-then-crash-then-free"),
     ),
     Mutant(
         "no-per-intent-lock",
