@@ -56,6 +56,7 @@ MUTANTS: tuple[Mutant, ...] = (
             ),
         ),
         ("retry-after-timeout", "broker-timeout", "sigkill-mid-burst"),
+        "toxic,kill,stop,proxy_down",
     ),
     Mutant(
         "kill-switch-cleared-by-reconcile",
@@ -78,6 +79,7 @@ MUTANTS: tuple[Mutant, ...] = (
             ),
         ),
         ("kill-switch-survives-sigkill", "kill-switch-file-vs-memory", "broker-down-then-up"),
+        "proxy_down,toxic,kill,stop",
     ),
     Mutant(
         "reconcile-error-as-not-found",
@@ -102,6 +104,7 @@ MUTANTS: tuple[Mutant, ...] = (
             ),
         ),
         ("ack-lost-between-submit-and-record", "broker-timeout", "broker-reset-peer"),
+        "toxic,kill,stop,proxy_down",
     ),
     Mutant(
         "kill-switch-save-error-swallowed",
@@ -116,6 +119,7 @@ MUTANTS: tuple[Mutant, ...] = (
             ),
         ),
         ("kill-switch-survives-sigkill", "kill-switch-file-vs-memory", "disk-full-then-crash-then-free"),
+        "disk_fill,kill",
     ),
     Mutant(
         "no-per-intent-lock",
@@ -130,6 +134,7 @@ MUTANTS: tuple[Mutant, ...] = (
             ),
         ),
         ("retry-after-timeout", "broker-latency-2s", "sigkill-mid-burst"),
+        "pause,toxic",
     ),
     Mutant(
         "kill-switch-reset-fails-open",
@@ -148,6 +153,7 @@ MUTANTS: tuple[Mutant, ...] = (
             ),
         ),
         ("kill-switch-survives-sigkill", "kill-switch-file-vs-memory", "disk-full-during-burst"),
+        "disk_fill,kill",
     ),
 )
 BY_NAME = {m.name: m for m in MUTANTS}
@@ -222,7 +228,9 @@ def prove(mutant: Mutant, budget: str, seed: int, parallel: int, focused: bool) 
             "--parallel",
             str(parallel),
             "--shrink-attempts",
-            "12",
+            "8",
+            "--shrink-tries",
+            "1",
             "--replays",
             "3",
         ]
