@@ -5,6 +5,7 @@ reconcile, lets orders through inside the window."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from uuid import UUID
 
 from chaos_lab.checkers.common import clip, coid_for, history_time_of, judge
@@ -40,38 +41,42 @@ def check(obs: Observation, require_activation: bool = True) -> Verdict:
             return Verdict(name=NAME, ok=False, summary="no kill-switch activation answered ok: untested")
         return Verdict(name=NAME, ok=True, summary="no kill-switch activation answered ok (none required)")
 
-    def inside(t: float) -> bool:
-        return any(a < t <= b for a, b in wins)
+    def window_of(t: float) -> tuple[float, float] | None:
+        return next(((a, b) for a, b in wins if a < t <= b), None)
 
-    first_invoke: dict[UUID, float] = {}
-    invokes: dict[int, float] = {}
+    invokes: dict[UUID, list[float]] = defaultdict(list)
     for op in obs.history:
         if op.f == "signal" and op.intent_id is not None and op.type == "invoke":
-            first_invoke.setdefault(op.intent_id, op.time)
-            invokes[op.index] = op.time
-    in_window = {i for i, t in first_invoke.items() if inside(t)}
-    accepted = sorted(
-        {
-            str(op.intent_id)
-            for op in obs.history
-            if op.f == "signal"
-            and op.type == "ok"
-            and op.intent_id in in_window
-            and op.latency is not None
-            and inside(op.time - op.latency)
-            and inside(op.time)
-        }
-    )
-    coids = {coid_for(i): i for i in in_window}
+            invokes[op.intent_id].append(op.time)
+    coids = {coid_for(i): i for i in invokes}
+    filled_at: dict[UUID, float] = {}
     sent = []
     for attempt in obs.broker_attempts:
         t = history_time_of(obs, attempt.received_at)
-        if attempt.client_order_id in coids and t is not None and inside(t):
-            sent.append(f"{coids[attempt.client_order_id]} (attempt {attempt.seq}, t={t:.2f}s)")
+        intent = coids.get(attempt.client_order_id)
+        if t is None or intent is None or not attempt.created_order:
+            continue
+        filled_at[intent] = t
+        win = window_of(t)
+        # Sent while on, by a request that itself started after the activation was answered (a request that
+        # passed the check just before may still be on its way: that is not the switch failing).
+        cause = max((i for i in invokes[intent] if i <= t), default=None)
+        if win is not None and cause is not None and cause > win[0]:
+            sent.append(f"{intent} (attempt {attempt.seq}, t={t:.2f}s)")
+    accepted = []
+    for op in obs.history:
+        if op.f != "signal" or op.type != "ok" or op.intent_id is None or op.latency is None:
+            continue
+        win = window_of(op.time - op.latency)
+        # A whole request inside a window, answered ok for an order that did not exist before the window
+        # (a retry may be told the outcome of an order placed before the switch went on).
+        if win is not None and op.time <= win[1] and filled_at.get(op.intent_id, op.time) > win[0]:
+            accepted.append(str(op.intent_id))
+    in_window = {i for i, ts in invokes.items() if any(window_of(t) for t in ts)}
     evidence = {
         "windows": [(round(a, 3), round(b, 3)) for a, b in wins],
         "intents_sent_while_on": len(in_window),
-        "accepted_while_on": clip(accepted),
+        "accepted_while_on": clip(sorted(set(accepted))),
         "reached_broker_while_on": clip(sent),
     }
     problems = []

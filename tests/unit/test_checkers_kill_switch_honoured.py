@@ -53,3 +53,28 @@ def test_no_activation_is_not_a_pass_unless_optional() -> None:
     b.signal()
     assert not kill_switch_honoured.check(b.build()).ok
     assert kill_switch_honoured.check(b.build(), require_activation=False).ok
+
+
+def test_a_request_sent_while_off_that_lands_after_a_new_activation_is_not_a_leak() -> None:
+    """Seen in explore (seed 7, index 1): first attempts fail during a pause inside window 1, the retries are
+    sent after the reset and are accepted just as the operator activates again. The switch did its job."""
+    b = ObservationBuilder()
+    _activate(b)
+    first = b.signal(outcome="info", ledger=False, broker=False)  # engine paused: connection aborted
+    _reset(b)
+    invoke = b.history.record("workload", "invoke", "signal", intent_id=first, value={})
+    _activate(b)  # answered while the retry is in flight
+    b.broker_order("SOLAT-" + first.hex, "EURUSD", "BUY", 1.0)
+    b.history.record("workload", "ok", "signal", intent_id=first, status_code=200, latency=0.01)
+    assert invoke.time < b.history.ops[-1].time
+    verdict = kill_switch_honoured.check(b.build())
+    assert verdict.ok, verdict
+
+
+def test_a_retry_told_the_outcome_of_an_earlier_order_is_not_a_leak() -> None:
+    b = ObservationBuilder()
+    filled = b.signal()  # filled before the switch went on
+    _activate(b)
+    b.signal(intent_id=filled, broker=False, ledger=False)  # the retry gets the original outcome (200)
+    verdict = kill_switch_honoured.check(b.build())
+    assert verdict.ok, verdict
