@@ -34,6 +34,7 @@ from chaos_lab.scenarios.files import dump_scenario, write_scenario
 from chaos_lab.waiting import WaitMeter
 
 Say = Callable[[str], None]
+MAX_RESET_FAILURES = 3
 
 
 @dataclass
@@ -73,6 +74,7 @@ class Explorer:
         self.labs, self.s, self.out, self.report, self.say = labs, settings, out, report, say
         self.t0 = time.monotonic()
         self.workers: Workers[Any, Any] | None = None
+        self._reset_failures: dict[str, int] = {}
 
     def stop(self) -> None:
         if self.workers is not None:
@@ -127,6 +129,7 @@ class Explorer:
             scenario = render(schedule)
             run = Runner(lab, meter=meter).run(scenario, schedule.seed)
             violated, error = classify(run.result)
+            self._lab_health(lab, error)
             if violated or error:
                 keep_run(self.out / "runs", schedule.name, run)
             return ScheduleOutcome(
@@ -157,6 +160,15 @@ class Explorer:
                     self.workers.work.stop.set()  # the others finish their current schedule
         self.report.schedules.sort(key=lambda o: o.index)
         return first
+
+    def _lab_health(self, lab: Any, error: str | None) -> None:
+        """A lab that cannot even be reset is gone (Docker trouble, someone removed it): stop instead of
+        burning through the schedule indices."""
+        key = str(getattr(lab, "project", id(lab)))
+        lost = error is not None and error.startswith(("reset:", "steady-state:"))
+        self._reset_failures[key] = self._reset_failures.get(key, 0) + 1 if lost else 0
+        if self._reset_failures[key] >= MAX_RESET_FAILURES:
+            raise RuntimeError(f"lab {key} unusable ({MAX_RESET_FAILURES} resets in a row failed): {error}")
 
     def _say_outcome(self, o: ScheduleOutcome) -> None:
         mark = "VIOLATION" if o.violated else ("error" if o.error else "ok")
