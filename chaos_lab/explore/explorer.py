@@ -30,7 +30,7 @@ from chaos_lab.models import RunSummary
 from chaos_lab.parallel import Work, Workers
 from chaos_lab.report.files import append_history, write_logs, write_reports
 from chaos_lab.runner import Runner, ScenarioRun
-from chaos_lab.scenarios.files import dump_scenario, write_scenario
+from chaos_lab.scenarios.files import write_scenario
 from chaos_lab.waiting import WaitMeter
 
 Say = Callable[[str], None]
@@ -76,6 +76,12 @@ class Explorer:
         self.workers: Workers[Any, Any] | None = None
         self._reset_failures: dict[str, int] = {}
 
+    def check_determinism(self, index: int) -> DeterminismReport:
+        from chaos_lab.explore.determinism import check_determinism
+
+        self.report.determinism = check_determinism(self, index)
+        return self.report.determinism
+
     def stop(self) -> None:
         if self.workers is not None:
             self.workers.work.stop.set()
@@ -85,7 +91,7 @@ class Explorer:
             self.workers.join()
 
     # -- running scenarios on the pool ---------------------------------------------------------------------
-    def _batch(self, items: list[tuple[str, Schedule]]) -> list[ScenarioRun]:
+    def batch(self, items: list[tuple[str, Schedule]]) -> list[ScenarioRun]:
         """Run scenarios (one per free lab), results in the order given."""
         jobs = list(enumerate(items))
 
@@ -193,7 +199,7 @@ class Explorer:
             results: list[tuple[bool, list[str], str | None]] = [(False, [], None)] * len(batch)
             pending = list(range(len(batch)))
             for _ in range(max(1, self.s.shrink_tries)):  # a timing-dependent bug may need a second run
-                runs = self._batch([(names[i], batch[i][1]) for i in pending])
+                runs = self.batch([(names[i], batch[i][1]) for i in pending])
                 for i, run in zip(pending, runs, strict=True):
                     violated, error = classify(run.result)
                     results[i] = (bool(target & set(violated)), violated, error)
@@ -243,45 +249,12 @@ class Explorer:
         runs: list[ScenarioRun] = []
         for start in range(0, self.s.replays, len(self.labs)):
             n = min(len(self.labs), self.s.replays - start)
-            runs += self._batch([(name, minimal)] * n)
+            runs += self.batch([(name, minimal)] * n)
         target = set(report.violated)
         report.replays = len(runs)
         report.reproduced = sum(1 for r in runs if target & set(classify(r.result)[0]))
         if runs:
             keep_run(self.out, name, next((r for r in runs if not r.result.ok), runs[0]))
-
-    # -- determinism ---------------------------------------------------------------------------------------
-    def check_determinism(self, index: int) -> DeterminismReport:
-        """Run schedule (seed, index) twice: the plan must be identical, and so should the verdicts."""
-        schedule = generate(self.s.seed, index, self.s.kinds)
-        again = generate(self.s.seed, index, self.s.kinds)
-        scenario = render(schedule)
-        path = write_scenario(scenario, self.out / "schedules" / f"{schedule.name}.yaml")
-        runs = self._batch([(schedule.name, schedule)] * 2)
-        plans = [plan_digest(scenario, schedule.seed) for _ in runs]
-        regenerated = plan_digest(render(again), again.seed)
-        verdicts = [{v.name: v.ok for v in r.result.verdicts} for r in runs]
-        differences = [
-            f"{name}: {verdicts[0].get(name)} then {verdicts[1].get(name)}"
-            for name in sorted(set(verdicts[0]) | set(verdicts[1]))
-            if verdicts[0].get(name) != verdicts[1].get(name)
-        ]
-        same_file = dump_scenario(render(again)) == dump_scenario(scenario)
-        report = DeterminismReport(
-            schedule=schedule.name,
-            file=str(path),
-            plan_digests=plans,
-            regenerated_digest=regenerated,
-            verdict_digests=[verdict_digest(r.result) for r in runs],
-            verdicts=verdicts,
-            same_plan=same_file and len(set(plans) | {regenerated}) == 1,
-            same_verdicts=not differences,
-            differences=differences,
-        )
-        for i, run in enumerate(runs):
-            keep_run(self.out / "determinism", f"{schedule.name}-run{i + 1}", run)
-        self.report.determinism = report
-        return report
 
 
 def new_report(settings: Settings, parallel: int, unexplored: list[str]) -> ExploreReport:

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from chaos_lab.generator import plan
-from chaos_lab.models import ScenarioResult
+from chaos_lab.models import Op, ScenarioResult
 from chaos_lab.scenarios.model import Scenario
 
 # Errors in these phases mean the engine did not come back or could not be verified: judged, not discarded.
@@ -29,6 +29,23 @@ def classify(result: ScenarioResult) -> tuple[list[str], str | None]:
 def plan_digest(scenario: Scenario, seed: int) -> str:
     """The exact plan (signals, fault parameters, triggers, holds): identical for identical (seed, index)."""
     return hashlib.sha256(plan(scenario, seed).model_dump_json().encode()).hexdigest()[:16]
+
+
+def executed_digest(history: list[Op]) -> str:
+    """What a run really did, as far as the plan decides it: the faults the nemesis injected (kind and
+    parameters, in order) and the signals the clients sent (first attempts; retries depend on timing)."""
+    faults = [
+        (op.value.get("kind"), op.value.get("params"))
+        for op in history
+        if op.f == "inject" and op.type == "invoke"
+    ]
+    seen: set[Any] = set()
+    signals = []
+    for op in history:
+        if op.f == "signal" and op.type == "invoke" and op.process == "workload" and op.intent_id not in seen:
+            seen.add(op.intent_id)
+            signals.append((op.value.get("symbol"), op.value.get("side"), op.value.get("quantity")))
+    return hashlib.sha256(repr((faults, sorted(signals))).encode()).hexdigest()[:16]
 
 
 def verdict_digest(result: ScenarioResult) -> str:
@@ -79,7 +96,7 @@ class ShrinkReport(BaseModel):
 class DeterminismReport(BaseModel):
     schedule: str
     file: str
-    plan_digests: list[str]
+    plan_digests: list[str]  # the plan, then what each run executed (faults injected, signals sent)
     regenerated_digest: str
     verdict_digests: list[str]
     verdicts: list[dict[str, bool]]
