@@ -151,7 +151,8 @@ def generate(seed: int, index: int, kinds: list[str]) -> Schedule:
         workload=workload,
         faults=tuple(faults),
         operator=tuple(operator),
-        broker_delay_s=round(rng.uniform(0.5, 3.0), 2) if knob < 0.2 else 0.0,
+        # up to 4 s: past the engine's 3 s read timeout the broker fills but the engine never hears back
+        broker_delay_s=round(rng.uniform(0.5, 4.0), 2) if knob < 0.2 else 0.0,
         broker_fail_next=rng.randint(1, 3) if 0.2 <= knob < 0.35 else 0,
         late_retry=rng.random() < 0.6,
     )
