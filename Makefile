@@ -12,7 +12,9 @@ export COMPOSE_PROJECT_NAME ?= solat-lab
 TIER ?=
 SCENARIO ?=
 SEED ?=
-CHAOS_ARGS := $(if $(TIER),--tier $(TIER)) $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(SEED),--seed $(SEED))
+JOBS ?= 1
+CHAOS_ARGS := $(if $(TIER),--tier $(TIER)) $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(SEED),--seed $(SEED)) \
+	$(if $(filter-out 1,$(JOBS)),--parallel $(JOBS))
 # Tier 4 also enumerates crash states (docs/crash-states.md); bounded so a warm `make chaos` stays < 5 min.
 CRASHSTATES_ARGS ?= --signals 20 --model both --max-states 3000 $(if $(SEED),--seed $(SEED))
 RUN_CRASHSTATES := $(if $(SCENARIO),,$(if $(filter-out 4,$(TIER)),,yes))
@@ -22,7 +24,7 @@ RUNS ?= 20
 .PHONY: help venv lint test test-fast bench host images up down logs chaos soak selftest clean
 
 help:
-	@echo "make chaos   - set up Docker, build images, start the lab and run every chaos tier (TIER= SCENARIO= SEED=);"
+	@echo "make chaos   - set up Docker, build images, start the lab and run every chaos tier (TIER= SCENARIO= SEED= JOBS=);"
 	@echo "               tier 4 also enumerates the engine's crash states (chaos-lab crashstates)"
 	@echo "make test    - every test: unit, in-process chaos tiers and the Docker lab"
 	@echo "make test-fast - every test but the Docker lab"

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from chaos_lab.context import ExperimentContext, ScenarioError
 from chaos_lab.faults.catalog import build_fault
+from chaos_lab.faults.state import broker_orders_received, kill_switch_token, ledger_bytes
 from chaos_lab.scenarios.model import (
     ActivateKillSwitch,
     AwaitBurst,
@@ -21,10 +22,13 @@ from chaos_lab.scenarios.model import (
     ObserveKillSwitch,
     PutBars,
     ReadBars,
+    ResetKillSwitch,
     RetryUnknown,
     Sleep,
     Step,
+    WaitBrokerOrders,
     WaitEngine,
+    WaitLedgerBytes,
     WaitOps,
 )
 from chaos_lab.workload import BurstClients, demo_bars
@@ -102,8 +106,54 @@ def broker_config(ctx: ExperimentContext, step: BrokerConfig) -> None:
 @action(ActivateKillSwitch)
 def kill_switch(ctx: ExperimentContext, step: ActivateKillSwitch) -> None:
     outcome, body = ctx.client.activate_kill_switch(step.reason)
-    if outcome != "ok":
+    if outcome != "ok" and step.required:
         raise ScenarioError(f"kill switch activation refused: {body}")
+
+
+@action(ResetKillSwitch)
+def reset_kill_switch(ctx: ExperimentContext, step: ResetKillSwitch) -> None:
+    outcome, body = ctx.client.reset_kill_switch(step.token or kill_switch_token(ctx.lab))
+    if outcome != "ok" and step.required:
+        raise ScenarioError(f"kill switch reset refused: {body}")
+
+
+def _await_state(ctx: ExperimentContext, what: str, target: int, read: Callable[[], int], step: Any) -> None:
+    """Poll a piece of lab state until it reaches `target` (bounded); the trigger lands in the history."""
+    seen = [0]
+
+    def reached() -> bool:
+        try:
+            seen[0] = read()
+        except Exception:  # the engine may be down or the file not there yet: keep polling
+            return False
+        return seen[0] >= target
+
+    def over() -> bool:  # an optional trigger stops waiting once the workload that could reach it is done
+        return reached() or (not step.required and bool(ctx.bursts) and ctx.bursts_done())
+
+    invoke = ctx.history.record("setup", "invoke", "trigger", value={"what": what, "target": target})
+    try:
+        ctx.meter.until(over, timeout=step.timeout_s, interval=0.05, what=f"{what} >= {target}")
+    except TimeoutError as exc:
+        value = {"what": what, "target": target, "seen": seen[0]}
+        ctx.history.record("setup", "info", "trigger", value=value, latency=ctx.history.now() - invoke.time,
+                           reason="not reached in time")
+        if step.required:
+            raise ScenarioError(f"{what} never reached {target} (last seen {seen[0]})") from exc
+        return
+    ctx.history.record("setup", "ok" if seen[0] >= target else "info", "trigger",
+                       value={"what": what, "target": target, "seen": seen[0]},
+                       latency=ctx.history.now() - invoke.time)
+
+
+@action(WaitLedgerBytes)
+def await_ledger_bytes(ctx: ExperimentContext, step: WaitLedgerBytes) -> None:
+    _await_state(ctx, "ledger bytes", int(step.bytes), lambda: ledger_bytes(ctx.lab), step)
+
+
+@action(WaitBrokerOrders)
+def await_broker_orders(ctx: ExperimentContext, step: WaitBrokerOrders) -> None:
+    _await_state(ctx, "broker orders", int(step.count), lambda: broker_orders_received(ctx.broker), step)
 
 
 @action(ObserveKillSwitch)
@@ -126,7 +176,7 @@ def retry_unknown(ctx: ExperimentContext, step: RetryUnknown) -> None:
         for op in ops
         if op.f == "signal" and op.type == "info" and op.intent_id is not None
     }
-    if not unknown:
+    if not unknown and step.required:
         raise ScenarioError("no signal ended `unknown`: the fault did not make an ambiguous outcome")
     for intent_id, body in unknown.items():
         ctx.client.submit(body["symbol"], body["side"], body["quantity"], intent_id=intent_id)

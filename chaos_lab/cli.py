@@ -78,10 +78,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--seed", type=_seed, help="one seed for every scenario (default: each scenario's seeds)"
     )
+    run.add_argument("--file", type=Path, help="run the scenario or incident in this YAML/JSON file")
+    run.add_argument("--parallel", type=int, default=1, help="spread the runs over N lab instances")
     run.add_argument("--keep-up", action="store_true", help="leave the lab running afterwards")
     run.add_argument(
         "--reports", type=Path, default=Path("reports"), help="reports directory (default: reports)"
     )
+    show = sub.add_parser("show", help="print a catalogue scenario as a scenario file")
+    show.add_argument("name")
+    show.add_argument("--format", choices=["yaml", "json"], default="yaml")
+    from chaos_lab.explore.cli import add_parser as add_explore
+
+    add_explore(sub)
     report = sub.add_parser("report", help="re-render report.html and junit.xml from a saved run")
     report.add_argument("run_dir", type=Path)
     from chaos_lab.crashstates import cli as crashstates_cli
@@ -154,11 +162,23 @@ def _print_result(console: Console, r: ScenarioResult) -> None:
 
 
 def cmd_run(args: argparse.Namespace, console: Console, lab_factory: Any = None) -> int:
+    file: Path | None = getattr(args, "file", None)
     try:
-        scenarios: list[Scenario] = select(args.tier, args.scenario)
+        scenarios: list[Scenario] = select(args.tier, args.scenario) if file is None else []
     except KeyError as exc:
         return _usage_error(str(exc.args[0]))
+    if file is not None:
+        from chaos_lab.scenarios.files import ScenarioFileError, load_scenario
+
+        try:
+            scenarios = [load_scenario(file)]
+        except ScenarioFileError as exc:
+            return _usage_error(str(exc))
     cases = [(s, seed) for s in scenarios for seed in ([args.seed] if args.seed is not None else s.seeds)]
+    if getattr(args, "parallel", 1) > 1:
+        from chaos_lab.parallel_cli import cmd_run_parallel
+
+        return cmd_run_parallel(args, cases, console, lab_factory)
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     run_dir = args.reports / run_id
     if args.reports.exists() and not args.reports.is_dir():
@@ -176,10 +196,8 @@ def cmd_run(args: argparse.Namespace, console: Console, lab_factory: Any = None)
     if lab_factory is None:
         from chaos_lab.docker_lab import PROJECT, DockerLab
 
-        # The project of this checkout (COMPOSE_PROJECT_NAME, as `make up` and the lab tests use), never
-        # silently the default one: a second checkout's run would tear down the first one's lab.
-        project = os.environ.get("COMPOSE_PROJECT_NAME") or PROJECT
-        lab_factory = lambda: DockerLab(project=project)  # noqa: E731
+        def lab_factory() -> DockerLab:  # COMPOSE_PROJECT_NAME, as `make up/down` use: not always `solat-lab`
+            return DockerLab(project=os.environ.get("COMPOSE_PROJECT_NAME") or PROJECT)
     old_term = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     lab = lab_factory()
     meter = WaitMeter()
@@ -276,6 +294,17 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
     return exit_status(summary)
 
 
+def cmd_show(args: argparse.Namespace) -> int:
+    from chaos_lab.scenarios.files import dump_scenario
+
+    try:
+        (scenario,) = select(None, args.name)
+    except KeyError as exc:
+        return _usage_error(str(exc.args[0]))
+    print(dump_scenario(scenario, args.format), end="")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console(stderr=False, highlight=False)
@@ -289,6 +318,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return crashstates_cli.main(args)
     if args.command == "selftest":
         return selftest_command.run(args)
+    if args.command == "show":
+        return cmd_show(args)
+    if args.command == "explore":
+        from chaos_lab.explore.cli import cmd_explore
+
+        return cmd_explore(args, console)
+    if not 1 <= getattr(args, "parallel", 1) <= 8:
+        return _usage_error(f"--parallel must be 1..8, got {args.parallel}")
     if args.tier is not None and not 1 <= args.tier <= 4:
         return _usage_error(f"unknown tier {args.tier} (tiers: 1-4)")
     return cmd_run(args, console)

@@ -161,6 +161,12 @@ class EngineClient:
         )
         return type_, payload
 
+    def reset_kill_switch(self, token: str) -> tuple[OpType, dict[str, Any]]:
+        type_, _, payload = self._recorded(
+            "setup", "kill_switch_reset", "POST", "/execution/kill-switch/reset", body={"token": token}
+        )
+        return type_, payload
+
     # -- unrecorded reads for the checkers
     def get(self, path: str, timeout: float = 3.0) -> dict[str, Any]:
         resp = self.session.get(self.base_url + path, timeout=(CONNECT_TIMEOUT, timeout))

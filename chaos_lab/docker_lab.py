@@ -292,6 +292,14 @@ class DockerLab:
         if signal in ("SIGKILL", "KILL", "9"):
             container.wait(condition="not-running", timeout=30)
 
+    def wait_stopped(self, service: str, timeout: float = 15) -> bool:
+        """Until the service's container is not running (a SIGTERM takes a moment); False if it still is."""
+        try:
+            self.container(service).wait(condition="not-running", timeout=timeout)
+        except (requests.RequestException, docker.errors.APIError):
+            return False
+        return True
+
     def stop(self, service: str, timeout: int = 10) -> None:
         self.container(service).stop(timeout=timeout)
 

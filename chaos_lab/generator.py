@@ -19,6 +19,8 @@ from chaos_lab.scenarios.model import (
     Signal,
     Sleep,
     Step,
+    WaitBrokerOrders,
+    WaitLedgerBytes,
     WaitOps,
 )
 
@@ -32,6 +34,8 @@ def _float(value: float | FloatRange, rng: random.Random) -> float:
 
 
 def _resolve(step: Step, rng: random.Random) -> Step:
+    if isinstance(step, Burst) and step.signals:  # an explicit plan (an incident or explore file): as written
+        return step
     if isinstance(step, Burst):
         count = _int(step.count, rng)
         signals = tuple(
@@ -43,8 +47,10 @@ def _resolve(step: Step, rng: random.Random) -> Step:
             for _ in range(count)
         )
         return step.model_copy(update={"count": count, "signals": signals})
-    if isinstance(step, WaitOps):
+    if isinstance(step, WaitOps | WaitBrokerOrders):
         return step.model_copy(update={"count": _int(step.count, rng)})
+    if isinstance(step, WaitLedgerBytes):
+        return step.model_copy(update={"bytes": _int(step.bytes, rng)})
     if isinstance(step, Sleep):
         return step.model_copy(update={"seconds": _float(step.seconds, rng)})
     if isinstance(step, Inject) and step.random_params:

@@ -79,15 +79,24 @@ class BurstClients:
             if self.stop.is_set() or time.monotonic() > self.deadline:
                 return
             outcome, intent_id, _ = self.client.submit(sig.symbol, sig.side, sig.quantity)
-            for _ in range(self.step.retry_unknown):
-                if outcome != "info":
+            in_doubt = outcome == "info"
+            for attempt in range(self.step.retry_unknown):
+                if not in_doubt or self.stop.is_set():
                     break
-                outcome, _, _ = self.client.submit(sig.symbol, sig.side, sig.quantity, intent_id=intent_id)
+                if attempt:  # back off a little, as a real client does: the engine may be restarting
+                    self._pause(min(0.25 * 2**attempt, 2.0))
+                outcome, _, body = self.client.submit(sig.symbol, sig.side, sig.quantity, intent_id=intent_id)
+                # Still in doubt until the engine itself answers: a refused connection says nothing about
+                # the first attempt (only engine answers carry the intent id).
+                in_doubt = outcome == "info" or (outcome == "fail" and "intent_id" not in body)
             if self.step.interval_s:
-                if self.meter is not None:
-                    self.meter.sleep(self.step.interval_s)
-                else:
-                    self.stop.wait(self.step.interval_s)
+                self._pause(self.step.interval_s)
+
+    def _pause(self, seconds: float) -> None:
+        if self.meter is not None:
+            self.meter.sleep(seconds)
+        else:
+            self.stop.wait(seconds)
 
     def start(self) -> None:
         n = self.step.concurrency

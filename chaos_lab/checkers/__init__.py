@@ -13,6 +13,7 @@ from chaos_lab.checkers import (
     fail_closed,
     fsync_fatal,
     health_truth,
+    kill_switch_honoured,
     kill_switch_persisted,
     ledger_integrity,
     no_duplicates,
@@ -42,6 +43,7 @@ CHECKERS: dict[str, Callable[..., Verdict]] = {
         no_false_rejects,
         clock_safety,
         balance_fresh,
+        kill_switch_honoured,
     )
 }
 

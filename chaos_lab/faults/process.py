@@ -33,6 +33,9 @@ class Kill(Fault):
         return {"signal": self.signal}
 
     def heal(self) -> None:
+        if self.signal not in ("SIGKILL", "KILL", "9") and hasattr(self.lab, "wait_stopped"):
+            # A graceful signal: the process is still shutting down; starting "if down" must not race it.
+            self.lab.wait_stopped(self.service, timeout=15)
         if self.service != ENGINE or not engine_running(self.lab):
             self.lab.start(self.service)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chaos_lab.faults.catalog import FAULT_KINDS
 from chaos_lab.models import CheckerSpec
@@ -65,6 +65,8 @@ class Burst(_Data):
         hi = self.count.hi if isinstance(self.count, IntRange) else self.count
         if not 0 < hi <= 200:
             raise ValueError("a burst is 1..200 signals: every load loop is bounded")
+        if self.signals and self.count != len(self.signals):
+            raise ValueError(f"count {self.count} but {len(self.signals)} signals listed")
         return self
 
 
@@ -93,11 +95,12 @@ class Inject(_Data):
     params: dict[str, Any] = Field(default_factory=dict)
     random_params: dict[str, FloatRange] = Field(default_factory=dict)  # resolved into params from the seed
 
-    @model_validator(mode="after")
-    def _known(self) -> Inject:
-        if self.kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}")
-        return self
+    @field_validator("kind")
+    @classmethod
+    def _known(cls, kind: str) -> str:
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r} (one of {', '.join(sorted(FAULT_KINDS))})")
+        return kind
 
 
 class Heal(_Data):
@@ -114,6 +117,35 @@ class BrokerConfig(_Data):
 class ActivateKillSwitch(_Data):
     action: Literal["kill_switch"] = "kill_switch"
     reason: str
+    required: bool = True  # False: an operator acting at a random moment (the engine may be down): recorded
+
+
+class ResetKillSwitch(_Data):
+    """The operator resets the kill switch with the lab's token (LAB_KILL_SWITCH_TOKEN, default lab-token)."""
+
+    action: Literal["reset_kill_switch"] = "reset_kill_switch"
+    token: str | None = None  # None: the lab's token
+    required: bool = True  # False: tolerate a refusal or a down engine (recorded in the history either way)
+
+
+class WaitLedgerBytes(_Data):
+    """Wait until the ledger file on the engine's volume holds `bytes` bytes: a fault triggered by state
+    ("fill the disk when the ledger reaches B bytes"), not by a count or a clock."""
+
+    action: Literal["await_ledger_bytes"] = "await_ledger_bytes"
+    bytes: int | IntRange
+    timeout_s: float = Field(default=15.0, gt=0, le=120)
+    required: bool = True  # False: go on when the state is not reached in time (the workload may be over)
+
+
+class WaitBrokerOrders(_Data):
+    """Wait until the broker has received its `count`-th order (POST /orders, any outcome): "kill the engine
+    when the broker has received its K-th order"."""
+
+    action: Literal["await_broker_orders"] = "await_broker_orders"
+    count: int | IntRange
+    timeout_s: float = Field(default=15.0, gt=0, le=120)
+    required: bool = True
 
 
 class ObserveKillSwitch(_Data):
@@ -133,6 +165,7 @@ class RetryUnknown(_Data):
     retry."""
 
     action: Literal["retry_unknown"] = "retry_unknown"
+    required: bool = True  # False: no in-doubt signal is fine (a random schedule may leave none)
 
 
 class PutBars(_Data):
@@ -157,6 +190,9 @@ Step = Annotated[
     | Heal
     | BrokerConfig
     | ActivateKillSwitch
+    | ResetKillSwitch
+    | WaitLedgerBytes
+    | WaitBrokerOrders
     | ObserveKillSwitch
     | WaitEngine
     | RetryUnknown

@@ -1,0 +1,91 @@
+"""The explorer against the real lab, bounded: a planted bug (a kill-switch reset applied in memory before it
+is saved, bench/mutants.py) is found by a fixed explore schedule, shrunk and replayed, and written as a file
+that `chaos-lab run --file` replays; the same schedule on the real engine finds nothing; and a schedule run
+twice has the same plan. The full proof (6 planted bugs, whole budgets) is `python -m bench.mutants prove`.
+
+Each explore here runs its own lab instance (project <COMPOSE_PROJECT_NAME>5, ports 19050-19052), never the
+session's lab, and takes it down at the end."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.mutants import BY_NAME, build, remove
+from chaos_lab import cli
+from chaos_lab.docker_lab import PROJECT, DockerLab
+from chaos_lab.scenarios.files import load_scenario
+
+BASE = os.environ.get("COMPOSE_PROJECT_NAME") or PROJECT
+OWN = f"{BASE}5"
+# Seed 1, index 2812 with only disk faults drawn: the operator activates the kill switch, the disk fills, the
+# operator resets the switch while the disk is full (the reset cannot be saved: 507), the disk is freed, and
+# the one client goes on sending (50 signals, 0.1 s apart): the mutant accepts them, the engine refuses.
+SCHEDULE = ["--seed", "1", "--faults", "disk_fill", "--start-index", "2812", "--max-schedules", "1"]
+
+
+@pytest.fixture
+def own_lab_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("COMPOSE_PROJECT_NAME", OWN)
+    for var, port in (("LAB_ENGINE_PORT", 19050), ("LAB_TOXIPROXY_PORT", 19051), ("LAB_BROKER_PORT", 19052)):
+        monkeypatch.setenv(var, str(port))
+    yield
+    assert not any(DockerLab(project=OWN).resources().values())
+
+
+def _report(out: str) -> dict:  # type: ignore[type-arg]
+    line = next(ln for ln in out.splitlines() if ln.startswith("report: "))
+    return json.loads(Path(line.split("report: ", 1)[1]).read_text())
+
+
+@pytest.mark.lab
+@pytest.mark.tier4
+def test_explore_finds_a_planted_bug_the_engine_does_not_have(
+    own_lab_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base_tag = os.environ.get("LAB_IMAGE_TAG") or "dev"
+    tag = build(BY_NAME["kill-switch-reset-fails-open"], base_tag)
+    try:
+        monkeypatch.setenv("LAB_IMAGE_TAG", tag)
+        argv = ["explore", *SCHEDULE, "--budget", "10m", "--reports", str(tmp_path)]
+        rc = cli.main([*argv, "--shrink-attempts", "3", "--shrink-tries", "1", "--replays", "1"])
+        out = capsys.readouterr().out
+        report = _report(out)
+        assert rc == 1, out
+        (found,) = report["schedules"]
+        assert "kill_switch_honoured" in found["violated"], found
+        shrunk = report["shrink"]
+        assert (
+            shrunk["attempts"] >= 1
+            and shrunk["minimal_size"]["signals"] <= shrunk["original_size"]["signals"]
+        )
+        assert f"replay: chaos-lab run --file {shrunk['minimal_file']}" in out
+        load_scenario(shrunk["minimal_file"])  # the minimal schedule is a valid scenario file
+        assert 0 <= shrunk["reproduced"] <= shrunk["replays"] == 1
+    finally:
+        remove(tag)
+    monkeypatch.setenv("LAB_IMAGE_TAG", base_tag)
+    rc = cli.main(["explore", *SCHEDULE, "--budget", "10m", "--reports", str(tmp_path)])
+    out = capsys.readouterr().out
+    (clean,) = _report(out)["schedules"]
+    assert rc == 0 and not clean["violated"] and not clean["error"], out
+
+
+@pytest.mark.lab
+@pytest.mark.tier4
+def test_check_determinism_replays_the_plan(
+    own_lab_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = cli.main(
+        ["explore", "--seed", "3", "--index", "2", "--check-determinism", "--reports", str(tmp_path)]
+    )
+    out = capsys.readouterr().out
+    det = _report(out)["determinism"]
+    assert rc == 0, out
+    plan, first, second = det["plan_digests"]
+    assert det["same_plan"] and plan == det["regenerated_digest"] and first == second  # same faults, signals
+    assert len(det["verdicts"]) == 2 and all(det["verdicts"])  # both runs were judged

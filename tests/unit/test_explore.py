@@ -1,0 +1,165 @@
+"""The explorer without Docker: schedules are a pure function of (seed, index), every one renders to a valid
+scenario file, the fault-kind table covers the catalogue (unknown kinds are listed, not guessed), checkers
+follow the faults, shrink candidates are smaller, and the shrink loop keeps what still fails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chaos_lab.explore import kinds as kinds_mod
+from chaos_lab.explore.cli import parse_duration
+from chaos_lab.explore.kinds import RULES, explorable
+from chaos_lab.explore.render import render
+from chaos_lab.explore.schedule import FaultSpec, Schedule, Trigger, generate
+from chaos_lab.explore.shrink import candidates, shrink
+from chaos_lab.faults.catalog import FAULT_KINDS
+from chaos_lab.scenarios.files import dump_scenario, load_scenario, write_scenario
+from chaos_lab.scenarios.model import Inject, ResetKillSwitch, WaitBrokerOrders, WaitLedgerBytes
+
+KINDS, _ = explorable()
+
+
+def test_same_seed_and_index_same_schedule_and_file() -> None:
+    for index in range(20):
+        a, b = generate(5, index, KINDS), generate(5, index, KINDS)
+        assert a == b and dump_scenario(render(a)) == dump_scenario(render(b))
+    assert generate(5, 1, KINDS) != generate(6, 1, KINDS)
+
+
+def test_schedules_cover_every_kind_sequences_overlaps_and_state_triggers(tmp_path: Path) -> None:
+    seen: set[str] = set()
+    relations: set[str] = set()
+    triggers: set[type] = set()
+    for index in range(150):
+        schedule = generate(11, index, KINDS)
+        assert 1 <= len(schedule.faults) <= 4 and 20 <= len(schedule.workload.signals) <= 60
+        scenario = render(schedule)
+        path = write_scenario(scenario, tmp_path / f"{index}.yaml")
+        assert load_scenario(path) == scenario  # every schedule is a valid, replayable file
+        seen |= {s.kind for s in scenario.method if isinstance(s, Inject)}
+        relations |= {f.relation for f in schedule.faults[1:]}
+        triggers |= {type(s) for s in scenario.method if isinstance(s, WaitBrokerOrders | WaitLedgerBytes)}
+    assert seen == set(KINDS) | {"stop"}
+    assert relations == {"later", "overlap", "after_heal"}
+    assert triggers == {WaitBrokerOrders, WaitLedgerBytes}
+
+
+def test_the_kind_table_covers_the_catalogue_and_lists_what_it_cannot(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert set(RULES) == set(FAULT_KINDS)
+    monkeypatch.setattr(kinds_mod, "FAULT_KINDS", FAULT_KINDS | {"clock_skew"})
+    explored, unknown = kinds_mod.explorable()
+    assert "clock_skew" not in explored and unknown == ["clock_skew"]
+    assert kinds_mod.explorable(["kill", "clock_skew"])[0] == ["kill"]
+
+
+def _schedule(*faults: FaultSpec, **kw: object) -> Schedule:
+    base = generate(3, 0, KINDS)
+    return base.model_copy(update={"faults": faults, "operator": (), **kw})
+
+
+def test_checkers_follow_the_faults() -> None:
+    disk = FaultSpec(kind="disk_fill", params={"leave_bytes": 0}, trigger=Trigger(kind="ops", value=3))
+    names = [c.name for c in render(_schedule(disk)).checkers]
+    assert {"no_lost_acks", "no_duplicates", "no_phantoms", "positions_match", "ledger_integrity"} <= set(
+        names
+    )
+    assert "fail_closed" in names and "availability" in names
+    flip = FaultSpec(kind="flip_ledger_byte", params={"record_fraction": 0.5, "byte_fraction": 0.5})
+    scenario = render(_schedule(disk, flip))
+    assert not scenario.expect_ready and "refuses_to_trade" in [c.name for c in scenario.checkers]
+    assert not any(isinstance(s, ResetKillSwitch) for s in scenario.method)
+
+
+def test_process_faults_never_overlap_and_operator_state_is_cleared() -> None:
+    kill = FaultSpec(kind="kill", params={"signal": "SIGKILL"}, hold_s=0.5)
+    pause = FaultSpec(kind="pause", relation="overlap", hold_s=0.5)
+    steps = render(_schedule(kill, pause)).method
+    kinds_order = [
+        (type(s).__name__, getattr(s, "name", "")) for s in steps if type(s).__name__ in ("Inject", "Heal")
+    ]
+    assert kinds_order.index(("Heal", "f0-kill")) < kinds_order.index(("Inject", "f1-pause"))
+    from chaos_lab.explore.schedule import OperatorAction
+
+    scenario = render(_schedule(kill, operator=(OperatorAction(action="activate", at=0.5),)))
+    assert isinstance(scenario.method[-1], ResetKillSwitch) and scenario.expect_ready
+    assert "kill_switch_honoured" in [c.name for c in scenario.checkers]
+
+
+def test_every_candidate_is_smaller() -> None:
+    for index in range(30):
+        s = generate(2, index, KINDS)
+        for change, c in candidates(s):
+            smaller = (
+                len(c.faults) < len(s.faults)
+                or len(c.operator) < len(s.operator)
+                or len(c.workload.signals) < len(s.workload.signals)
+                or sum(f.hold_s for f in c.faults) < sum(f.hold_s for f in s.faults)
+                or sum(x.quantity for x in c.workload.signals) < sum(x.quantity for x in s.workload.signals)
+                or c.workload.concurrency < s.workload.concurrency
+                or c.workload.retry_unknown < s.workload.retry_unknown
+                or c.workload.interval_s < s.workload.interval_s
+                or (c.broker_delay_s, c.broker_fail_next, c.late_retry)
+                < (s.broker_delay_s, s.broker_fail_next, s.late_retry)
+            )
+            assert smaller, change
+            render(c)  # and still a valid schedule
+
+
+def test_shrink_keeps_what_still_fails_and_is_bounded() -> None:
+    """A fake evaluator: the 'bug' shows while a kill fault and at least 5 signals are present."""
+    s = generate(4, 0, KINDS).model_copy(
+        update={
+            "faults": (
+                FaultSpec(kind="toxic", params={"type": "timeout", "stream": "downstream", "attributes": {}}),
+                FaultSpec(kind="kill", params={"signal": "SIGKILL"}, relation="overlap", hold_s=1.6),
+                FaultSpec(kind="disk_fill", params={"leave_bytes": 0}, hold_s=2.0),
+            )
+        }
+    )
+    calls: list[int] = []
+
+    def evaluate(batch: list[tuple[str, Schedule]]) -> list[tuple[bool, list[str], str | None]]:
+        calls.append(len(batch))
+        out = []
+        for _, c in batch:
+            fails = any(f.kind == "kill" for f in c.faults) and len(c.workload.signals) >= 5
+            out.append((fails, ["positions_match"] if fails else [], None))
+        return out
+
+    minimal, steps = shrink(s, evaluate, batch=2, max_attempts=200)
+    assert [f.kind for f in minimal.faults] == ["kill"]
+    assert 5 <= len(minimal.workload.signals) < len(s.workload.signals)
+    assert minimal.workload.concurrency == 1 and minimal.faults[0].hold_s < 1.6
+    assert all(q.quantity == 1 for q in minimal.workload.signals)
+    assert max(calls) <= 2 and len(steps) == sum(calls)
+    _, bounded = shrink(s, evaluate, batch=1, max_attempts=3)
+    assert len(bounded) == 3
+
+
+@pytest.mark.parametrize("text,seconds", [("10m", 600), ("90s", 90), ("1h30m", 5400), ("45", 45)])
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["explore", "--budget", "soon"], "--budget: not a duration"),
+        (["explore", "--seed", "-1"], "--seed must be"),
+        (["explore", "--faults", "kill,meteor"], "unknown fault kind(s) meteor"),
+        (["explore", "--parallel", "0"], "--parallel must be"),
+        (["explore", "--max-schedules", "0"], "--max-schedules must be"),
+    ],
+)
+def test_explore_usage_errors_are_one_line_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chaos_lab import cli
+
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
