@@ -15,7 +15,10 @@ from chaos_lab.models import Observation, Verdict
 NAME = "availability"
 
 
-def check(obs: Observation, recover_within_s: float = 20.0, restart_grace_s: float = 20.0) -> Verdict:
+def check(
+    obs: Observation, recover_within_s: float = 20.0, restart_grace_s: float = 20.0, judge_probes: bool = True
+) -> Verdict:
+    """`judge_probes=False` (the explorer's): only the recovery bound is judged, not every probe."""
     ws = windows(obs)
     if not ws:
         return Verdict(name=NAME, ok=False, summary="no fault window in the history: nothing was tested")
@@ -36,7 +39,7 @@ def check(obs: Observation, recover_within_s: float = 20.0, restart_grace_s: flo
         "unanswered": clip(unanswered),
     }
     problems = []
-    if unanswered:
+    if unanswered and judge_probes:
         problems.append(
             f"{len(unanswered)} of {len(in_faults)} health probes during faults went unanswered "
             f"within {PROBE_TIMEOUT[1]}s"

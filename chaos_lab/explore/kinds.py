@@ -16,7 +16,9 @@ from chaos_lab.faults.catalog import ENGINE_STOPPING, FAULT_KINDS
 class KindRule:
     params: Callable[[random.Random], dict[str, Any]]
     hold: tuple[float, float]  # seconds the fault stays on (engine down time for a kill)
-    role: str  # "process" (one at a time), "file" (engine stopped around it), "link", "disk"
+    # "process" (one at a time), "file" (engine stopped around it), "link", "disk", "clock", "resource",
+    # "broker": every role but process and file may overlap any other fault
+    role: str
     terminal: bool = False  # after it the engine must refuse to trade: nothing may follow
     weight: float = 1.0  # file faults are slow (stop, damage, start) and ledger corruption ends a schedule
 
@@ -68,6 +70,26 @@ RULES: dict[str, KindRule] = {
         weight=0.3,
     ),
     "corrupt_kill_switch": KindRule(lambda r: {}, (0.0, 0.0), "file", weight=0.5),
+    # syscall faults with free disk (libfiu): the ledger's fsync or every write fails, once or for a while
+    "fsync_eio": KindRule(lambda r: {}, (0.5, 3.0), "disk"),
+    "fsync_eio_once": KindRule(lambda r: {}, (0.3, 1.0), "disk"),
+    "write_eio": KindRule(lambda r: {}, (0.5, 1.5), "disk"),
+    # the engine's wall clock (libfaketime): a step past the balance age limit or backwards, or running fast
+    "clock_step": KindRule(lambda r: {"offset_s": r.choice([301.0, 3600.0, -400.0])}, (0.5, 3.0), "clock"),
+    "clock_fast": KindRule(lambda r: {"rate": r.choice([5.0, 10.0])}, (0.5, 3.0), "clock"),
+    # cgroup limits: a starved CPU, and an OOM kill mid-burst (it stops the engine: one process fault)
+    "cpu_starve": KindRule(lambda r: {"cpu_fraction": r.choice([0.05, 0.1, 0.25])}, (1.0, 4.0), "resource"),
+    "memory_oom": KindRule(lambda r: {}, (0.1, 1.0), "process", weight=0.5),
+    # a broker that commits the order and then fails to say so
+    "broker_ambiguity": KindRule(
+        lambda r: {
+            "mode": r.choice(["commit_then_5xx", "commit_then_drop", "commit_then_late", "partial_fill"]),
+            "probability": r.choice([0.3, 0.6]),
+            "seed": r.randint(1, 10_000),
+        },
+        (1.0, 4.0),
+        "broker",
+    ),
 }
 
 

@@ -58,3 +58,14 @@ def test_no_fault_fails() -> None:
     b = ObservationBuilder()
     b.probe()
     assert not availability.check(b.build()).ok
+
+
+def test_explorer_mode_judges_recovery_not_probes() -> None:
+    """The explorer's judge_probes=False: unanswered probes are evidence, a slow recovery still fails."""
+    verdict = availability.check(_fault("cpu_starve", False).build(), judge_probes=False)
+    assert verdict.ok, verdict
+    assert len(verdict.evidence["unanswered"]) == 2
+    b = _fault("cpu_starve", False)
+    time.sleep(0.05)
+    b.recovered()
+    assert not availability.check(b.build(), recover_within_s=0.01, judge_probes=False).ok
