@@ -180,7 +180,7 @@ class Engine:
         lab's fsync-EIO faults: the fill was at the broker, the engine's positions lacked it)."""
         assert self.router is not None and self.ledger is not None
         while not self._stop.wait(OUTCOME_RETRY_S):
-            if not self.router.has_undurable() or not self.ledger.probe():
+            if not self.router.undurable_count() or not self.ledger.probe():
                 continue
             try:
                 resolved = self.router.resolve_undurable()
@@ -215,6 +215,10 @@ class Engine:
         ledger_ok = self.ledger is not None and self.ledger.probe()
         if not ledger_ok:
             reasons.append(f"ledger: {self.ledger_problem or (self.ledger and self.ledger.last_error)}")
+        unrecorded = self.router.undurable_count() if self.router is not None else 0
+        if unrecorded and ledger_ok:  # positions lack fills the broker holds until the resolver records them
+            ledger_ok = False
+            reasons.append(f"ledger: {unrecorded} broker outcome(s) not recorded yet")
         disk_ok, disk_reason = self._disk_ok()
         if not disk_ok:
             reasons.append(disk_reason)

@@ -356,13 +356,13 @@ def test_outcome_lost_to_the_ledger_is_recorded_without_a_client_retry(small_dis
 
         broker.place_hook = disk_fills_up
         assert router.route_intent(it).outcome == Outcome.UNKNOWN
-        assert router.has_undurable()
+        assert router.undurable_count() == 1
         with pytest.raises(LedgerError):  # still full: stays pending
             router.resolve_undurable()
         broker.place_hook = None
         small_disk.free()
         assert router.resolve_undurable() == 1
-        assert not router.has_undurable()
+        assert router.undurable_count() == 0
         assert types_of(ledger, it.intent_id) == ["intent", "reconciled"]
         assert router.positions_copy() == {"EURUSD": 3.0}
         assert broker.placed == ["SOLAT-" + it.intent_id.hex]  # asked, never re-sent

@@ -326,9 +326,10 @@ class ExecutionRouter:
         # 404: the broker never got it; re-sending under the SAME client_order_id is idempotent there.
         return self._send(view.intent)
 
-    def has_undurable(self) -> bool:
+    def undurable_count(self) -> int:
+        """Intents whose broker answer is not in the ledger yet (their fills are missing from positions)."""
         with self._state:
-            return bool(self._undurable)
+            return len(self._undurable)
 
     def resolve_undurable(self) -> int:
         """Ask the broker about every intent whose answer could not be recorded (the ledger failed after the
