@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 MIN_FREE_DISK_BYTES = 64 * 1024
 RECONCILE_BACKOFF = (0.2, 5.0)  # first retry delay, cap (seconds)
+OUTCOME_RETRY_S = 0.5  # how often unrecorded broker outcomes are retried once the ledger writes again
 
 
 class HealthReport(BaseModel):
@@ -170,7 +171,23 @@ class Engine:
             self.reconcile_error = None
             self.router.unblock()
             self.reconciled.set()
+            self._spawn("outcomes", self._outcome_loop)
             return
+
+    def _outcome_loop(self) -> None:
+        """Record broker outcomes the ledger could not take when they came (a failed fsync after the broker
+        filled): as soon as the ledger writes again, not at the next client retry or restart (found by the
+        lab's fsync-EIO faults: the fill was at the broker, the engine's positions lacked it)."""
+        assert self.router is not None and self.ledger is not None
+        while not self._stop.wait(OUTCOME_RETRY_S):
+            if not self.router.undurable_count() or not self.ledger.probe():
+                continue
+            try:
+                resolved = self.router.resolve_undurable()
+            except (BrokerError, LedgerError) as exc:
+                log.warning("unrecorded broker outcomes still pending: %s", exc)
+                continue
+            log.info("recorded %d broker outcome(s) the ledger could not take earlier", resolved)
 
     # ---- API facade -------------------------------------------------------------------------------
     def route(self, intent: Intent) -> RouteResult:
@@ -198,6 +215,10 @@ class Engine:
         ledger_ok = self.ledger is not None and self.ledger.probe()
         if not ledger_ok:
             reasons.append(f"ledger: {self.ledger_problem or (self.ledger and self.ledger.last_error)}")
+        unrecorded = self.router.undurable_count() if self.router is not None else 0
+        if unrecorded and ledger_ok:  # positions lack fills the broker holds until the resolver records them
+            ledger_ok = False
+            reasons.append(f"ledger: {unrecorded} broker outcome(s) not recorded yet")
         disk_ok, disk_reason = self._disk_ok()
         if not disk_ok:
             reasons.append(disk_reason)

@@ -337,3 +337,34 @@ def test_outcome_lost_to_a_full_disk_stays_open_until_recorded(small_disk) -> No
         assert router.open_intents() == [] and router.positions_copy() == {"EURUSD": 5.0}
     finally:
         ledger.close()
+
+
+def test_outcome_lost_to_the_ledger_is_recorded_without_a_client_retry(small_disk) -> None:
+    """The engine's own resolver (Engine._outcome_loop calls resolve_undurable once the ledger writes again)
+    records the fill the broker holds: positions must not wait for a client retry or a restart."""
+    ledger = ExecutionLedger(small_disk.root / "ledger")
+    try:
+        broker = ScriptedBroker()
+        router = make_router((ledger, KillSwitch(small_disk.root / "kill_switch.json"), broker, Clock()))
+        it = intent(qty=3)
+
+        def disk_fills_up(_coid: str) -> None:
+            small_disk.fill()
+            with pytest.raises(LedgerError):
+                for _ in range(64):
+                    ledger.append(EntryType.KILL_SWITCH, NIL_UUID, {})
+
+        broker.place_hook = disk_fills_up
+        assert router.route_intent(it).outcome == Outcome.UNKNOWN
+        assert router.undurable_count() == 1
+        with pytest.raises(LedgerError):  # still full: stays pending
+            router.resolve_undurable()
+        broker.place_hook = None
+        small_disk.free()
+        assert router.resolve_undurable() == 1
+        assert router.undurable_count() == 0
+        assert types_of(ledger, it.intent_id) == ["intent", "reconciled"]
+        assert router.positions_copy() == {"EURUSD": 3.0}
+        assert broker.placed == ["SOLAT-" + it.intent_id.hex]  # asked, never re-sent
+    finally:
+        ledger.close()

@@ -326,11 +326,29 @@ class ExecutionRouter:
         # 404: the broker never got it; re-sending under the SAME client_order_id is idempotent there.
         return self._send(view.intent)
 
+    def undurable_count(self) -> int:
+        """Intents whose broker answer is not in the ledger yet (their fills are missing from positions)."""
+        with self._state:
+            return len(self._undurable)
+
+    def resolve_undurable(self) -> int:
+        """Ask the broker about every intent whose answer could not be recorded (the ledger failed after the
+        broker answered) and record what it holds. Run as soon as the ledger writes again: until then the
+        fill exists at the broker but not in the positions, and no client retry or restart may ever come.
+        Raises BrokerError / LedgerError (the rest stay pending)."""
+        with self._state:
+            keys = sorted(self._undurable)
+        return self._resolve([UUID(k) for k in keys])
+
     # ---- startup reconciliation -------------------------------------------------------------------
     def reconcile_open_intents(self) -> int:
         """Resolve every open intent with the broker. Raises BrokerError (rest left open) / LedgerError."""
+        return self._resolve(self.open_intents())
+
+    def _resolve(self, intent_ids: list[UUID]) -> int:
+        """Record the broker's view of each still-open intent: its order (filled/acked) or `not_sent`."""
         resolved = 0
-        for intent_id in self.open_intents():
+        for intent_id in intent_ids:
             with self._locks.hold(intent_id):
                 view = self._view(intent_id)
                 if view is None or not view.open:
