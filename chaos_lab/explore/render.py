@@ -41,7 +41,7 @@ CORE = ("no_lost_acks", "no_duplicates", "no_phantoms", "positions_match", "ledg
 
 def _trigger_step(trigger: Trigger) -> Step:
     if trigger.kind == "ops":
-        return WaitOps(count=int(trigger.value), timeout_s=TRIGGER_TIMEOUT_S)
+        return WaitOps(count=int(trigger.value), timeout_s=3 * TRIGGER_TIMEOUT_S)  # it raises: be generous
     if trigger.kind == "broker_orders":
         return WaitBrokerOrders(count=int(trigger.value), timeout_s=TRIGGER_TIMEOUT_S, required=False)
     if trigger.kind == "ledger_bytes":
