@@ -203,9 +203,10 @@ def checkers_for(kinds: set[str], activations: bool, terminal: bool) -> tuple[Ch
         specs.append(CheckerSpec(name="corrupt_file_reported"))
     if activations:
         specs.append(CheckerSpec(name="kill_switch_honoured", params={"require_activation": False}))
-    # 60 s, not the catalogue's 20: on a loaded 2-core machine a start after 3 faults can take 20 s, and the
-    # explorer hunts correctness bugs; the catalogue holds the engine to its recovery time.
-    specs.append(CheckerSpec(name="availability", params={"recover_within_s": 60.0}))
+    # 150 s, not the catalogue's 20: the bound runs from the last heal, and a random schedule's workload goes
+    # on after it (clients retrying with backoff, the operator's final reset) before recovery even starts;
+    # on a loaded 2-core machine that tail alone can pass 60 s. What it still catches: never back.
+    specs.append(CheckerSpec(name="availability", params={"recover_within_s": 150.0}))
     return tuple(specs)
 
 
