@@ -53,9 +53,15 @@ def _may_overlap(prev: FaultSpec, nxt: FaultSpec) -> bool:
     """Two process faults never overlap; a file fault (engine stopped around it) may happen while a disk or
     link fault holds (a tear, then the engine starts on a full disk), but nothing overlaps a file fault."""
     a, b = RULES[prev.kind].role, RULES[nxt.kind].role
+    if prev.kind == nxt.kind and (prev.kind != "toxic" or _toxic_name(prev) == _toxic_name(nxt)):
+        return False  # one proxy, one filler file, one toxic per name: the second would replace the first
     if b == "file":
         return a in ("disk", "link")
     return a != "file" and not (a == "process" and b == "process")
+
+
+def _toxic_name(f: FaultSpec) -> tuple[object, object]:
+    return f.params.get("type"), f.params.get("stream")
 
 
 class _Timeline:
