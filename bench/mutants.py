@@ -183,12 +183,13 @@ def build(mutant: Mutant, base_tag: str | None = None) -> str:
     base = base_tag or os.environ.get("LAB_IMAGE_TAG") or "dev"
     with tempfile.TemporaryDirectory(prefix=f"{mutant.name}-") as tmp:
         patch_tree(mutant, Path(tmp))
-        subprocess.run(
-            ["bash", str(ROOT / "compose" / "build-mutant.sh"), tmp, tag_for(mutant), base],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
+        cmd = ["bash", str(ROOT / "compose" / "build-mutant.sh"), tmp, tag_for(mutant), base]
+        for attempt in (1, 2):  # another checkout's `make images` prunes dangling lab layers mid-build
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode == 0:
+                break
+            if attempt == 2:
+                raise RuntimeError(f"building {mutant.name} failed: {done.stderr.strip()[-500:]}")
     return tag_for(mutant)
 
 

@@ -41,7 +41,7 @@ CORE = ("no_lost_acks", "no_duplicates", "no_phantoms", "positions_match", "ledg
 
 def _trigger_step(trigger: Trigger) -> Step:
     if trigger.kind == "ops":
-        return WaitOps(count=int(trigger.value), timeout_s=TRIGGER_TIMEOUT_S)
+        return WaitOps(count=int(trigger.value), timeout_s=3 * TRIGGER_TIMEOUT_S)  # it raises: be generous
     if trigger.kind == "broker_orders":
         return WaitBrokerOrders(count=int(trigger.value), timeout_s=TRIGGER_TIMEOUT_S, required=False)
     if trigger.kind == "ledger_bytes":
@@ -53,9 +53,15 @@ def _may_overlap(prev: FaultSpec, nxt: FaultSpec) -> bool:
     """Two process faults never overlap; a file fault (engine stopped around it) may happen while a disk or
     link fault holds (a tear, then the engine starts on a full disk), but nothing overlaps a file fault."""
     a, b = RULES[prev.kind].role, RULES[nxt.kind].role
+    if prev.kind == nxt.kind and (prev.kind != "toxic" or _toxic_name(prev) == _toxic_name(nxt)):
+        return False  # one proxy, one filler file, one toxic per name: the second would replace the first
     if b == "file":
         return a in ("disk", "link")
     return a != "file" and not (a == "process" and b == "process")
+
+
+def _toxic_name(f: FaultSpec) -> tuple[object, object]:
+    return f.params.get("type"), f.params.get("stream")
 
 
 class _Timeline:
@@ -205,10 +211,12 @@ def checkers_for(kinds: set[str], activations: bool, terminal: bool) -> tuple[Ch
         specs.append(CheckerSpec(name="kill_switch_honoured", params={"require_activation": False}))
     if "broker_ambiguity" in kinds:  # a committed order answered 5xx/dropped/late must never become a reject
         specs.append(CheckerSpec(name="no_false_rejects"))
-    # 60 s, not the catalogue's 20: on a loaded 2-core machine a start after 3 faults can take 20 s, and the
-    # explorer hunts correctness bugs; the catalogue holds the engine to its recovery time and to answering
-    # every probe (a starved CPU overlapping a pause says nothing about correctness).
-    specs.append(CheckerSpec(name="availability", params={"recover_within_s": 60.0, "judge_probes": False}))
+    # 150 s, not the catalogue's 20: the bound runs from the last heal, and a random schedule's workload goes
+    # on after it (clients retrying with backoff, the operator's final reset) before recovery even starts;
+    # on a loaded 2-core machine that tail alone can pass 60 s. What it still catches: never back. Probes
+    # are evidence only: a starved CPU overlapping a pause says nothing about correctness, which the
+    # explorer hunts; the catalogue holds the engine to answering every probe.
+    specs.append(CheckerSpec(name="availability", params={"recover_within_s": 150.0, "judge_probes": False}))
     return tuple(specs)
 
 
