@@ -127,11 +127,20 @@ REAL_FAULT_SCENARIOS: tuple[Scenario, ...] = (
         checkers=(*CORE, _c("fsync_fatal")),
     ),
     Scenario(
-        name="write-eio-mid-burst",
+        name="write-eio-while-trading",
         tier=1,
-        description="write(2) fails with EIO for ~1 s mid-burst (every write of the engine: libfiu cannot "
-        "scope it to one file): refused orders, truthful /health, the engine survives and resumes.",
-        method=_mid_burst("write-eio", "write_eio", FloatRange(lo=0.8, hi=1.2)),
+        description="write(2) fails with EIO for ~1.5 s between orders, then signals keep coming (every "
+        "write of the engine: libfiu cannot scope it to one file): each is refused (507), /health must "
+        "say `ledger` meanwhile, the engine survives and resumes. No order is in flight when it strikes, so "
+        "no broker outcome is left unrecorded to make /health degraded for another reason.",
+        method=(
+            Burst(count=5),
+            Inject(name="write-eio", kind="write_eio"),
+            Burst(count=8, interval_s=0.1),
+            Sleep(seconds=FloatRange(lo=0.4, hi=0.6)),
+            Heal(name="write-eio"),
+            Burst(count=5),
+        ),
         restart_on_recover=False,
         checkers=(*CORE, _c("fsync_fatal"), HEALTH),
     ),

@@ -7,6 +7,7 @@ rebuilt."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -36,7 +37,19 @@ def scratch_tree(engine_dir: Path, dest: Path) -> Path:
     return dest
 
 
+BUILD_ATTEMPTS = 2  # a concurrent `make images` elsewhere prunes dangling lab images, intermediates included
+
+
 def build_variant(tree: Path, tag: str, log: Path) -> None:
+    for attempt in range(1, BUILD_ATTEMPTS + 1):
+        try:
+            return _build(tree, tag, log)
+        except BuildError:
+            if attempt == BUILD_ATTEMPTS:
+                raise
+
+
+def _build(tree: Path, tag: str, log: Path) -> None:
     env = {
         **os.environ,
         "LAB_IMAGE_TAG": tag,
@@ -45,7 +58,11 @@ def build_variant(tree: Path, tag: str, log: Path) -> None:
         "LAB_DEB_CACHE": str(ROOT / ".cache" / "debs"),
         "LAB_HOST_PYTHON": os.environ.get("LAB_HOST_PYTHON", sys.executable),
     }
-    with open(log, "w", encoding="utf-8") as out:
+    lock_path = ROOT / ".cache" / "selftest-build.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    # The shared build cache takes one build at a time (a self-test and a lab test may build at once).
+    with open(lock_path, "w") as lock, open(log, "w", encoding="utf-8") as out:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             done = subprocess.run(
                 ["bash", str(tree / "compose" / "build-images.sh")],

@@ -20,7 +20,7 @@ PORT_SHIFT = 7
 PLANTED = [  # mutant, scenario, checker that must flag it (fault under test)
     ("01-fsync-error-ignored", "fsync-eio-mid-burst", "fsync_fatal"),  # fsync_eio
     ("02-fsync-retry-and-forget", "fsync-eio-once", "fsync_fatal"),  # fsync_eio_once
-    ("04-recovery-trusts-truncate", "write-eio-mid-burst", "health_truth"),  # write_eio
+    ("04-recovery-trusts-truncate", "write-eio-while-trading", "health_truth"),  # write_eio
     ("07-balance-age-wall-clock", "clock-step-back", "balance_fresh"),  # clock_step (back)
     ("08-ledger-refuses-backward-time", "clock-step-back", "clock_safety"),  # clock_step (back)
 ]

@@ -98,3 +98,42 @@ def test_a_timing_checker_alone_neither_detects_nor_alarms() -> None:
     assert timing.ok and timing.ignored == ["availability"] and timing.flagged_by == []
     real = Cell.of(_result("availability", "no_lost_acks"))
     assert not real.ok and real.flagged_by == ["no_lost_acks"]
+
+
+class _FakeLab:
+    def __enter__(self) -> _FakeLab:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def urls(self) -> dict[str, str]:
+        return {"engine": "e", "broker": "b", "toxiproxy": "t"}
+
+
+def test_a_run_that_never_started_is_repeated_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chaos_lab import runner as runner_module
+    from chaos_lab.selftest import runner as selftest_runner
+
+    errors = ["steady-state: ScenarioError: steady state does not hold: engine_ready", None]
+    calls: list[str] = []
+
+    class _Run:
+        def __init__(self, result: ScenarioResult) -> None:
+            self.result = result
+
+    class _Runner:
+        def __init__(self, lab: object) -> None:
+            pass
+
+        def run(self, scenario: object, seed: int) -> _Run:
+            error = errors.pop(0)
+            calls.append(str(error))
+            result = ScenarioResult(scenario="fsync-eio-once", tier=1, seed=seed, ok=error is None,
+                                    started=datetime.now(UTC), duration_s=1.0, wait_s=0.0, error=error)
+            return _Run(result)
+
+    monkeypatch.setattr(runner_module, "Runner", _Runner)
+    row = Row(name="clean")
+    selftest_runner._run_variant(row, "t", ["fsync-eio-once"], lambda tag: _FakeLab(), lambda line: None)
+    assert len(calls) == 2 and row.cells[0].ok and row.cells[0].error is None
