@@ -70,3 +70,17 @@ def test_kill_when_the_broker_has_its_kth_order(lab: Any) -> None:
     trigger = _trigger(run)
     inject = next(op for op in run.history if op.f == "inject" and op.type == "invoke")
     assert trigger.type == "ok" and trigger.value["seen"] >= 6 and inject.time >= trigger.time
+
+
+OTHER_EXAMPLES = sorted(p for p in (ROOT / "examples" / "incidents").glob("*.yaml") if p != EXAMPLE)
+
+
+@pytest.mark.lab
+@pytest.mark.tier4
+@pytest.mark.parametrize("path", OTHER_EXAMPLES, ids=lambda p: p.stem)
+def test_every_example_incident_passes_on_the_engine(lab: Any, path: Path) -> None:
+    scenario = load_scenario(path)
+    run = Runner(lab).run(scenario, scenario.seeds[0])
+    assert run.result.error is None, run.result.error
+    assert not _failed(run), _failed(run)
+    assert run.result.faults
