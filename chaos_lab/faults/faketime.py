@@ -24,7 +24,10 @@ TRUE_TIME = "+0"
 
 def set_clock(lab: Any, spec: str) -> None:
     """Write a libfaketime spec ("+301s", "-400s", "+0 x10") for the engine's next clock read."""
-    rc, out = lab.exec(ENGINE, ["sh", "-c", f'printf "%s\\n" "$1" > {TIMESTAMP_FILE}', "faketime", spec])
+    # Atomically (rename): libfaketime re-reads the file on every clock call and exits the process when it
+    # reads a half-written spec ("failed to parse FAKETIME timestamp": seen when rewritten in place).
+    script = f'printf "%s\\n" "$1" > {TIMESTAMP_FILE}.new && mv -f {TIMESTAMP_FILE}.new {TIMESTAMP_FILE}'
+    rc, out = lab.exec(ENGINE, ["sh", "-c", script, "faketime", spec])
     if rc != 0:
         raise FaultError(f"writing {TIMESTAMP_FILE} in {ENGINE} failed (rc={rc}): {out.strip()[:300]}")
 
