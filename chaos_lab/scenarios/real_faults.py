@@ -198,7 +198,9 @@ REAL_FAULT_SCENARIOS: tuple[Scenario, ...] = (
         tier=3,
         description="The engine's cgroup gets 10% of a CPU for 2-3 s mid-burst: slow, nothing lost.",
         method=_mid_burst("cpu-starved", "cpu_starve", FloatRange(lo=2.0, hi=3.0), {"cpu_fraction": 0.1}),
-        checkers=(*CORE, AVAILABLE),
+        # Slow is the point: whether a 10 % engine answers /health within 1 s depends on the host's own load
+        # (a clean engine missed 2 probes on a busy CI host), so only the recovery bound is judged here.
+        checkers=(*CORE, _c("availability", recover_within_s=20.0, judge_probes=False)),
     ),
     # ---- tier 4: killed by the kernel, frozen, crashed after EIO
     Scenario(
