@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaos_lab.models import CheckerSpec
+from chaos_lab.scenarios.checks import AVAILABLE, CORE, _c
 from chaos_lab.scenarios.model import (
     ActivateKillSwitch,
     AwaitBurst,
@@ -29,19 +29,6 @@ from chaos_lab.scenarios.model import (
 )
 from chaos_lab.scenarios.real_faults import REAL_FAULT_SCENARIOS
 
-
-def _c(name: str, **params: Any) -> CheckerSpec:
-    return CheckerSpec(name=name, params=params)
-
-
-CORE = (
-    _c("no_lost_acks"),
-    _c("no_duplicates"),
-    _c("no_phantoms"),
-    _c("positions_match"),
-    _c("ledger_integrity"),
-)
-AVAILABLE = _c("availability", recover_within_s=20.0)
 FAULT_S = FloatRange(lo=1.0, hi=2.0)
 
 

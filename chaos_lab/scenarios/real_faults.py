@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaos_lab.models import CheckerSpec
+from chaos_lab.scenarios.checks import AVAILABLE, _c
+from chaos_lab.scenarios.checks import CORE as BASE_CORE
 from chaos_lab.scenarios.model import (
     AwaitBurst,
     BrokerConfig,
@@ -23,25 +24,9 @@ from chaos_lab.scenarios.model import (
     WaitOps,
 )
 
-
-def _c(name: str, **params: Any) -> CheckerSpec:
-    return CheckerSpec(name=name, params=params)
-
-
-CORE = tuple(
-    _c(n)
-    for n in (
-        "no_lost_acks",
-        "no_duplicates",
-        "no_phantoms",
-        "positions_match",
-        "ledger_integrity",
-        "no_false_rejects",
-    )
-)
-# Only where staying answerable is the point (CPU, OOM, pause): its 1 s probe bound is sensitive to host load,
-# and the other scenarios judge correctness, which load must not change.
-AVAILABLE = _c("availability", recover_within_s=20.0)
+CORE = (*BASE_CORE, _c("no_false_rejects"))
+# Only where staying answerable is the point (OOM, pause): its 1 s probe bound is sensitive to host load, and
+# the other scenarios judge correctness, which load must not change.
 HEALTH = _c("health_truth")
 BALANCE_SLACK = 1.5  # s: refresh -> intent record -> order at the broker, on a loaded host
 SHORT_BALANCE_AGE = 3.0  # s: lets a run of seconds judge the balance-age rule (the engine's default is 300)
