@@ -8,10 +8,10 @@ makes the real libc call return -1 with errno = failinfo inside the engine: Pyth
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from chaos_lab.faults.base import FaultError
-from chaos_lab.faults.lab_ops import ENGINE
+from chaos_lab.faults.base import Fault, FaultError
+from chaos_lab.faults.lab_ops import ENGINE, engine_running
 
 ENGINE_PID = "1"
 EIO = 5
@@ -36,3 +36,23 @@ def enable(lab: Any, point: str, errno: int = EIO, onetime: bool = False) -> dic
 def disable(lab: Any, point: str, strict: bool = True) -> None:
     """A onetime point that already fired is disabled already: libfiu then answers an error, harmless."""
     fiu_ctrl(lab, f"disable name={point}", strict=strict)
+
+
+class FailurePoint(Fault):
+    """A libfiu failure point made to fail with `errno` until healed (`onetime`: only its next call). The
+    syscall faults differ only in their point: each is this class with `kind`, `point` and `onetime` set."""
+
+    point: ClassVar[str]
+    onetime: ClassVar[bool] = False
+
+    def __init__(self, lab: Any, errno: int = EIO) -> None:
+        super().__init__(errno=errno)
+        self.lab, self.errno = lab, errno
+
+    def inject(self) -> dict[str, Any]:
+        return enable(self.lab, self.point, self.errno, onetime=self.onetime)
+
+    def heal(self) -> None:
+        # A restarted engine starts with every point disabled; a onetime point that fired is disabled already.
+        if engine_running(self.lab):
+            disable(self.lab, self.point, strict=False)

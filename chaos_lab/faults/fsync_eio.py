@@ -7,25 +7,11 @@ fsync failures?" found most storage engines mishandle exactly this. The engine m
 
 from __future__ import annotations
 
-from typing import Any
-
-from chaos_lab.faults import fiu
-from chaos_lab.faults.base import Fault
-from chaos_lab.faults.lab_ops import engine_running
+from chaos_lab.faults.fiu import FailurePoint
 
 FSYNC = "posix/io/sync/fsync"
 
 
-class FsyncEIO(Fault):
+class FsyncEIO(FailurePoint):
     kind = "fsync_eio"
-
-    def __init__(self, lab: Any, errno: int = fiu.EIO) -> None:
-        super().__init__(errno=errno)
-        self.lab, self.errno = lab, errno
-
-    def inject(self) -> dict[str, Any]:
-        return fiu.enable(self.lab, FSYNC, self.errno)
-
-    def heal(self) -> None:
-        if engine_running(self.lab):  # a restarted engine starts with every point disabled
-            fiu.disable(self.lab, FSYNC, strict=False)
+    point = FSYNC

@@ -9,25 +9,11 @@ and health_truth checkers prove the engine kept answering and told the truth mea
 
 from __future__ import annotations
 
-from typing import Any
-
-from chaos_lab.faults import fiu
-from chaos_lab.faults.base import Fault
-from chaos_lab.faults.lab_ops import engine_running
+from chaos_lab.faults.fiu import FailurePoint
 
 WRITE = "posix/io/rw/write"
 
 
-class WriteEIO(Fault):
+class WriteEIO(FailurePoint):
     kind = "write_eio"
-
-    def __init__(self, lab: Any, errno: int = fiu.EIO) -> None:
-        super().__init__(errno=errno)
-        self.lab, self.errno = lab, errno
-
-    def inject(self) -> dict[str, Any]:
-        return fiu.enable(self.lab, WRITE, self.errno)
-
-    def heal(self) -> None:
-        if engine_running(self.lab):
-            fiu.disable(self.lab, WRITE, strict=False)
+    point = WRITE
