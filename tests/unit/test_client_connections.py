@@ -2,11 +2,16 @@
 
 The race behind the false alarm "rollback: ConnectionError: ('Connection aborted.', RemoteDisconnected(...))":
 uvicorn closes a keep-alive connection after its idle timeout; a client that writes its next request on that
-pooled connection at about the same moment gets no answer. Reproduced here deterministically against a
-real uvicorn broker (keep-alive timeout 1 s): the server process is frozen (SIGSTOP) across the end of its
-keep-alive timeout, the request is sent while it is frozen, and it is resumed. Like a process starved of CPU
-on a busy host, it wakes with the keep-alive timer overdue and runs it (closing the connection unread)
-before it reads the request.
+pooled connection at about the same moment gets no answer. Two ways, both against a real uvicorn broker
+(keep-alive timeout 1 s):
+
+- the control pins the race's losing order: urllib3's liveness check of a pooled connection passes, then the
+  server closes the connection, then the request is written on it. The check is made to pass (it is what
+  loses the race) and the request is sent only once the server has really closed the connection;
+- the clients are also run with the server frozen (SIGSTOP) across the end of its keep-alive timeout, the
+  request sent while it is frozen: like a process starved of CPU on a busy host. Whether the woken server
+  reads the request or runs its overdue keep-alive timer first is up to the kernel, so that alone cannot be
+  the control (it was not: CI once saw the request read first).
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ from typing import TypeVar
 
 import pytest
 import requests
+import urllib3.connectionpool
 from support.processes import BrokerProcess
+from urllib3.connection import HTTPConnection
 
 from chaos_lab.client import BrokerAdmin, EngineClient, fresh_connection_session
 from chaos_lab.history import History
@@ -56,14 +63,58 @@ def while_keep_alive_expires(server: BrokerProcess, call: Callable[[], T]) -> T:
         os.kill(pid, signal.SIGCONT)
 
 
+def pooled_connections(session: requests.Session, url: str) -> list[HTTPConnection]:
+    """The open connections the session keeps for reuse. Every pool the adapter made is searched: its pool
+    key carries TLS settings, so `connection_from_url(url)` would make a new, empty pool instead."""
+    manager = session.get_adapter(url).poolmanager
+    keys = manager.pools.keys()  # the container refuses plain iteration (not thread-safe)
+    pools = [manager.pools[key] for key in keys]
+    return [
+        conn for pool in pools for conn in list(pool.pool.queue) if conn is not None and conn.sock is not None
+    ]
+
+
+def server_closed_the_idle_connection(session: requests.Session, url: str) -> None:
+    """Wait (bounded) until the server has closed the session's pooled connection to `url`."""
+    conns = pooled_connections(session, url)
+    assert len(conns) == 1, "the session should hold one pooled keep-alive connection"
+    deadline = time.monotonic() + 10 * KEEP_ALIVE_S
+    while not _really_dropped(conns[0]):
+        assert time.monotonic() < deadline, "uvicorn never closed the idle keep-alive connection"
+        time.sleep(0.05)
+
+
+_really_dropped = urllib3.connectionpool.is_connection_dropped
+
+
+@pytest.fixture
+def liveness_check_loses_the_race(monkeypatch: pytest.MonkeyPatch) -> None:
+    """urllib3's check ran just before the server closed the connection: it says the connection is alive."""
+    monkeypatch.setattr(urllib3.connectionpool, "is_connection_dropped", lambda conn: False)
+
+
+@pytest.mark.usefixtures("liveness_check_loses_the_race")
 def test_a_reused_keep_alive_connection_loses_the_request(broker: BrokerProcess) -> None:
     """The control: with connection reuse (requests' default) the race is real and this reproduces it."""
     with requests.Session() as session:
         assert session.get(broker.url + "/health", timeout=5).status_code == 200
+        server_closed_the_idle_connection(session, broker.url)
         with pytest.raises(requests.ConnectionError, match="Connection aborted"):
-            while_keep_alive_expires(
-                broker, lambda: session.post(broker.url + "/admin/config", json={"fail_next": 0}, timeout=5)
-            )
+            session.post(broker.url + "/admin/config", json={"fail_next": 0}, timeout=5)
+
+
+@pytest.mark.usefixtures("liveness_check_loses_the_race")
+def test_lab_clients_survive_the_losing_order(broker: BrokerProcess) -> None:
+    """The same losing order as the control, through the lab's own clients: nothing is pooled to lose."""
+    admin = BrokerAdmin(broker.url)
+    admin.reset()
+    time.sleep(2 * KEEP_ALIVE_S)
+    admin.configure(order_delay_s=0.0, fail_next=1)
+    client = EngineClient(broker.url, History("keep-alive", 0))
+    assert client.health() == {"ok": True}
+    time.sleep(2 * KEEP_ALIVE_S)
+    assert client.health() == {"ok": True}
+    assert broker.get("/admin/config").json()["fail_next"] == 1
 
 
 def test_broker_admin_calls_survive_the_keep_alive_race(broker: BrokerProcess) -> None:
@@ -89,5 +140,11 @@ def test_fresh_connection_session_leaves_nothing_to_reuse(broker: BrokerProcess)
     with fresh_connection_session() as session:
         resp = session.get(broker.url + "/health", timeout=5)
         assert resp.headers["connection"] == "close"
-        pool = session.get_adapter(broker.url).poolmanager.connection_from_url(broker.url)
-        assert all(conn is None or conn.sock is None for conn in list(pool.pool.queue))
+        assert pooled_connections(session, broker.url) == []
+
+
+def test_a_plain_session_keeps_its_connection_for_reuse(broker: BrokerProcess) -> None:
+    """The control for the test above: `pooled_connections` does see a kept connection."""
+    with requests.Session() as session:
+        assert session.get(broker.url + "/health", timeout=5).status_code == 200
+        assert len(pooled_connections(session, broker.url)) == 1
