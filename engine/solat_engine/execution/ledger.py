@@ -486,14 +486,12 @@ class ExecutionLedger:
             return fh.read()
 
     def _repair_tail(self, scan: LedgerScan) -> None:
-        """Cut a torn tail (never acknowledged: its fsync never returned) and record what was dropped.
+        """Replace a torn tail (never acknowledged: its fsync never returned) with the record of its repair.
 
-        The cut must be durable before anything is appended after it. The record saying so is written now if
-        the disk allows; if not (disk full), it stays pending: the ledger reports itself unhealthy and writes
-        the record first thing once a write can succeed (next append or `probe()`).
+        The tail stays on disk until that record can take its place: cut first and recorded later, a crash in
+        between (the disk still full) would lose every trace of the repair. Until then the ledger reports
+        itself unhealthy and retries first thing once a write can succeed (next append or `probe()`).
         """
-        os.ftruncate(self._fd, scan.good_end)
-        os.fsync(self._fd)
         self._pending_recovery = {
             "dropped_bytes": scan.tail_bytes,
             "dropped_offset": scan.tail_offset,
@@ -658,11 +656,12 @@ class ExecutionLedger:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
             self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
-            os.ftruncate(self._fd, self._size)
-            os.fsync(self._fd)
-            size = os.fstat(self._fd).st_size
-            if size != self._size:
-                raise OSError(errno_codes.EIO, f"size {size} after truncate, expected {self._size}")
+            if self._pending_recovery is None:  # else the recovery record replaces the bytes past _size
+                os.ftruncate(self._fd, self._size)
+                os.fsync(self._fd)
+                size = os.fstat(self._fd).st_size
+                if size != self._size:
+                    raise OSError(errno_codes.EIO, f"size {size} after truncate, expected {self._size}")
             start = self._offsets[-1] if self._offsets else 0
             with open(self.path, "rb") as fh:
                 fh.seek(start)
@@ -704,13 +703,19 @@ class ExecutionLedger:
         }
         line = _line(seq, EntryType.RECOVERY, _NIL_KEY, utc_now(), _payload_json(payload))
         try:
-            write_all(self._fd, line)
-            os.fsync(self._fd)
+            # Written over the dropped bytes, then the file cut just past it: on disk the tail is either still
+            # there (or a failed prefix of this record: unverifiable, repaired again at the next start) or
+            # replaced by its record. A descriptor without O_APPEND: pwrite(2) ignores the offset under it.
+            fd = os.open(self.path, os.O_RDWR)
+            try:
+                written = os.pwrite(fd, line, self._size)
+                if written != len(line):
+                    raise OSError(errno_codes.ENOSPC, f"short write of the recovery record ({written} bytes)")
+                os.ftruncate(fd, self._size + len(line))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         except OSError as exc:
-            # Part of it may have reached the file (a full disk takes what fits in the last page): cut it now
-            # so that the file on disk stays exactly the verified records (the next repair re-checks anyway).
-            with contextlib.suppress(OSError):
-                os.ftruncate(self._fd, self._size)
             self._last_error = f"ledger {self.path}: recovery record not written yet: {exc}"
             raise LedgerError(self._last_error, exc.errno) from exc
         self._settle_ok([line], (record,))
@@ -740,7 +745,7 @@ class ExecutionLedger:
 
     @property
     def recovery_pending(self) -> bool:
-        """A torn tail was cut but the record saying so is not written yet."""
+        """A torn tail was found and is still on disk: the record that replaces it is not written yet."""
         return self._pending_recovery is not None
 
     # -- reading -------------------------------------------------------------------------------------------

@@ -38,8 +38,9 @@ def build_page_aligned_ledger(base: Path) -> int:
     return size
 
 
-def lines(path: Path) -> list[dict]:
-    return [json.loads(line[9:]) for line in path.read_bytes().splitlines()]
+def lines(data: Path | bytes) -> list[dict]:
+    raw = data.read_bytes() if isinstance(data, Path) else data
+    return [json.loads(line[9:]) for line in raw.splitlines()]
 
 
 @pytest.mark.parametrize("resume", ["append", "probe"])
@@ -54,11 +55,11 @@ def test_torn_tail_on_full_disk__recovery_record_written_first_when_space_return
     small_disk.fill()
     assert small_disk.available() == 0
 
-    ledger = ExecutionLedger(base)  # opens: the tail is cut although the record saying so cannot be written
-    assert path.stat().st_size == good
+    ledger = ExecutionLedger(base)  # opens: the record of the repair cannot be written, so nothing is cut
+    assert path.read_bytes().endswith(TORN) and path.stat().st_size == good + len(TORN)
     assert ledger.recovery_pending and not ledger.healthy
     assert "No space left" in (ledger.last_error or "")
-    assert [r["seq"] for r in lines(path)] == [1, 2, 3, 4]
+    assert [r["seq"] for r in lines(path.read_bytes()[:good])] == [1, 2, 3, 4]
     with pytest.raises(LedgerError) as info:  # still full: nothing else may be written ahead of the evidence
         ledger.append(EntryType.KILL_SWITCH, NIL_UUID, {"n": "while full"})
     assert info.value.errno == errno.ENOSPC
@@ -84,3 +85,26 @@ def test_torn_tail_on_full_disk__recovery_record_written_first_when_space_return
     assert scan.tail_offset is None and scan.state.last_seq == 6
     with ExecutionLedger(base) as reopened:  # clean now: no second recovery record
         assert reopened.last_seq == 6 and not reopened.recovery_pending
+
+
+def test_crash_while_the_disk_is_full_keeps_the_evidence_of_the_torn_tail(small_disk) -> None:
+    """Cut first and recorded later, a crash in between would lose every trace of the repair: the next start
+    finds a clean file. The tail stays until its record replaces it, so the restart repairs and records it."""
+    base = small_disk.root / "ledger"
+    path = base / "ledger.log"
+    good = build_page_aligned_ledger(base)
+    with open(path, "ab") as fh:
+        fh.write(TORN)
+    small_disk.fill()
+    crashed = ExecutionLedger(base)
+    assert crashed.recovery_pending
+    crashed.close()  # the process dies here: only the file is left
+    small_disk.free()
+
+    with ExecutionLedger(base) as restarted:
+        assert restarted.healthy and not restarted.recovery_pending
+    records = lines(path)
+    assert [r["seq"] for r in records] == [1, 2, 3, 4, 5]
+    assert records[4]["entry_type"] == "recovery"
+    assert records[4]["payload"]["dropped_offset"] == good
+    assert records[4]["payload"]["dropped_bytes"] == len(TORN)
