@@ -84,7 +84,7 @@ soak: images
 	$(PY) -m chaos_lab.soak --runs $(RUNS) $(if $(TIER),--tier $(TIER))
 
 selftest: images
-	$(VENV)/bin/chaos-lab selftest
+	$(VENV)/bin/chaos-lab selftest $(if $(JOBS),--parallel $(JOBS))
 
 clean: down
 	rm -rf $(VENV) reports .cache

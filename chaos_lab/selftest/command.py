@@ -6,9 +6,11 @@ import argparse
 import os
 import sys
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from chaos_lab.parallel import MAX_INSTANCES, instance
 from chaos_lab.scenarios.catalog import BY_NAME
 from chaos_lab.selftest.mutants import MUTANTS_DIR, MutantError, load_mutants
 
@@ -20,12 +22,30 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--mutants", type=Path, default=MUTANTS_DIR, help="folder of *.patch mutants")
     p.add_argument("--only", default="", help="comma-separated mutant names (file stems) to run")
     p.add_argument("--reports", type=Path, default=Path("reports"), help="reports directory")
+    p.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        metavar="N",
+        help=f"spread the engine variants over N lab instances (1-{MAX_INSTANCES})",
+    )
+
+
+def _lab(lab_class: Any, project: str, env: dict[str, str], tag: str) -> Any:
+    """Lab instance `project` running the engine variant built as `tag`."""
+    return lab_class(project=project, env={**env, "LAB_IMAGE_TAG": tag})
 
 
 def run(args: argparse.Namespace) -> int:
     from chaos_lab.docker_lab import DockerLab, LabError
     from chaos_lab.selftest.runner import run_selftest
 
+    if not 1 <= args.parallel <= MAX_INSTANCES:
+        print(
+            f"chaos-lab: error: --parallel must be 1..{MAX_INSTANCES}, not {args.parallel}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     if not args.mutants.is_dir():
         print(f"chaos-lab: error: mutants folder {args.mutants} does not exist", file=sys.stderr)
         return EXIT_USAGE
@@ -41,15 +61,20 @@ def run(args: argparse.Namespace) -> int:
             print(f"chaos-lab: error: unknown mutant(s) {', '.join(unknown)}", file=sys.stderr)
             return EXIT_USAGE
         mutants = [m for m in mutants if m.name in wanted]
-    project = os.environ.get("COMPOSE_PROJECT_NAME", "solat-lab")
+    base = os.environ.get("COMPOSE_PROJECT_NAME", "solat-lab")
+    slots = [instance(base, os.environ, i, args.parallel) for i in range(1, args.parallel + 1)]
     out = args.reports / f"selftest-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
-    print(f"chaos-lab selftest: {len(mutants)} mutants + the unmutated engine, report in {out}", flush=True)
+    print(
+        f"chaos-lab selftest: {len(mutants)} mutants + the unmutated engine on {args.parallel} lab(s), "
+        f"report in {out}",
+        flush=True,
+    )
     try:
         summary = run_selftest(
             mutants,
             out,
-            lab_factory=lambda tag: DockerLab(project=project, env={"LAB_IMAGE_TAG": tag}),
-            remove_images=lambda tag: DockerLab(project=project).remove_images(tag),
+            lab_factories=[partial(_lab, DockerLab, project, env) for project, env in slots],
+            remove_images=lambda tag: DockerLab(project=base).remove_images(tag),
             say=lambda line: print(line, flush=True),
         )
     except KeyboardInterrupt:

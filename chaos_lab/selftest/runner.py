@@ -2,18 +2,22 @@
 scenarios against it (and all of them against the unmutated engine), and score how many mutants the
 checkers flag. A false alarm on the unmutated engine fails the self-test whatever the score.
 
-Bounded: variants run one after another, each scenario is the catalogue's bounded scenario, each build has a
-timeout; every lab is taken down and every mutant image removed, on success, failure and Ctrl-C."""
+Bounded: each lab instance runs its variants one after another, each scenario is the catalogue's bounded
+scenario, each build has a timeout; every lab is taken down and every mutant image removed, on success,
+failure and Ctrl-C."""
 
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from chaos_lab.docker_lab import interrupts_as_keyboard_interrupt, signals_deferred
+from chaos_lab.parallel import Work, Workers
 from chaos_lab.scenarios.catalog import BY_NAME
 from chaos_lab.selftest.build import ROOT, BuildError, build_variant, scratch_tree
 from chaos_lab.selftest.matrix import Cell, Row, SelftestSummary, score, write
@@ -51,45 +55,120 @@ def _run_variant(row: Row, tag: str, scenarios: list[str], lab_factory: LabFacto
             say(f"  {row.name} x {name}: {verdict}")
 
 
+class _Slot:
+    """One lab instance of the self-test: makes its variants' labs from `factory` and remembers the one in
+    use, so that the main thread can take it down on Ctrl-C while the worker thread is mid-scenario."""
+
+    def __init__(self, factory: LabFactory) -> None:
+        self.factory = factory
+        self.active: Any = None
+        self.lock = threading.Lock()
+
+    def lab(self, tag: str) -> Any:
+        lab = self.factory(tag)
+        with self.lock:
+            self.active = lab
+        return lab
+
+    def down(self) -> None:
+        with self.lock:
+            lab = self.active
+        if lab is not None:
+            lab.down()
+
+
+Variant = tuple[Row, Mutant | None, list[str]]
+
+
+class _Images:
+    """The variant images built so far: each removed after its variant, any left (an interrupt) at the end."""
+
+    def __init__(self, remove: Callable[[str], object]) -> None:
+        self._remove, self._tags, self._lock = remove, set[str](), threading.Lock()
+
+    def built(self, tag: str) -> None:
+        with self._lock:
+            self._tags.add(tag)
+
+    def remove(self, tag: str) -> None:
+        self._remove(tag)
+        with self._lock:
+            self._tags.discard(tag)
+
+    def remove_all(self) -> None:
+        with self._lock:
+            tags = sorted(self._tags)
+        for tag in tags:
+            self.remove(tag)
+
+
+def _variant(item: Variant, slot: _Slot, work: Path, images: _Images, say: Say) -> Row:
+    """Build one engine variant into its own tag, run its scenarios on a lab of `slot`, remove the images."""
+    row, mutant, scenarios = item
+    t_row, tag = time.monotonic(), _tag(row.name)
+    say(f"{row.name}: building solat-lab/engine:{tag}")
+    try:
+        engine = ROOT / "engine"
+        if mutant is not None:
+            engine = apply_mutant(mutant, ROOT / "engine", work / row.name / "engine-src")
+        tree = scratch_tree(engine, work / row.name / "tree")
+        images.built(tag)
+        build_variant(tree, tag, work / f"{row.name}-build.log")
+        _run_variant(row, tag, scenarios, slot.lab, say)
+    except (MutantError, BuildError) as exc:
+        row.build_error = str(exc)
+        say(f"  {row.name}: {exc}")
+    finally:
+        images.remove(tag)
+        shutil.rmtree(work / row.name, ignore_errors=True)
+        row.wall_s = round(time.monotonic() - t_row, 1)
+    return row
+
+
 def run_selftest(
     mutants: list[Mutant],
     out: Path,
-    lab_factory: LabFactory,
+    lab_factories: list[LabFactory],
     remove_images: Callable[[str], object],
     say: Say = print,
     work: Path | None = None,
 ) -> SelftestSummary:
+    """One lab instance per factory (`--parallel N`: N Compose projects); the variants are spread over them,
+    the unmutated engine first. Builds share one cache and take turns (build.py's lock), so one instance
+    builds while the others run scenarios."""
     started, t0 = datetime.now(UTC), time.monotonic()
     work = work or ROOT / ".cache" / "selftest"
     work.mkdir(parents=True, exist_ok=True)
     all_scenarios = sorted({s for m in mutants for s in m.scenarios})
     summary = SelftestSummary(started=started, clean=Row(name="clean", fault_class="(unmutated)"))
-    variants: list[tuple[Row, Mutant | None, list[str]]] = [(summary.clean, None, all_scenarios)]
+    variants: list[Variant] = [(summary.clean, None, all_scenarios)]
     variants += [
         (Row(name=m.name, fault_class=m.fault_class, bug=m.bug, expect=m.expect), m, m.scenarios)
         for m in mutants
     ]
     summary.mutants = [row for row, m, _ in variants if m is not None]
+    slots = [_Slot(factory) for factory in lab_factories]
+    images = _Images(remove_images)
+    workers: Workers[Variant, Row] = Workers(
+        slots, Work.of(variants), lambda slot, _meter, item: _variant(item, slot, work, images, say)
+    )
+    completed = False
     try:
-        for row, mutant, scenarios in variants:
-            t_row, tag = time.monotonic(), _tag(row.name)
-            say(f"{row.name}: building solat-lab/engine:{tag}")
-            try:
-                engine = ROOT / "engine"
-                if mutant is not None:
-                    engine = apply_mutant(mutant, ROOT / "engine", work / row.name / "engine-src")
-                tree = scratch_tree(engine, work / row.name / "tree")
-                build_variant(tree, tag, work / f"{row.name}-build.log")
-                _run_variant(row, tag, scenarios, lab_factory, say)
-            except (MutantError, BuildError) as exc:
-                row.build_error = str(exc)
-                say(f"  {row.name}: {exc}")
-            finally:
-                remove_images(tag)
-                shutil.rmtree(work / row.name, ignore_errors=True)
-                row.wall_s = round(time.monotonic() - t_row, 1)
+        with interrupts_as_keyboard_interrupt():
+            for row in workers.results():
+                say(f"{row.name}: done in {row.wall_s:.0f}s")
+                write(score(summary), out)
+        completed = True
     finally:
+        workers.work.stop.set()
+        if not completed:  # interrupted or a lab error: the labs in use may still be up
+            with signals_deferred():
+                for slot in slots:  # first: a worker mid-scenario fails fast once its lab is gone
+                    slot.down()
+                workers.join()
+                for slot in slots:  # and whatever it touched on its way out
+                    slot.down()
+        images.remove_all()
         summary.wall_s = round(time.monotonic() - t0, 1)
-        score(summary)
-        write(summary, out)
+        write(score(summary), out)
     return summary

@@ -129,11 +129,106 @@ def test_a_run_that_never_started_is_repeated_once(monkeypatch: pytest.MonkeyPat
         def run(self, scenario: object, seed: int) -> _Run:
             error = errors.pop(0)
             calls.append(str(error))
-            result = ScenarioResult(scenario="fsync-eio-once", tier=1, seed=seed, ok=error is None,
-                                    started=datetime.now(UTC), duration_s=1.0, wait_s=0.0, error=error)
+            result = ScenarioResult(
+                scenario="fsync-eio-once",
+                tier=1,
+                seed=seed,
+                ok=error is None,
+                started=datetime.now(UTC),
+                duration_s=1.0,
+                wait_s=0.0,
+                error=error,
+            )
             return _Run(result)
 
     monkeypatch.setattr(runner_module, "Runner", _Runner)
     row = Row(name="clean")
     selftest_runner._run_variant(row, "t", ["fsync-eio-once"], lambda tag: _FakeLab(), lambda line: None)
     assert len(calls) == 2 and row.cells[0].ok and row.cells[0].error is None
+
+
+class _SlotLab:
+    """Stands in for DockerLab in the runner's plumbing tests: records up/down, runs nothing."""
+
+    def __init__(self, slot: int, tag: str, log: list[tuple[str, int, str]]) -> None:
+        self.slot, self.tag, self.log = slot, tag, log
+
+    def __enter__(self) -> _SlotLab:
+        self.log.append(("up", self.slot, self.tag))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.down()
+
+    def down(self) -> None:
+        self.log.append(("down", self.slot, self.tag))
+
+
+def _plumbing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fail_on: str | None = None) -> list:
+    """Builds are no-ops; each scenario run records the slot and engine it ran on (or fails on `fail_on`)."""
+    from chaos_lab.selftest import runner
+
+    def fake_run_variant(row: Row, tag: str, scenarios: list[str], lab_factory, say) -> None:
+        with lab_factory(tag) as lab:
+            for name in scenarios:
+                if row.name == fail_on:
+                    raise RuntimeError("docker went away")
+                row.cells.append(_cell(name) if row.name == "clean" else _cell(name, "fsync_fatal"))
+                lab.log.append(("ran", lab.slot, row.name))
+
+    monkeypatch.setattr(runner, "build_variant", lambda tree, tag, log: None)
+    monkeypatch.setattr(runner, "scratch_tree", lambda engine, dest: dest)
+    monkeypatch.setattr(runner, "_run_variant", fake_run_variant)
+    return []
+
+
+def test_selftest_spreads_the_variants_over_every_lab_and_removes_every_image(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from chaos_lab.selftest.runner import run_selftest
+
+    log = _plumbing(monkeypatch, tmp_path)
+    removed: list[str] = []
+    mutants = load_mutants(MUTANTS_DIR, set(BY_NAME))[:5]
+    summary = run_selftest(
+        mutants,
+        tmp_path / "out",
+        lab_factories=[lambda tag, i=i: _SlotLab(i, tag, log) for i in (1, 2)],
+        remove_images=removed.append,
+        say=lambda line: None,
+        work=tmp_path / "work",
+    )
+    ran = [(slot, name) for what, slot, name in log if what == "ran"]
+    assert {slot for slot, _ in ran} == {1, 2}  # both labs worked
+    assert {name for _, name in ran} == {"clean", *(m.name for m in mutants)}
+    assert [r.name for r in summary.mutants] == [m.name for m in mutants]  # the report keeps the order
+    assert (summary.detected, summary.total, summary.ok) == (5, 5, True)
+    assert sorted(removed) == sorted({"selftest-clean", *("mut-" + m.name[:2] for m in mutants)})
+    ups = [(s, t) for what, s, t in log if what == "up"]
+    downs = [(s, t) for what, s, t in log if what == "down"]
+    assert sorted(ups) == sorted(downs)  # every lab brought up was taken down once, none twice
+
+
+def test_a_lab_error_on_one_instance_takes_every_lab_down_and_removes_the_images(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from chaos_lab.selftest.runner import run_selftest
+
+    log = _plumbing(monkeypatch, tmp_path, fail_on="02-fsync-retry-and-forget")
+    removed: list[str] = []
+    mutants = load_mutants(MUTANTS_DIR, set(BY_NAME))[:4]
+    with pytest.raises(RuntimeError, match="docker went away"):
+        run_selftest(
+            mutants,
+            tmp_path / "out",
+            lab_factories=[lambda tag, i=i: _SlotLab(i, tag, log) for i in (1, 2)],
+            remove_images=removed.append,
+            say=lambda line: None,
+            work=tmp_path / "work",
+        )
+    assert "mut-02" in removed
+    ups = {(s, t) for what, s, t in log if what == "up"}
+    downs = {(s, t) for what, s, t in log if what == "down"}
+    assert ups <= downs
+    saved = SelftestSummary.model_validate_json((tmp_path / "out" / "summary.json").read_text())
+    assert saved.wall_s > 0
