@@ -4,6 +4,7 @@ changes it), bad mutants are refused with one line, and the matrix/score logic c
 from __future__ import annotations
 
 import filecmp
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +13,14 @@ import pytest
 from chaos_lab.models import ScenarioResult, Verdict
 from chaos_lab.scenarios.catalog import BY_NAME
 from chaos_lab.selftest.matrix import Cell, Row, SelftestSummary, score, write
-from chaos_lab.selftest.mutants import MUTANTS_DIR, MutantError, apply_mutant, load_mutant, load_mutants
+from chaos_lab.selftest.mutants import (
+    MUTANTS_DIR,
+    Mutant,
+    MutantError,
+    apply_mutant,
+    load_mutant,
+    load_mutants,
+)
 
 ENGINE = Path(__file__).resolve().parents[2] / "engine"
 CLASSES = {"disk", "process", "network", "files", "fsync", "clock", "resource", "broker ambiguity"}
@@ -164,9 +172,16 @@ class _SlotLab:
         self.log.append(("down", self.slot, self.tag))
 
 
-def _plumbing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fail_on: str | None = None) -> list:
-    """Builds are no-ops; each scenario run records the slot and engine it ran on (or fails on `fail_on`)."""
+def _two_fake_labs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mutants: int, fail_on: str | None = None
+) -> tuple[Callable[[], SelftestSummary], list[tuple[str, int, str]], list[str], list[Mutant]]:
+    """A self-test of the first `mutants` shipped mutants over two fake labs: builds are no-ops, each scenario
+    run records the lab and engine it ran on (or fails on `fail_on`). Returns (run, log, removed, mutants)."""
     from chaos_lab.selftest import runner
+
+    log: list[tuple[str, int, str]] = []
+    removed: list[str] = []
+    chosen = load_mutants(MUTANTS_DIR, set(BY_NAME))[:mutants]
 
     def fake_run_variant(row: Row, tag: str, scenarios: list[str], lab_factory, say) -> None:
         with lab_factory(tag) as lab:
@@ -179,25 +194,25 @@ def _plumbing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fail_on: str | No
     monkeypatch.setattr(runner, "build_variant", lambda tree, tag, log: None)
     monkeypatch.setattr(runner, "scratch_tree", lambda engine, dest: dest)
     monkeypatch.setattr(runner, "_run_variant", fake_run_variant)
-    return []
+
+    def run() -> SelftestSummary:
+        return runner.run_selftest(
+            chosen,
+            tmp_path / "out",
+            lab_factories=[lambda tag, i=i: _SlotLab(i, tag, log) for i in (1, 2)],
+            remove_images=removed.append,
+            say=lambda line: None,
+            work=tmp_path / "work",
+        )
+
+    return run, log, removed, chosen
 
 
 def test_selftest_spreads_the_variants_over_every_lab_and_removes_every_image(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from chaos_lab.selftest.runner import run_selftest
-
-    log = _plumbing(monkeypatch, tmp_path)
-    removed: list[str] = []
-    mutants = load_mutants(MUTANTS_DIR, set(BY_NAME))[:5]
-    summary = run_selftest(
-        mutants,
-        tmp_path / "out",
-        lab_factories=[lambda tag, i=i: _SlotLab(i, tag, log) for i in (1, 2)],
-        remove_images=removed.append,
-        say=lambda line: None,
-        work=tmp_path / "work",
-    )
+    run, log, removed, mutants = _two_fake_labs(monkeypatch, tmp_path, 5)
+    summary = run()
     ran = [(slot, name) for what, slot, name in log if what == "ran"]
     assert {slot for slot, _ in ran} == {1, 2}  # both labs worked
     assert {name for _, name in ran} == {"clean", *(m.name for m in mutants)}
@@ -212,20 +227,9 @@ def test_selftest_spreads_the_variants_over_every_lab_and_removes_every_image(
 def test_a_lab_error_on_one_instance_takes_every_lab_down_and_removes_the_images(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from chaos_lab.selftest.runner import run_selftest
-
-    log = _plumbing(monkeypatch, tmp_path, fail_on="02-fsync-retry-and-forget")
-    removed: list[str] = []
-    mutants = load_mutants(MUTANTS_DIR, set(BY_NAME))[:4]
+    run, log, removed, _ = _two_fake_labs(monkeypatch, tmp_path, 4, fail_on="02-fsync-retry-and-forget")
     with pytest.raises(RuntimeError, match="docker went away"):
-        run_selftest(
-            mutants,
-            tmp_path / "out",
-            lab_factories=[lambda tag, i=i: _SlotLab(i, tag, log) for i in (1, 2)],
-            remove_images=removed.append,
-            say=lambda line: None,
-            work=tmp_path / "work",
-        )
+        run()
     assert "mut-02" in removed
     ups = {(s, t) for what, s, t in log if what == "up"}
     downs = {(s, t) for what, s, t in log if what == "down"}
