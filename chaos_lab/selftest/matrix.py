@@ -64,6 +64,7 @@ class SelftestSummary(BaseModel):
     detected: int = 0
     total: int = 0
     false_alarms: list[str] = Field(default_factory=list)  # clean-engine scenarios that failed
+    lab_error: str | None = None  # the self-test did not finish (Ctrl-C, a lab that could not run)
     ok: bool = False
 
 
@@ -78,7 +79,9 @@ def score(summary: SelftestSummary) -> SelftestSummary:
     ]
     if summary.clean.build_error:
         summary.false_alarms.append(f"clean build: {summary.clean.build_error}")
-    summary.ok = not summary.false_alarms and bool(summary.clean.cells) and summary.total > 0
+    summary.ok = (
+        not summary.false_alarms and bool(summary.clean.cells) and summary.total > 0 and not summary.lab_error
+    )
     return summary
 
 
@@ -118,7 +121,9 @@ table{{border-collapse:collapse}}.pass{{background:#dfd}}.hit{{background:#dfd}}
         "passed every scenario"
         if not summary.false_alarms
         else "raised false alarms: " + html.escape("; ".join(summary.false_alarms))
-    }. Wall time {summary.wall_s:.0f} s.</p>
+    }. Wall time {summary.wall_s:.0f} s.{
+        f" Did not finish: {html.escape(summary.lab_error)}." if summary.lab_error else ""
+    }</p>
 <p>Each cell: the checkers that flagged the mutant in that scenario (green), or "missed" (red).</p>
 <table><tr><th>engine</th><th>fault class</th>{head}<th>verdict</th></tr>{"".join(rows)}</table>
 """

@@ -159,6 +159,9 @@ def run_selftest(
                 say(f"{row.name}: done in {row.wall_s:.0f}s")
                 write(score(summary), out)
         completed = True
+    except BaseException as exc:
+        summary.lab_error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        raise
     finally:
         workers.work.stop.set()
         if not completed:  # interrupted or a lab error: the labs in use may still be up

@@ -235,4 +235,4 @@ def test_a_lab_error_on_one_instance_takes_every_lab_down_and_removes_the_images
     downs = {(s, t) for what, s, t in log if what == "down"}
     assert ups <= downs
     saved = SelftestSummary.model_validate_json((tmp_path / "out" / "summary.json").read_text())
-    assert saved.wall_s > 0
+    assert saved.lab_error == "RuntimeError: docker went away" and not saved.ok
