@@ -118,6 +118,10 @@ def signals_deferred() -> Iterator[None]:
             _signal.signal(sig, handler)
 
 
+# A guard against a lab that never comes up, not a speed check: at a load average of 36 on 2 cores (four labs
+# and a stress-ng on one host) `compose up` alone took 33 s and the engine's start as long again.
+UP_TIMEOUT_S = 180.0
+
 class DockerLab:
     """The lab stack of one Compose project. Use it as a context manager to get up() on entry and down() on
     any exit, including Ctrl-C and SIGTERM."""
@@ -198,7 +202,7 @@ class DockerLab:
             raise LabError(f"image(s) {', '.join(missing)} missing: run `make images`")
 
     # -- lifecycle -----------------------------------------------------------------------------------------
-    def up(self, timeout: float = 60) -> None:
+    def up(self, timeout: float = UP_TIMEOUT_S) -> None:
         """compose up -d, then wait until every service is healthy; on any failure the project is removed."""
         deadline = time.monotonic() + timeout
         try:
