@@ -69,7 +69,17 @@ def _broker(name: str, mode: str, description: str, probability: float, **extra:
     )
 
 
-def _clock(name: str, kind: str, params: dict[str, Any], description: str, idle_s: float) -> Scenario:
+def _clock(
+    name: str,
+    kind: str,
+    params: dict[str, Any],
+    description: str,
+    idle_s: float,
+    broker_delay_s: float = 0.0,
+) -> Scenario:
+    """`broker_delay_s`: the broker answers that late while the clock is wrong, so a duration the engine
+    measures with the wall clock (instead of the monotonic one) is off by seconds, not milliseconds."""
+    slow = (BrokerConfig(order_delay_s=broker_delay_s),) if broker_delay_s else ()
     return Scenario(
         name=name,
         tier=3,
@@ -78,11 +88,14 @@ def _clock(name: str, kind: str, params: dict[str, Any], description: str, idle_
         method=(
             Burst(count=5),
             Inject(name="clock", kind=kind, params=params),
+            *slow,
             Sleep(seconds=idle_s),  # idle past the balance limit: the next order must refresh it first
             Burst(count=6, interval_s=0.1),
+            *((BrokerConfig(),) if slow else ()),
             Heal(name="clock"),
             Burst(count=3),
         ),
+        rollback=(BrokerConfig(),) if slow else (),
         checkers=(
             *CORE,
             _c("clock_safety"),
@@ -175,8 +188,10 @@ REAL_FAULT_SCENARIOS: tuple[Scenario, ...] = (
         "clock-runs-fast",
         "clock_fast",
         {"rate": 10.0},
-        "The wall clock runs 10x fast: ledger and balance rules unaffected.",
+        "The wall clock runs 10x fast while the broker answers in 0.5 s (5 s by the fast clock, past the "
+        "engine's 3 s broker timeout): ledger, balance rules and broker outcomes unaffected.",
         0.5,
+        broker_delay_s=0.5,
     ),
     Scenario(
         name="cpu-starved-burst",
@@ -213,8 +228,21 @@ REAL_FAULT_SCENARIOS: tuple[Scenario, ...] = (
         name="pause-past-client-timeout",
         tier=4,
         description="The engine is frozen (cgroup freezer) for longer than the client's 5 s timeout "
-        "mid-burst: in-doubt signals, retried under the same intent id, never doubled.",
-        method=_mid_burst("paused", "pause", FloatRange(lo=5.5, hi=6.5), count=16),
+        "mid-burst: in-doubt signals, retried under the same intent id, never doubled. Clients pause 0.3 s "
+        "between signals, so a signal sent into the freeze is queued there together with its retry, and the "
+        "broker answers in 0.5 s from the freeze on: after the thaw a retry meets its first attempt still at "
+        "the broker.",
+        method=(
+            Burst(count=16, interval_s=0.3, background=True, concurrency=2, retry_unknown=2),
+            WaitOps(count=IntRange(lo=3, hi=6)),
+            Inject(name="paused", kind="pause"),
+            BrokerConfig(order_delay_s=0.5),
+            Sleep(seconds=FloatRange(lo=5.5, hi=6.5)),
+            Heal(name="paused"),
+            AwaitBurst(),
+            BrokerConfig(),
+        ),
+        rollback=(BrokerConfig(),),
         checkers=(*CORE, AVAILABLE),
     ),
     Scenario(
