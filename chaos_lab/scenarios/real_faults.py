@@ -30,6 +30,7 @@ CORE = (*BASE_CORE, _c("no_false_rejects"))
 HEALTH = _c("health_truth")
 BALANCE_SLACK = 1.5  # s: refresh -> intent record -> order at the broker, on a loaded host
 SHORT_BALANCE_AGE = 3.0  # s: lets a run of seconds judge the balance-age rule (the engine's default is 300)
+FAST_CLOCK_BROKER_TIMEOUT = 10.0  # s, engine's broker read timeout in clock-runs-fast (see there)
 
 
 def _mid_burst(
@@ -76,6 +77,7 @@ def _clock(
     description: str,
     idle_s: float,
     broker_delay_s: float = 0.0,
+    engine_config: dict[str, Any] | None = None,
 ) -> Scenario:
     """`broker_delay_s`: the broker answers that late while the clock is wrong, so a duration the engine
     measures with the wall clock (instead of the monotonic one) is off by seconds, not milliseconds."""
@@ -84,7 +86,7 @@ def _clock(
         name=name,
         tier=3,
         description=description,
-        engine_config={"balance_max_age": SHORT_BALANCE_AGE},
+        engine_config={"balance_max_age": SHORT_BALANCE_AGE, **(engine_config or {})},
         method=(
             Burst(count=5),
             Inject(name="clock", kind=kind, params=params),
@@ -188,10 +190,13 @@ REAL_FAULT_SCENARIOS: tuple[Scenario, ...] = (
         "clock-runs-fast",
         "clock_fast",
         {"rate": 10.0},
-        "The wall clock runs 10x fast while the broker answers in 0.5 s (5 s by the fast clock, past the "
-        "engine's 3 s broker timeout): ledger, balance rules and broker outcomes unaffected.",
+        "The wall clock runs 10x fast while the broker answers in 0.25 s (2.5 s by the fast clock): ledger, "
+        "balance rules and broker outcomes unaffected.",
         0.5,
-        broker_delay_s=0.5,
+        broker_delay_s=0.25,
+        # libfaketime's rate mode also runs the engine's socket timeouts 10x fast (a real fast clock does not:
+        # poll timeouts are monotonic): a 10 s broker timeout is the usual ~1 s while the fault is on.
+        engine_config={"broker_read_timeout": FAST_CLOCK_BROKER_TIMEOUT},
     ),
     Scenario(
         name="cpu-starved-burst",
@@ -230,13 +235,13 @@ REAL_FAULT_SCENARIOS: tuple[Scenario, ...] = (
         description="The engine is frozen (cgroup freezer) for longer than the client's 5 s timeout "
         "mid-burst: in-doubt signals, retried under the same intent id, never doubled. Clients pause 0.3 s "
         "between signals, so a signal sent into the freeze is queued there together with its retry, and the "
-        "broker answers in 0.5 s from the freeze on: after the thaw a retry meets its first attempt still at "
+        "broker answers in 1 s from the freeze on: after the thaw a retry meets its first attempt still at "
         "the broker.",
         method=(
-            Burst(count=16, interval_s=0.3, background=True, concurrency=2, retry_unknown=2),
+            Burst(count=18, interval_s=0.3, background=True, concurrency=3, retry_unknown=2),
             WaitOps(count=IntRange(lo=3, hi=6)),
             Inject(name="paused", kind="pause"),
-            BrokerConfig(order_delay_s=0.5),
+            BrokerConfig(order_delay_s=1.0),
             Sleep(seconds=FloatRange(lo=5.5, hi=6.5)),
             Heal(name="paused"),
             AwaitBurst(),
