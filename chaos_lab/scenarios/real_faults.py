@@ -203,8 +203,8 @@ REAL_FAULT_SCENARIOS: tuple[Scenario, ...] = (
         tier=3,
         description="The engine's cgroup gets 5% of a CPU for 2-3 s mid-burst with three clients sending: "
         "slow, nothing lost, no filled order called rejected.",
-        # 5 % and three clients: the few ms of CPU each order needs stretch to most of a second even on an idle
-        # host (estimate: at 10 % with two clients ~0.2 s, within a short time budget of the engine's).
+        # 5 % and three clients: the few ms of CPU each order needs stretch to most of a second even on an
+        # idle host (estimate: at 10 % with two clients ~0.2 s, within a short time budget of the engine's).
         method=_mid_burst(
             "cpu-starved", "cpu_starve", FloatRange(lo=2.0, hi=3.0), {"cpu_fraction": 0.05}, concurrency=3
         ),
