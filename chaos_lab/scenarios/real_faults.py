@@ -30,6 +30,7 @@ CORE = (*BASE_CORE, _c("no_false_rejects"))
 HEALTH = _c("health_truth")
 BALANCE_SLACK = 1.5  # s: refresh -> intent record -> order at the broker, on a loaded host
 SHORT_BALANCE_AGE = 3.0  # s: lets a run of seconds judge the balance-age rule (the engine's default is 300)
+THAW_SLOW_S = 2.0  # s the broker stays slow after a pause is healed: covers the queued first attempts only
 FAST_CLOCK_BROKER_TIMEOUT = 10.0  # s, engine's broker read timeout in clock-runs-fast (see there)
 
 
@@ -240,8 +241,8 @@ REAL_FAULT_SCENARIOS: tuple[Scenario, ...] = (
         description="The engine is frozen (cgroup freezer) for longer than the client's 5 s timeout "
         "mid-burst: in-doubt signals, retried under the same intent id, never doubled. Clients pause 0.3 s "
         "between signals, so a signal sent into the freeze is queued there together with its retry, and the "
-        "broker answers in 1 s from the freeze on: after the thaw a retry meets its first attempt still at "
-        "the broker.",
+        "broker answers in 1 s from the freeze to 2 s after the thaw: a retry meets its first attempt "
+        "still at the broker.",
         method=(
             Burst(count=18, interval_s=0.3, background=True, concurrency=3, retry_unknown=2),
             WaitOps(count=IntRange(lo=3, hi=6)),
@@ -249,8 +250,9 @@ REAL_FAULT_SCENARIOS: tuple[Scenario, ...] = (
             BrokerConfig(order_delay_s=1.0),
             Sleep(seconds=FloatRange(lo=5.5, hi=6.5)),
             Heal(name="paused"),
-            AwaitBurst(),
+            Sleep(seconds=THAW_SLOW_S),  # the thawed first attempts are at the broker; then full speed
             BrokerConfig(),
+            AwaitBurst(),
         ),
         rollback=(BrokerConfig(),),
         checkers=(*CORE, AVAILABLE),
