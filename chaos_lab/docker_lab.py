@@ -40,6 +40,7 @@ SERVICE_LABEL = "com.docker.compose.service"
 VOLUME_LABEL = "com.docker.compose.volume"
 ONEOFF_LABEL = "com.docker.compose.oneoff"
 LAB_LABEL = "io.solat-lab.project"
+PAUSE_ATTEMPTS = 4  # runc's freeze of a busy cgroup can time out under host load (see DockerLab.pause)
 
 SERVICES = ("datavol", "broker", "toxiproxy", "engine")
 SIDECAR = "datavol"  # keeps the tmpfs volume mounted; file faults run in it
@@ -315,7 +316,17 @@ class DockerLab:
         self.container(service).restart(timeout=10)
 
     def pause(self, service: str) -> None:
-        self.container(service).pause()
+        """runc gives up freezing a busy cgroup after a short wait ("unable to freeze", container left
+        running): seen twice in three runs on a 2-core host at load 30. A few bounded retries, then raise."""
+        container = self.container(service)
+        for attempt in range(1, PAUSE_ATTEMPTS + 1):
+            try:
+                container.pause()
+                return
+            except docker.errors.APIError as exc:
+                if "unable to freeze" not in str(exc) or attempt == PAUSE_ATTEMPTS:
+                    raise
+                time.sleep(0.2)
 
     def unpause(self, service: str) -> None:
         self.container(service).unpause()

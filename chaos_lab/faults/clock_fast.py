@@ -2,7 +2,11 @@
 start (libfaketime's rate spec): the wall clock leaps ahead, then keeps drifting. Monotonic is untouched.
 
 libfaketime counts the rate from each process's own start, so a helper process cannot measure the engine's
-skew; inject reads the spec back, and the ledger's timestamps show the leap (clock_safety judges them)."""
+skew; inject reads the spec back, and the ledger's timestamps show the leap (clock_safety judges them).
+
+Side effect a real fast clock does not have: in rate mode libfaketime also scales poll/select timeouts
+(measured in the engine image: a 1 s socket timeout returns after 0.14 s at x10; Event.wait is unaffected), so
+the engine's socket timeouts run 10x short while this fault is on. Scenarios lengthen them (engine_config)."""
 
 from __future__ import annotations
 

@@ -30,6 +30,8 @@ CORE = (*BASE_CORE, _c("no_false_rejects"))
 HEALTH = _c("health_truth")
 BALANCE_SLACK = 1.5  # s: refresh -> intent record -> order at the broker, on a loaded host
 SHORT_BALANCE_AGE = 3.0  # s: lets a run of seconds judge the balance-age rule (the engine's default is 300)
+THAW_SLOW_S = 2.0  # s the broker stays slow after a pause is healed: covers the queued first attempts only
+FAST_CLOCK_BROKER_TIMEOUT = 10.0  # s, engine's broker read timeout in clock-runs-fast (see there)
 
 
 def _mid_burst(
@@ -69,20 +71,34 @@ def _broker(name: str, mode: str, description: str, probability: float, **extra:
     )
 
 
-def _clock(name: str, kind: str, params: dict[str, Any], description: str, idle_s: float) -> Scenario:
+def _clock(
+    name: str,
+    kind: str,
+    params: dict[str, Any],
+    description: str,
+    idle_s: float,
+    broker_delay_s: float = 0.0,
+    engine_config: dict[str, Any] | None = None,
+) -> Scenario:
+    """`broker_delay_s`: the broker answers that late while the clock is wrong, so a duration the engine
+    measures with the wall clock (instead of the monotonic one) is off by seconds, not milliseconds."""
+    slow = (BrokerConfig(order_delay_s=broker_delay_s),) if broker_delay_s else ()
     return Scenario(
         name=name,
         tier=3,
         description=description,
-        engine_config={"balance_max_age": SHORT_BALANCE_AGE},
+        engine_config={"balance_max_age": SHORT_BALANCE_AGE, **(engine_config or {})},
         method=(
             Burst(count=5),
             Inject(name="clock", kind=kind, params=params),
+            *slow,
             Sleep(seconds=idle_s),  # idle past the balance limit: the next order must refresh it first
             Burst(count=6, interval_s=0.1),
+            *((BrokerConfig(),) if slow else ()),
             Heal(name="clock"),
             Burst(count=3),
         ),
+        rollback=(BrokerConfig(),) if slow else (),
         checkers=(
             *CORE,
             _c("clock_safety"),
@@ -175,15 +191,25 @@ REAL_FAULT_SCENARIOS: tuple[Scenario, ...] = (
         "clock-runs-fast",
         "clock_fast",
         {"rate": 10.0},
-        "The wall clock runs 10x fast: ledger and balance rules unaffected.",
+        "The wall clock runs 10x fast while the broker answers in 0.25 s (2.5 s by the fast clock): ledger, "
+        "balance rules and broker outcomes unaffected.",
         0.5,
+        broker_delay_s=0.25,
+        # libfaketime's rate mode also runs the engine's socket timeouts 10x fast (a real fast clock does not:
+        # poll timeouts are monotonic): a 10 s broker timeout is the usual ~1 s while the fault is on.
+        engine_config={"broker_read_timeout": FAST_CLOCK_BROKER_TIMEOUT},
     ),
     Scenario(
         name="cpu-starved-burst",
         tier=3,
-        description="The engine's cgroup gets 10% of a CPU for 2-3 s mid-burst: slow, nothing lost.",
-        method=_mid_burst("cpu-starved", "cpu_starve", FloatRange(lo=2.0, hi=3.0), {"cpu_fraction": 0.1}),
-        # Slow is the point: whether a 10 % engine answers /health within 1 s depends on the host's own load
+        description="The engine's cgroup gets 5% of a CPU for 2-3 s mid-burst with three clients sending: "
+        "slow, nothing lost, no filled order called rejected.",
+        # 5 % and three clients: the few ms of CPU each order needs stretch to most of a second even on an
+        # idle host (estimate: at 10 % with two clients ~0.2 s, within a short time budget of the engine's).
+        method=_mid_burst(
+            "cpu-starved", "cpu_starve", FloatRange(lo=2.0, hi=3.0), {"cpu_fraction": 0.05}, concurrency=3
+        ),
+        # Slow is the point: whether a 5 % engine answers /health within 1 s depends on the host's own load
         # (a clean engine missed 2 probes on a busy CI host), so only the recovery bound is judged here.
         checkers=(*CORE, _c("availability", recover_within_s=20.0, judge_probes=False)),
     ),
@@ -213,8 +239,22 @@ REAL_FAULT_SCENARIOS: tuple[Scenario, ...] = (
         name="pause-past-client-timeout",
         tier=4,
         description="The engine is frozen (cgroup freezer) for longer than the client's 5 s timeout "
-        "mid-burst: in-doubt signals, retried under the same intent id, never doubled.",
-        method=_mid_burst("paused", "pause", FloatRange(lo=5.5, hi=6.5), count=16),
+        "mid-burst: in-doubt signals, retried under the same intent id, never doubled. Clients pause 0.3 s "
+        "between signals, so a signal sent into the freeze is queued there together with its retry, and the "
+        "broker answers in 1 s from the freeze to 2 s after the thaw: a retry meets its first attempt "
+        "still at the broker.",
+        method=(
+            Burst(count=18, interval_s=0.3, background=True, concurrency=3, retry_unknown=2),
+            WaitOps(count=IntRange(lo=3, hi=6)),
+            Inject(name="paused", kind="pause"),
+            BrokerConfig(order_delay_s=1.0),
+            Sleep(seconds=FloatRange(lo=5.5, hi=6.5)),
+            Heal(name="paused"),
+            Sleep(seconds=THAW_SLOW_S),  # the thawed first attempts are at the broker; then full speed
+            BrokerConfig(),
+            AwaitBurst(),
+        ),
+        rollback=(BrokerConfig(),),
         checkers=(*CORE, AVAILABLE),
     ),
     Scenario(

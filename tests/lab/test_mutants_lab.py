@@ -23,6 +23,10 @@ PLANTED = [  # mutant, scenario, checker that must flag it (fault under test)
     ("04-recovery-trusts-truncate", "write-eio-while-trading", "health_truth"),  # write_eio
     ("07-balance-age-wall-clock", "clock-step-back", "balance_fresh"),  # clock_step (back)
     ("08-ledger-refuses-backward-time", "clock-step-back", "clock_safety"),  # clock_step (back)
+    ("13-reconcile-assumes-not-sent", "oom-kill-mid-burst", "no_false_rejects"),  # memory_oom
+    ("14-signal-ttl-wall-clock", "clock-runs-fast", "no_false_rejects"),  # clock_fast
+    ("15-signal-budget-abandons-order", "cpu-starved-burst", "no_false_rejects"),  # cpu_starve
+    ("16-intent-lock-released-over-io", "pause-past-client-timeout", "positions_match"),  # pause
 ]
 
 
