@@ -35,7 +35,7 @@ from chaos_lab.scenarios.model import (
 
 TRIGGER_TIMEOUT_S = 10.0
 FILE_MIN_LEDGER = 1500  # bytes: a tear needs one record, a flip three in the middle
-RESTARTING = ("kill", "stop")  # fault kinds whose heal starts the engine
+RESTARTING = ("kill", "stop", "memory_oom")  # fault kinds whose heal starts the engine (restart: its inject)
 CORE = ("no_lost_acks", "no_duplicates", "no_phantoms", "positions_match", "ledger_integrity")
 
 
@@ -143,6 +143,11 @@ def render(schedule: Schedule) -> Scenario:
         t.steps.append(Sleep(seconds=fault.hold_s))
     t.heal_all()
     _place_operator(t.steps, schedule, terminal)
+    if w.after and not terminal:  # the clients go on sending once the engine answers again
+        t.steps += [
+            WaitEngine(ready=False),
+            Burst(count=len(w.after), signals=w.after, retry_unknown=w.retry_unknown, max_quantity=5),
+        ]
     t.steps.append(AwaitBurst(timeout_s=90))
     if schedule.late_retry and not terminal:  # clients come back later for what stayed in doubt
         t.steps += [WaitEngine(ready=False), RetryUnknown(required=False)]
@@ -173,11 +178,18 @@ def _place_operator(steps: list[Step], schedule: Schedule, terminal: bool) -> No
     restarts = [  # right after the heal that starts the engine again
         i + 1
         for i, s in enumerate(steps[:last])
-        if isinstance(s, Heal) and s.name.split("-", 1)[-1] in RESTARTING
+        if (isinstance(s, Heal) and s.name.split("-", 1)[-1] in RESTARTING)
+        or (isinstance(s, Inject) and s.kind == "restart")
     ]
+    names = {f"f{j}-{f.kind}": j for j, f in enumerate(schedule.faults) if RULES[f.kind].role != "file"}
+    injected = {  # right after fault j strikes: the operator acts while it holds
+        names[s.name]: i + 1 for i, s in enumerate(steps[:last]) if isinstance(s, Inject) and s.name in names
+    }
     placed = []
     for n, op in enumerate(schedule.operator):
-        if op.after_restart and restarts:
+        if op.during is not None and op.during in injected:
+            placed.append((injected[op.during], n, [_operator(op.action)]))
+        elif op.after_restart and restarts:
             pos = restarts[min(len(restarts) - 1, int(op.at * len(restarts)))]
             placed.append((pos, n, [WaitEngine(ready=False), _operator(op.action)]))
         else:
@@ -221,7 +233,7 @@ def checkers_for(kinds: set[str], activations: bool, terminal: bool) -> tuple[Ch
 
 
 def describe(schedule: Schedule) -> str:
-    parts = []
+    parts: list[str] = []
     for i, f in enumerate(schedule.faults):
         what = f.kind + (f"({f.params.get('type')})" if f.kind == "toxic" else "")
         if i and f.relation == "overlap":
@@ -231,7 +243,13 @@ def describe(schedule: Schedule) -> str:
         else:
             parts.append(f"on {f.trigger.kind}>={f.trigger.value:g}, {what} {f.hold_s}s")
     w = schedule.workload
-    extra = [f"operator {op.action} at {op.at:.0%}" for op in schedule.operator]
+    extra = [
+        f"operator {op.action} "
+        + (f"while fault {op.during} holds" if op.during is not None else f"at {op.at:.0%}")
+        for op in schedule.operator
+    ]
+    if w.after:
+        extra.append(f"{len(w.after)} more signals after recovery")
     if schedule.broker_delay_s:
         extra.append(f"broker answers {schedule.broker_delay_s}s late")
     if schedule.broker_fail_next:
