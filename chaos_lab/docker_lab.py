@@ -198,8 +198,10 @@ class DockerLab:
             raise LabError(f"image(s) {', '.join(missing)} missing: run `make images`")
 
     # -- lifecycle -----------------------------------------------------------------------------------------
-    def up(self, timeout: float = 60) -> None:
-        """compose up -d, then wait until every service is healthy; on any failure the project is removed."""
+    def up(self, timeout: float = 180) -> None:
+        """compose up -d, then wait until every service is healthy; on any failure the project is removed.
+        180 s: on 2 shared cores at load 30+, two labs starting at once took over 60 s (the engine still
+        `starting`); a lab that never comes up still fails, just not for being slow."""
         deadline = time.monotonic() + timeout
         try:
             self.check_images()

@@ -165,26 +165,32 @@ def _fault(rng: random.Random, i: int, kind: str, prev: FaultSpec | None, level:
 
 
 def _operator(rng: random.Random, faults: list[FaultSpec]) -> tuple[OperatorAction, ...]:
-    """Activation and reset at random points, half the time inside a holding fault's window."""
-    if rng.random() >= 0.6:
+    """An activation and usually a reset. With a holding fault (disk, link) drawn, the pair relates to one
+    window of it in one of four ways, equally often: both at random points, the halt pressed while it holds,
+    the halt before and the reset while it holds, or both while it holds."""
+    if rng.random() >= 0.75:
         return ()
     windows = [i for i, f in enumerate(faults) if RULES[f.kind].role in HOLDING]
-
-    def anchor(not_before: int) -> int | None:
-        later = [i for i in windows if i >= not_before]
-        return rng.choice(later) if later and rng.random() < 0.5 else None
-
-    on = round(rng.random(), 3)
-    during = anchor(0)
-    ops = [OperatorAction(action="activate", at=on, after_restart=rng.random() < 0.4, during=during)]
-    if rng.random() < 0.75:
-        reset_during = anchor(during or 0)
+    pattern = rng.choice(["free", "halt_in", "reset_in", "both_in"]) if windows else "free"
+    window = rng.choice(windows) if windows else None
+    on = round(rng.uniform(0.0, 0.2) if pattern == "reset_in" else rng.random(), 3)
+    halt_in = pattern in ("halt_in", "both_in")
+    ops = [
+        OperatorAction(
+            action="activate",
+            at=on,
+            after_restart=not halt_in and rng.random() < 0.4,
+            during=window if halt_in else None,
+        )
+    ]
+    if pattern in ("reset_in", "both_in") or rng.random() < 0.75:
+        reset_in = pattern in ("reset_in", "both_in")
         ops.append(
             OperatorAction(
                 action="reset",
                 at=round(rng.uniform(on, 1.0), 3),
-                after_restart=reset_during is None and rng.random() < 0.25,
-                during=reset_during,
+                after_restart=not reset_in and rng.random() < 0.25,
+                during=window if reset_in else None,
             )
         )
     return tuple(ops)

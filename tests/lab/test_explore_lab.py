@@ -22,10 +22,11 @@ from chaos_lab.scenarios.files import load_scenario
 
 BASE = os.environ.get("COMPOSE_PROJECT_NAME") or PROJECT
 OWN = f"{BASE}5"
-# Seed 1, index 2812 with only disk faults drawn: the operator activates the kill switch, the disk fills, the
-# operator resets the switch while the disk is full (the reset cannot be saved: 507), the disk is freed, and
-# the one client goes on sending (50 signals, 0.1 s apart): the mutant accepts them, the engine refuses.
-SCHEDULE = ["--seed", "1", "--faults", "disk_fill", "--start-index", "2812", "--max-schedules", "1"]
+# Seed 1, index 258 with only disk faults drawn: the operator activates the kill switch as the workload
+# starts, the disk fills after 7 signals, the operator resets the switch while the disk is full (the reset
+# cannot be saved: 507), the disk is freed, and the client sends 7 more signals once the engine answers: the
+# mutant accepts them, the engine refuses.
+SCHEDULE = ["--seed", "1", "--faults", "disk_fill", "--start-index", "258", "--max-schedules", "1"]
 
 
 @pytest.fixture
