@@ -6,6 +6,9 @@ Rules that keep a random schedule meaningful: two process faults (kill, stop, re
 overlaps it; a corrupt kill-switch file needs one to exist (the operator activates first); ledger corruption
 ends the schedule (the engine must refuse to trade from then on). Whatever the operator left active is reset
 at the end (and a corrupt kill-switch file too), so the engine is expected to trade again after recovery.
+Operator actions go at their fraction of the steps, right after a restart, or right after the fault whose
+window they belong to strikes (`during`); the signals sent after recovery go after the last heal, once the
+engine answers, before the final reset.
 """
 
 from __future__ import annotations
