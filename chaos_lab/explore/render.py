@@ -37,6 +37,9 @@ from chaos_lab.scenarios.model import (
 )
 
 TRIGGER_TIMEOUT_S = 10.0
+# a restarted engine on 2 shared cores at load 40 took over 30 s to answer /health: the wait is generous, how
+# soon it must answer is the availability checker's judgement
+ENGINE_BACK_S = 120.0
 FILE_MIN_LEDGER = 1500  # bytes: a tear needs one record, a flip three in the middle
 RESTARTING = ("kill", "stop", "memory_oom")  # fault kinds whose heal starts the engine (restart: its inject)
 CORE = ("no_lost_acks", "no_duplicates", "no_phantoms", "positions_match", "ledger_integrity")
@@ -129,7 +132,10 @@ def render(schedule: Schedule) -> Scenario:
         name = f"f{i}-{fault.kind}"
         if rule.role == "file":
             if fault.kind == "corrupt_kill_switch":  # the file must exist to be damaged
-                t.steps += [WaitEngine(ready=False), ActivateKillSwitch(reason="explore: operator halt")]
+                t.steps += [
+                    WaitEngine(ready=False, timeout_s=ENGINE_BACK_S),
+                    ActivateKillSwitch(reason="explore: operator halt"),
+                ]
             t.steps += [
                 Inject(name=f"f{i}-stop", kind="stop"),
                 Inject(name=name, kind=fault.kind, params=fault.params),
@@ -148,16 +154,16 @@ def render(schedule: Schedule) -> Scenario:
     _place_operator(t.steps, schedule, terminal)
     if w.after and not terminal:  # the clients go on sending once the engine answers again
         t.steps += [
-            WaitEngine(ready=False),
+            WaitEngine(ready=False, timeout_s=ENGINE_BACK_S),
             Burst(count=len(w.after), signals=w.after, retry_unknown=w.retry_unknown, max_quantity=5),
         ]
     t.steps.append(AwaitBurst(timeout_s=90))
     if schedule.late_retry and not terminal:  # clients come back later for what stayed in doubt
-        t.steps += [WaitEngine(ready=False), RetryUnknown(required=False)]
+        t.steps += [WaitEngine(ready=False, timeout_s=ENGINE_BACK_S), RetryUnknown(required=False)]
     if activations and not terminal:  # the operator clears what is left so trading resumes after recovery
-        t.steps += [WaitEngine(ready=False), ResetKillSwitch()]
+        t.steps += [WaitEngine(ready=False, timeout_s=ENGINE_BACK_S), ResetKillSwitch()]
     if "truncate_parquet" in kinds:
-        t.steps += [WaitEngine(ready=False), ReadBars()]
+        t.steps += [WaitEngine(ready=False, timeout_s=ENGINE_BACK_S), ReadBars()]
     return Scenario(
         name=schedule.name,
         tier=4,
@@ -194,7 +200,7 @@ def _place_operator(steps: list[Step], schedule: Schedule, terminal: bool) -> No
             placed.append((injected[op.during], n, [_operator(op.action)]))
         elif op.after_restart and restarts:
             pos = restarts[min(len(restarts) - 1, int(op.at * len(restarts)))]
-            placed.append((pos, n, [WaitEngine(ready=False), _operator(op.action)]))
+            placed.append((pos, n, [WaitEngine(ready=False, timeout_s=ENGINE_BACK_S), _operator(op.action)]))
         else:
             placed.append((first + round(op.at * (last - first)), n, [_operator(op.action)]))
     for pos, _, new in sorted(placed, key=lambda p: (p[0], p[1]), reverse=True):
