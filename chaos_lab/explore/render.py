@@ -2,7 +2,8 @@
 is the plan itself (the generator passes explicit signals through) and replays without the explorer.
 
 Rules that keep a random schedule meaningful: two process faults (kill, stop, restart, pause) never overlap
-(a paused container cannot be restarted); a file fault is applied with the engine stopped and nothing
+(a paused container cannot be restarted), nor does an in-process fault (libfiu, libfaketime) strike while a
+process fault holds; a file fault is applied with the engine stopped and nothing
 overlaps it; a corrupt kill-switch file needs one to exist (the operator activates first); ledger corruption
 ends the schedule (the engine must refuse to trade from then on). Whatever the operator left active is reset
 at the end (and a corrupt kill-switch file too), so the engine is expected to trade again after recovery.
@@ -63,6 +64,8 @@ def _may_overlap(prev: FaultSpec, nxt: FaultSpec) -> bool:
         return False  # one proxy, one filler file, one toxic per name: the second would replace the first
     if b == "file":
         return a in ("disk", "link")
+    if a == "process" and RULES[nxt.kind].in_process:
+        return False  # set inside the engine process: a stopped or paused engine cannot take it
     return a != "file" and not (a == "process" and b == "process")
 
 

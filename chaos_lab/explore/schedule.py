@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chaos_lab.explore.kinds import RULES
+from chaos_lab.explore.kinds import RULES, outlives_restart
 from chaos_lab.scenarios.model import Signal
 
 SYMBOLS = ("EURUSD", "GBPUSD", "USDJPY")
@@ -115,7 +115,10 @@ def _trigger(rng: random.Random, level: int) -> Trigger:
     return Trigger(kind="sleep", value=round(rng.uniform(0.2, 2.0), 2))
 
 
-HOLDING = ("disk", "link")  # roles whose state outlives a restart of the engine
+HOLDING = (
+    "disk",
+    "link",
+)  # roles of the faults the operator may act inside (a save fails, the broker is away)
 LOST_ANSWER_S = 3.0  # the engine's broker read timeout: a broker later than this fills unheard
 
 
@@ -126,7 +129,7 @@ def swarm(rng: random.Random, kinds: list[str]) -> list[str]:
     if len(kinds) <= 2:
         return list(kinds)
     process = [k for k in kinds if RULES[k].role == "process"]
-    holding = [k for k in kinds if RULES[k].role in HOLDING]
+    holding = [k for k in kinds if outlives_restart(k)]
     if process and holding and rng.random() < 0.5:
         picked = {rng.choice(holding), rng.choice(process)}
         if rng.random() < 0.3:
@@ -148,7 +151,7 @@ def _fault(rng: random.Random, i: int, kind: str, prev: FaultSpec | None, level:
     rule = RULES[kind]
     relation: Relation = "later" if i == 0 else rng.choice(["later", "overlap", "after_heal"])
     lifo, gap = rng.random() < 0.5, rng.random() < 0.5
-    if prev is not None and RULES[prev.kind].role in HOLDING and rule.role == "process":
+    if prev is not None and outlives_restart(prev.kind) and rule.role == "process":
         # recovery under a held fault: strike while it holds, restart first, free it some seconds later
         relation = "overlap" if rng.random() < 0.7 else relation
         lifo, gap = rng.random() < 0.75, rng.random() < 0.8
@@ -212,7 +215,7 @@ def generate(seed: int, index: int, kinds: list[str]) -> Schedule:
     process = [k for k in drawn if RULES[k].role == "process"]
     for i in range(rng.randint(1, 4)):
         kind = rng.choices(drawn, weights=[RULES[k].weight for k in drawn])[0]
-        if faults and RULES[faults[-1].kind].role in HOLDING and process and rng.random() < 0.5:
+        if faults and outlives_restart(faults[-1].kind) and process and rng.random() < 0.5:
             kind = rng.choice(process)  # a held disk or link fault, then a crash or restart under it
         fault = _fault(rng, i, kind, faults[-1] if faults else None, level)
         trigger = fault.trigger

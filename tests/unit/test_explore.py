@@ -148,6 +148,12 @@ def test_process_faults_never_overlap_and_operator_state_is_cleared() -> None:
         (type(s).__name__, getattr(s, "name", "")) for s in steps if type(s).__name__ in ("Inject", "Heal")
     ]
     assert kinds_order.index(("Heal", "f0-kill")) < kinds_order.index(("Inject", "f1-pause"))
+    # a libfiu point is set inside the engine process: never while it is stopped (the exec would fail)
+    fiu = FaultSpec(kind="fsync_eio", relation="overlap", hold_s=0.5)
+    steps = render(_schedule(kill, fiu)).method
+    names = [getattr(s, "name", "") for s in steps if isinstance(s, Inject | Heal)]
+    assert names.index("f0-kill") < names.index("f1-fsync_eio") and names.count("f0-kill") == 2
+    assert names.index("f1-fsync_eio") > len(names) - 1 - names[::-1].index("f0-kill")
     from chaos_lab.explore.schedule import OperatorAction
 
     scenario = render(_schedule(kill, operator=(OperatorAction(action="activate", at=0.5),)))
