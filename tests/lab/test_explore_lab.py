@@ -46,6 +46,9 @@ def _report(out: str) -> dict:  # type: ignore[type-arg]
 
 @pytest.mark.lab
 @pytest.mark.tier4
+# six scenario runs (found, 3 shrink attempts, 1 replay, the engine's run) plus a mutant build: ~100 s each at
+# load 30 on 2 shared cores, past the suite's 300 s default
+@pytest.mark.timeout(1800)
 def test_explore_finds_a_planted_bug_the_engine_does_not_have(
     own_lab_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -79,6 +82,7 @@ def test_explore_finds_a_planted_bug_the_engine_does_not_have(
 
 @pytest.mark.lab
 @pytest.mark.tier4
+@pytest.mark.timeout(900)  # two scenario runs and a lab start, on a loaded host
 def test_check_determinism_replays_the_plan(
     own_lab_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
