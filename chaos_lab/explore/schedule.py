@@ -21,6 +21,7 @@ concrete `Scenario` (signals listed, every parameter fixed), which is what is wr
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
 from typing import Any, Literal
 
@@ -228,6 +229,14 @@ def generate(seed: int, index: int, kinds: list[str]) -> Schedule:
     knob = rng.random()
     # the broker answers late: half the time past the engine's read timeout (it fills, the answer is lost)
     delay = rng.choice([rng.uniform(0.5, 2.5), rng.uniform(LOST_ANSWER_S + 0.2, LOST_ANSWER_S + 1.5)])
+    crash_under_link = any(
+        f.relation == "overlap" and RULES[f.kind].role == "process" and RULES[p.kind].role == "link"
+        for p, f in itertools.pairwise(faults)
+    )
+    if crash_under_link and rng.random() < 0.5:
+        # a crash while the link is broken: half the time with answers being lost, so the crash catches an
+        # order in doubt and start-up reconcile must ask about it through the broken link
+        knob, delay = 0.0, rng.uniform(LOST_ANSWER_S + 0.2, LOST_ANSWER_S + 1.5)
     return Schedule(
         seed=seed,
         index=index,
