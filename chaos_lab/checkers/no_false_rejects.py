@@ -29,7 +29,11 @@ def check(obs: Observation, require_knob_hits: bool = False) -> Verdict:
     told_rejected = [
         str(op.intent_id)
         for op in completions(obs)
-        if op.type == "fail" and op.intent_id is not None and coid_for(op.intent_id) in committed
+        # the engine's own answer: a refused connection (engine down, no status) says nothing about the order
+        if op.type == "fail"
+        and op.status_code is not None
+        and op.intent_id is not None
+        and coid_for(op.intent_id) in committed
     ]
     if told_rejected:
         problems.append(f"{len(told_rejected)} signals answered `rejected` although the broker filled them")

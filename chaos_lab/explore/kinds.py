@@ -21,6 +21,9 @@ class KindRule:
     role: str
     terminal: bool = False  # after it the engine must refuse to trade: nothing may follow
     weight: float = 1.0  # file faults are slow (stop, damage, start) and ledger corruption ends a schedule
+    # set inside the running engine process (libfiu point, libfaketime file in its /tmp): it cannot strike a
+    # stopped or paused engine, and a restart undoes it
+    in_process: bool = False
 
 
 def _toxic(rng: random.Random) -> dict[str, Any]:
@@ -71,12 +74,14 @@ RULES: dict[str, KindRule] = {
     ),
     "corrupt_kill_switch": KindRule(lambda r: {}, (0.0, 0.0), "file", weight=0.5),
     # syscall faults with free disk (libfiu): the ledger's fsync or every write fails, once or for a while
-    "fsync_eio": KindRule(lambda r: {}, (0.5, 3.0), "disk"),
-    "fsync_eio_once": KindRule(lambda r: {}, (0.3, 1.0), "disk"),
-    "write_eio": KindRule(lambda r: {}, (0.5, 1.5), "disk"),
+    "fsync_eio": KindRule(lambda r: {}, (0.5, 3.0), "disk", in_process=True),
+    "fsync_eio_once": KindRule(lambda r: {}, (0.3, 1.0), "disk", in_process=True),
+    "write_eio": KindRule(lambda r: {}, (0.5, 1.5), "disk", in_process=True),
     # the engine's wall clock (libfaketime): a step past the balance age limit or backwards, or running fast
-    "clock_step": KindRule(lambda r: {"offset_s": r.choice([301.0, 3600.0, -400.0])}, (0.5, 3.0), "clock"),
-    "clock_fast": KindRule(lambda r: {"rate": r.choice([5.0, 10.0])}, (0.5, 3.0), "clock"),
+    "clock_step": KindRule(
+        lambda r: {"offset_s": r.choice([301.0, 3600.0, -400.0])}, (0.5, 3.0), "clock", in_process=True
+    ),
+    "clock_fast": KindRule(lambda r: {"rate": r.choice([5.0, 10.0])}, (0.5, 3.0), "clock", in_process=True),
     # cgroup limits: a starved CPU, and an OOM kill mid-burst (it stops the engine: one process fault)
     "cpu_starve": KindRule(lambda r: {"cpu_fraction": r.choice([0.05, 0.1, 0.25])}, (1.0, 4.0), "resource"),
     "memory_oom": KindRule(lambda r: {}, (0.1, 1.0), "process", weight=0.5),
@@ -97,6 +102,13 @@ def explorable(wanted: list[str] | None = None) -> tuple[list[str], list[str]]:
     """(kinds the explorer draws from, kinds of the lab it has no rule for). `wanted` narrows the first."""
     kinds = sorted(FAULT_KINDS if wanted is None else set(wanted) & FAULT_KINDS)
     return [k for k in kinds if k in RULES], [k for k in sorted(FAULT_KINDS) if k not in RULES]
+
+
+def outlives_restart(kind: str) -> bool:
+    """A disk or link fault whose state the engine meets again when it restarts (a full filesystem, a broken
+    link): recovery under it is what start-up reconcile and the file reads must survive."""
+    rule = RULES[kind]
+    return rule.role in ("disk", "link") and not rule.in_process
 
 
 def stops_engine(kind: str) -> bool:

@@ -2,10 +2,14 @@
 is the plan itself (the generator passes explicit signals through) and replays without the explorer.
 
 Rules that keep a random schedule meaningful: two process faults (kill, stop, restart, pause) never overlap
-(a paused container cannot be restarted); a file fault is applied with the engine stopped and nothing
+(a paused container cannot be restarted), nor does an in-process fault (libfiu, libfaketime) strike while a
+process fault holds; a file fault is applied with the engine stopped and nothing
 overlaps it; a corrupt kill-switch file needs one to exist (the operator activates first); ledger corruption
 ends the schedule (the engine must refuse to trade from then on). Whatever the operator left active is reset
 at the end (and a corrupt kill-switch file too), so the engine is expected to trade again after recovery.
+Operator actions go at their fraction of the steps, right after a restart, or right after the fault whose
+window they belong to strikes (`during`); the signals sent after recovery go after the last heal, once the
+engine answers, before the final reset.
 """
 
 from __future__ import annotations
@@ -34,8 +38,11 @@ from chaos_lab.scenarios.model import (
 )
 
 TRIGGER_TIMEOUT_S = 10.0
+# a restarted engine on 2 shared cores at load 40 took over 30 s to answer /health: the wait is generous, how
+# soon it must answer is the availability checker's judgement
+ENGINE_BACK_S = 120.0
 FILE_MIN_LEDGER = 1500  # bytes: a tear needs one record, a flip three in the middle
-RESTARTING = ("kill", "stop")  # fault kinds whose heal starts the engine
+RESTARTING = ("kill", "stop", "memory_oom")  # fault kinds whose heal starts the engine (restart: its inject)
 CORE = ("no_lost_acks", "no_duplicates", "no_phantoms", "positions_match", "ledger_integrity")
 
 
@@ -57,6 +64,8 @@ def _may_overlap(prev: FaultSpec, nxt: FaultSpec) -> bool:
         return False  # one proxy, one filler file, one toxic per name: the second would replace the first
     if b == "file":
         return a in ("disk", "link")
+    if a == "process" and RULES[nxt.kind].in_process:
+        return False  # set inside the engine process: a stopped or paused engine cannot take it
     return a != "file" and not (a == "process" and b == "process")
 
 
@@ -126,7 +135,10 @@ def render(schedule: Schedule) -> Scenario:
         name = f"f{i}-{fault.kind}"
         if rule.role == "file":
             if fault.kind == "corrupt_kill_switch":  # the file must exist to be damaged
-                t.steps += [WaitEngine(ready=False), ActivateKillSwitch(reason="explore: operator halt")]
+                t.steps += [
+                    WaitEngine(ready=False, timeout_s=ENGINE_BACK_S),
+                    ActivateKillSwitch(reason="explore: operator halt"),
+                ]
             t.steps += [
                 Inject(name=f"f{i}-stop", kind="stop"),
                 Inject(name=name, kind=fault.kind, params=fault.params),
@@ -143,13 +155,18 @@ def render(schedule: Schedule) -> Scenario:
         t.steps.append(Sleep(seconds=fault.hold_s))
     t.heal_all()
     _place_operator(t.steps, schedule, terminal)
+    if w.after and not terminal:  # the clients go on sending once the engine answers again
+        t.steps += [
+            WaitEngine(ready=False, timeout_s=ENGINE_BACK_S),
+            Burst(count=len(w.after), signals=w.after, retry_unknown=w.retry_unknown, max_quantity=5),
+        ]
     t.steps.append(AwaitBurst(timeout_s=90))
     if schedule.late_retry and not terminal:  # clients come back later for what stayed in doubt
-        t.steps += [WaitEngine(ready=False), RetryUnknown(required=False)]
+        t.steps += [WaitEngine(ready=False, timeout_s=ENGINE_BACK_S), RetryUnknown(required=False)]
     if activations and not terminal:  # the operator clears what is left so trading resumes after recovery
-        t.steps += [WaitEngine(ready=False), ResetKillSwitch()]
+        t.steps += [WaitEngine(ready=False, timeout_s=ENGINE_BACK_S), ResetKillSwitch()]
     if "truncate_parquet" in kinds:
-        t.steps += [WaitEngine(ready=False), ReadBars()]
+        t.steps += [WaitEngine(ready=False, timeout_s=ENGINE_BACK_S), ReadBars()]
     return Scenario(
         name=schedule.name,
         tier=4,
@@ -173,13 +190,20 @@ def _place_operator(steps: list[Step], schedule: Schedule, terminal: bool) -> No
     restarts = [  # right after the heal that starts the engine again
         i + 1
         for i, s in enumerate(steps[:last])
-        if isinstance(s, Heal) and s.name.split("-", 1)[-1] in RESTARTING
+        if (isinstance(s, Heal) and s.name.split("-", 1)[-1] in RESTARTING)
+        or (isinstance(s, Inject) and s.kind == "restart")
     ]
+    names = {f"f{j}-{f.kind}": j for j, f in enumerate(schedule.faults) if RULES[f.kind].role != "file"}
+    injected = {  # right after fault j strikes: the operator acts while it holds
+        names[s.name]: i + 1 for i, s in enumerate(steps[:last]) if isinstance(s, Inject) and s.name in names
+    }
     placed = []
     for n, op in enumerate(schedule.operator):
-        if op.after_restart and restarts:
+        if op.during is not None and op.during in injected:
+            placed.append((injected[op.during], n, [_operator(op.action)]))
+        elif op.after_restart and restarts:
             pos = restarts[min(len(restarts) - 1, int(op.at * len(restarts)))]
-            placed.append((pos, n, [WaitEngine(ready=False), _operator(op.action)]))
+            placed.append((pos, n, [WaitEngine(ready=False, timeout_s=ENGINE_BACK_S), _operator(op.action)]))
         else:
             placed.append((first + round(op.at * (last - first)), n, [_operator(op.action)]))
     for pos, _, new in sorted(placed, key=lambda p: (p[0], p[1]), reverse=True):
@@ -221,7 +245,7 @@ def checkers_for(kinds: set[str], activations: bool, terminal: bool) -> tuple[Ch
 
 
 def describe(schedule: Schedule) -> str:
-    parts = []
+    parts: list[str] = []
     for i, f in enumerate(schedule.faults):
         what = f.kind + (f"({f.params.get('type')})" if f.kind == "toxic" else "")
         if i and f.relation == "overlap":
@@ -231,7 +255,13 @@ def describe(schedule: Schedule) -> str:
         else:
             parts.append(f"on {f.trigger.kind}>={f.trigger.value:g}, {what} {f.hold_s}s")
     w = schedule.workload
-    extra = [f"operator {op.action} at {op.at:.0%}" for op in schedule.operator]
+    extra = [
+        f"operator {op.action} "
+        + (f"while fault {op.during} holds" if op.during is not None else f"at {op.at:.0%}")
+        for op in schedule.operator
+    ]
+    if w.after:
+        extra.append(f"{len(w.after)} more signals after recovery")
     if schedule.broker_delay_s:
         extra.append(f"broker answers {schedule.broker_delay_s}s late")
     if schedule.broker_fail_next:

@@ -25,7 +25,14 @@ def _without_fault(s: Schedule, i: int) -> Schedule:
     faults = [f for j, f in enumerate(s.faults) if j != i]
     if faults and i == 0:
         faults[0] = faults[0].model_copy(update={"relation": "later"})
-    return s.model_copy(update={"faults": tuple(faults)})
+    # an operator action inside the dropped fault's window keeps its fallback position (`at`)
+    operator = tuple(
+        op
+        if op.during is None or op.during < i
+        else op.model_copy(update={"during": None if op.during == i else op.during - 1})
+        for op in s.operator
+    )
+    return s.model_copy(update={"faults": tuple(faults), "operator": operator})
 
 
 def _workload(s: Schedule, **update: object) -> Schedule:
@@ -69,6 +76,14 @@ def candidates(s: Schedule) -> Iterator[Candidate]:
         yield "no late retry", s.model_copy(update={"late_retry": False})
     if s.broker_fail_next:
         yield "no broker failures", s.model_copy(update={"broker_fail_next": 0})
+    after = s.workload.after
+    if after:
+        yield "no signals after recovery", _workload(s, after=())
+        if len(after) > 1:
+            yield (
+                f"first {len(after) // 2} signals after recovery",
+                _workload(s, after=after[: len(after) // 2]),
+            )
     n = len(s.workload.signals)
     if n > 1:
         half = n // 2

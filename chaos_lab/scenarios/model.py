@@ -157,7 +157,7 @@ class ObserveKillSwitch(_Data):
 class WaitEngine(_Data):
     action: Literal["wait_engine"] = "wait_engine"
     ready: bool = True  # False: only wait until /health answers
-    timeout_s: float = 90.0  # a guard, not a judgement: recovery time is the availability checker's
+    timeout_s: float = 120.0  # a guard, not a judgement: recovery time is the availability checker's
 
 
 class RetryUnknown(_Data):

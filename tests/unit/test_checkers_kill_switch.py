@@ -73,3 +73,21 @@ def test_inactive_kill_switch_or_no_verification_fails() -> None:
     b.signal(outcome="fail", ledger=False, broker=False, process="verify")
     assert not refuses_to_trade.check(b.build()).ok
     assert not refuses_to_trade.check(_halted(HALT).build()).ok
+
+
+def test_unanswered_verification_is_judged_by_what_it_did() -> None:
+    """A signal the client gave up on (info) is not an acceptance, unless it reached the broker; but a
+    refusal must still be seen."""
+    b = _halted(HALT)
+    b.signal(outcome="info", ledger=False, broker=False, process="verify")
+    b.signal(outcome="fail", ledger=False, broker=False, process="verify")
+    assert refuses_to_trade.check(b.build()).ok
+    only_unanswered = _halted(HALT)
+    only_unanswered.signal(outcome="info", ledger=False, broker=False, process="verify")
+    verdict = refuses_to_trade.check(only_unanswered.build())
+    assert not verdict.ok and "answered with a refusal" in verdict.summary
+    sent = _halted(HALT)
+    intent = sent.signal(outcome="info", ledger=False, broker=True, process="verify")
+    sent.signal(outcome="fail", ledger=False, broker=False, process="verify")
+    verdict = refuses_to_trade.check(sent.build())
+    assert not verdict.ok and verdict.evidence["reached_broker"] == [str(intent)]

@@ -219,6 +219,19 @@ def test_no_false_rejects_flags_the_client_told_rejected_and_a_wrong_quantity() 
     assert "answered `rejected`" in verdict.summary and "differ" in verdict.summary
 
 
+def test_no_false_rejects_ignores_a_refused_connection() -> None:
+    """The engine was down (OOM-killed): the client's connection was refused, no status, no answer. That is
+    not the engine calling the order rejected (the explorer's false alarm, seed 9 index 0)."""
+    h = Hist()
+    h.signal(1.0, 1.1, "fail", None, intent=INTENT)
+    fill = (
+        "fill",
+        str(INTENT),
+        {"client_order_id": COID, "quantity": 4.0, "symbol": "EURUSD", "side": "BUY"},
+    )
+    assert no_false_rejects.check(_broker_obs([INTENT_ROW, fill], h, filled=4.0)).ok
+
+
 def test_no_false_rejects_passes_a_resolved_partial_fill_and_needs_the_knob() -> None:
     fill = (
         "reconciled",

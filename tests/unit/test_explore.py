@@ -13,10 +13,18 @@ from chaos_lab.explore.cli import parse_duration
 from chaos_lab.explore.kinds import RULES, explorable
 from chaos_lab.explore.render import render
 from chaos_lab.explore.schedule import FaultSpec, Schedule, Trigger, generate
-from chaos_lab.explore.shrink import candidates, shrink
+from chaos_lab.explore.shrink import _without_fault, candidates, shrink
 from chaos_lab.faults.catalog import FAULT_KINDS
 from chaos_lab.scenarios.files import dump_scenario, load_scenario, write_scenario
-from chaos_lab.scenarios.model import Inject, ResetKillSwitch, WaitBrokerOrders, WaitLedgerBytes
+from chaos_lab.scenarios.model import (
+    ActivateKillSwitch,
+    Burst,
+    Heal,
+    Inject,
+    ResetKillSwitch,
+    WaitBrokerOrders,
+    WaitLedgerBytes,
+)
 
 KINDS, _ = explorable()
 
@@ -44,6 +52,64 @@ def test_schedules_cover_every_kind_sequences_overlaps_and_state_triggers(tmp_pa
     assert seen == set(KINDS) | {"stop"}
     assert relations == {"later", "overlap", "after_heal"}
     assert triggers == {WaitBrokerOrders, WaitLedgerBytes}
+
+
+def _recovery_under_held_fault(steps: list[object]) -> bool:
+    """A process fault's heal (the engine restarts) while a disk or link fault injected before it holds."""
+    held: set[str] = set()
+    for step in steps:
+        if isinstance(step, Inject) and RULES[step.kind].role in ("disk", "link"):
+            held.add(step.name)
+        elif isinstance(step, Heal) and step.name in held:
+            held.discard(step.name)
+        elif held and (
+            (isinstance(step, Heal) and step.name.split("-", 1)[-1] in ("kill", "stop", "memory_oom"))
+            or (isinstance(step, Inject) and step.kind == "restart")
+        ):
+            return True
+    return False
+
+
+def _operator_while_held(steps: list[object]) -> bool:
+    held: set[str] = set()
+    for step in steps:
+        if isinstance(step, Inject) and RULES[step.kind].role in ("disk", "link"):
+            held.add(step.name)
+        elif isinstance(step, Heal):
+            held.discard(step.name)
+        elif isinstance(step, ActivateKillSwitch | ResetKillSwitch) and held:
+            return True
+    return False
+
+
+def test_recovery_and_operator_actions_under_a_held_fault_are_drawn_often() -> None:
+    """The interleavings the catalogue never reaches: the engine restarts, or the operator acts, while a
+    full disk or a broken link still holds, and clients go on sending afterwards. Drawn from every kind, not
+    from a list keyed to any one bug."""
+    n = 300
+    scenarios = [render(generate(13, i, KINDS)) for i in range(n)]
+    recovery = sum(_recovery_under_held_fault(list(s.method)) for s in scenarios)
+    operator = sum(_operator_while_held(list(s.method)) for s in scenarios)
+    after = sum(any(isinstance(st, Burst) and not st.background for st in s.method) for s in scenarios)
+    assert recovery >= n // 10 and operator >= n // 10 and after >= n // 2, (recovery, operator, after)
+
+
+def test_dropping_a_fault_keeps_operator_anchors_pointing_at_the_same_fault() -> None:
+    from chaos_lab.explore.schedule import OperatorAction
+
+    disk = FaultSpec(kind="disk_fill", params={"leave_bytes": 0})
+    toxic = FaultSpec(kind="proxy_down")
+    ops = (
+        OperatorAction(action="activate", at=0.1, during=1),
+        OperatorAction(action="reset", at=0.9, during=0),
+    )
+    s = _schedule(toxic, disk, operator=ops)
+    steps = list(render(s).method)
+    at = next(i for i, st in enumerate(steps) if isinstance(st, Inject) and st.kind == "disk_fill")
+    assert isinstance(steps[at + 1], ActivateKillSwitch)  # the halt is pressed while the disk is full
+    dropped = _without_fault(s, 0)
+    assert [op.during for op in dropped.operator] == [0, None]
+    render(dropped)
 
 
 def test_the_kind_table_covers_the_catalogue_and_lists_what_it_cannot(
@@ -82,6 +148,12 @@ def test_process_faults_never_overlap_and_operator_state_is_cleared() -> None:
         (type(s).__name__, getattr(s, "name", "")) for s in steps if type(s).__name__ in ("Inject", "Heal")
     ]
     assert kinds_order.index(("Heal", "f0-kill")) < kinds_order.index(("Inject", "f1-pause"))
+    # a libfiu point is set inside the engine process: never while it is stopped (the exec would fail)
+    fiu = FaultSpec(kind="fsync_eio", relation="overlap", hold_s=0.5)
+    steps = render(_schedule(kill, fiu)).method
+    names = [getattr(s, "name", "") for s in steps if isinstance(s, Inject | Heal)]
+    assert names.index("f0-kill") < names.index("f1-fsync_eio") and names.count("f0-kill") == 2
+    assert names.index("f1-fsync_eio") > len(names) - 1 - names[::-1].index("f0-kill")
     from chaos_lab.explore.schedule import OperatorAction
 
     scenario = render(_schedule(kill, operator=(OperatorAction(action="activate", at=0.5),)))
@@ -97,6 +169,7 @@ def test_every_candidate_is_smaller() -> None:
                 len(c.faults) < len(s.faults)
                 or len(c.operator) < len(s.operator)
                 or len(c.workload.signals) < len(s.workload.signals)
+                or len(c.workload.after) < len(s.workload.after)
                 or sum(f.hold_s for f in c.faults) < sum(f.hold_s for f in s.faults)
                 or sum(x.quantity for x in c.workload.signals) < sum(x.quantity for x in s.workload.signals)
                 or c.workload.concurrency < s.workload.concurrency
