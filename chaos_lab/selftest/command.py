@@ -31,6 +31,12 @@ def add_parser(sub: Any) -> None:
     )
 
 
+def _say(line: str) -> None:
+    """One write per line: with --parallel two labs print at once, and print() writes the newline apart."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def _lab(lab_class: Any, project: str, env: dict[str, str], tag: str) -> Any:
     """Lab instance `project` running the engine variant built as `tag`."""
     return lab_class(project=project, env={**env, "LAB_IMAGE_TAG": tag})
@@ -75,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
             out,
             lab_factories=[partial(_lab, DockerLab, project, env) for project, env in slots],
             remove_images=lambda tag: DockerLab(project=base).remove_images(tag),
-            say=lambda line: print(line, flush=True),
+            say=_say,
         )
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
