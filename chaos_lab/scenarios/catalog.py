@@ -28,30 +28,7 @@ from chaos_lab.scenarios.model import (
     WaitOps,
 )
 from chaos_lab.scenarios.real_faults import REAL_FAULT_SCENARIOS
-
-FAULT_S = FloatRange(lo=1.0, hi=2.0)
-
-
-def _during_burst(
-    name: str,
-    kind: str,
-    params: dict[str, Any] | None = None,
-    count: int = 30,
-    hit_after: IntRange = IntRange(lo=3, hi=8),
-    hold: FloatRange = FAULT_S,
-    concurrency: int = 1,
-    interval_s: float = 0.05,
-) -> tuple[Step, ...]:
-    """A background burst; once `hit_after` signals completed the fault strikes, holds, heals; burst
-    finishes."""
-    return (
-        Burst(count=count, interval_s=interval_s, background=True, concurrency=concurrency),
-        WaitOps(count=hit_after),
-        Inject(name=name, kind=kind, params=params or {}),
-        Sleep(seconds=hold),
-        Heal(name=name),
-        AwaitBurst(),
-    )
+from chaos_lab.scenarios.shapes import during_burst
 
 
 def _with_engine_stopped(*file_faults: Inject) -> tuple[Step, ...]:
@@ -70,7 +47,7 @@ def _network(name: str, description: str, toxic: dict[str, Any] | None) -> Scena
         name=name,
         tier=3,
         description=description,
-        method=_during_burst("link", kind, params, count=32, concurrency=4, interval_s=0.2),
+        method=during_burst("link", kind, params, count=32, concurrency=4, interval_s=0.2),
         checkers=(*CORE, AVAILABLE),
     )
 
@@ -84,7 +61,7 @@ SCENARIOS: tuple[Scenario, ...] = (
             "The data tmpfs fills to the last byte mid-burst: signals must get 507, nothing "
             "unrecorded may reach the broker, and trading resumes after the disk is freed."
         ),
-        method=_during_burst("disk-full", "disk_fill", {"leave_bytes": 0}, concurrency=2),
+        method=during_burst("disk-full", "disk_fill", {"leave_bytes": 0}, concurrency=2),
         checkers=(*CORE, _c("fail_closed", min_ops_in_window=1), AVAILABLE),
     ),
     Scenario(

@@ -5,6 +5,7 @@ catalog.py with the other tiers."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from chaos_lab.scenarios.checks import AVAILABLE, _c
@@ -19,10 +20,10 @@ from chaos_lab.scenarios.model import (
     IntRange,
     Scenario,
     Sleep,
-    Step,
     WaitEngine,
     WaitOps,
 )
+from chaos_lab.scenarios.shapes import during_burst
 
 CORE = (*BASE_CORE, _c("no_false_rejects"))
 # Only where staying answerable is the point (OOM, pause): its 1 s probe bound is sensitive to host load, and
@@ -32,24 +33,6 @@ BALANCE_SLACK = 1.5  # s: refresh -> intent record -> order at the broker, on a 
 SHORT_BALANCE_AGE = 3.0  # s: lets a run of seconds judge the balance-age rule (the engine's default is 300)
 THAW_SLOW_S = 2.0  # s the broker stays slow after a pause is healed: covers the queued first attempts only
 FAST_CLOCK_BROKER_TIMEOUT = 10.0  # s, engine's broker read timeout in clock-runs-fast (see there)
-
-
-def _mid_burst(
-    name: str,
-    kind: str,
-    hold: FloatRange,
-    params: dict[str, Any] | None = None,
-    count: int = 30,
-    concurrency: int = 2,
-) -> tuple[Step, ...]:
-    return (
-        Burst(count=count, interval_s=0.05, background=True, concurrency=concurrency, retry_unknown=2),
-        WaitOps(count=IntRange(lo=3, hi=8)),
-        Inject(name=name, kind=kind, params=params or {}),
-        Sleep(seconds=hold),
-        Heal(name=name),
-        AwaitBurst(),
-    )
 
 
 def _broker(name: str, mode: str, description: str, probability: float, **extra: Any) -> Scenario:
@@ -107,6 +90,10 @@ def _clock(
     )
 
 
+# Two clients that retry in-doubt signals, as real clients do: a refused or unknown order is resent.
+_mid_burst = partial(during_burst, concurrency=2, retry_unknown=2)
+
+
 REAL_FAULT_SCENARIOS: tuple[Scenario, ...] = (
     # ---- tier 1: the disk says EIO with free space
     Scenario(
@@ -114,7 +101,7 @@ REAL_FAULT_SCENARIOS: tuple[Scenario, ...] = (
         tier=1,
         description="Every fsync fails with EIO (libfiu) for 1-2 s mid-burst, disk free: orders refused "
         "(507, stage ledger), /health degraded `ledger`, trading resumes by itself, nothing lost or doubled.",
-        method=_mid_burst("fsync-eio", "fsync_eio", FloatRange(lo=1.0, hi=2.0)),
+        method=_mid_burst("fsync-eio", "fsync_eio", hold=FloatRange(lo=1.0, hi=2.0)),
         restart_on_recover=False,
         checkers=(*CORE, _c("fsync_fatal"), HEALTH),
     ),
@@ -123,7 +110,7 @@ REAL_FAULT_SCENARIOS: tuple[Scenario, ...] = (
         tier=1,
         description="One fsync fails with EIO mid-burst, the next succeed: the covered order must be "
         "refused (never retried-and-acknowledged), then trading goes on.",
-        method=_mid_burst("fsync-eio-once", "fsync_eio_once", FloatRange(lo=0.5, hi=1.0)),
+        method=_mid_burst("fsync-eio-once", "fsync_eio_once", hold=FloatRange(lo=0.5, hi=1.0)),
         restart_on_recover=False,
         checkers=(*CORE, _c("fsync_fatal")),
     ),
@@ -207,7 +194,11 @@ REAL_FAULT_SCENARIOS: tuple[Scenario, ...] = (
         # 5 % and three clients: the few ms of CPU each order needs stretch to most of a second even on an
         # idle host (estimate: at 10 % with two clients ~0.2 s, within a short time budget of the engine's).
         method=_mid_burst(
-            "cpu-starved", "cpu_starve", FloatRange(lo=2.0, hi=3.0), {"cpu_fraction": 0.05}, concurrency=3
+            "cpu-starved",
+            "cpu_starve",
+            {"cpu_fraction": 0.05},
+            hold=FloatRange(lo=2.0, hi=3.0),
+            concurrency=3,
         ),
         # Slow is the point: whether a 5 % engine answers /health within 1 s depends on the host's own load
         # (a clean engine missed 2 probes on a busy CI host), so only the recovery bound is judged here.

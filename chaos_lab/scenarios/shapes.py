@@ -1,0 +1,49 @@
+"""Method shapes the catalogue modules share (catalog.py, real_faults.py): one place to read what "the fault
+strikes mid-burst" means."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaos_lab.scenarios.model import (
+    AwaitBurst,
+    Burst,
+    FloatRange,
+    Heal,
+    Inject,
+    IntRange,
+    Sleep,
+    Step,
+    WaitOps,
+)
+
+FAULT_S = FloatRange(lo=1.0, hi=2.0)
+
+
+def during_burst(
+    name: str,
+    kind: str,
+    params: dict[str, Any] | None = None,
+    count: int = 30,
+    hit_after: IntRange = IntRange(lo=3, hi=8),
+    hold: FloatRange = FAULT_S,
+    concurrency: int = 1,
+    interval_s: float = 0.05,
+    retry_unknown: int = 0,
+) -> tuple[Step, ...]:
+    """A background burst; once `hit_after` signals completed the fault strikes, holds, heals; burst
+    finishes. `retry_unknown`: clients resend an in-doubt signal under the same intent id."""
+    return (
+        Burst(
+            count=count,
+            interval_s=interval_s,
+            background=True,
+            concurrency=concurrency,
+            retry_unknown=retry_unknown,
+        ),
+        WaitOps(count=hit_after),
+        Inject(name=name, kind=kind, params=params or {}),
+        Sleep(seconds=hold),
+        Heal(name=name),
+        AwaitBurst(),
+    )
