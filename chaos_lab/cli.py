@@ -13,7 +13,7 @@ import secrets
 import signal
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -198,10 +198,10 @@ def cmd_run(args: argparse.Namespace, console: Console, lab_factory: Any = None)
 
         def lab_factory() -> DockerLab:  # COMPOSE_PROJECT_NAME, as `make up/down` use: not always `solat-lab`
             return DockerLab(project=os.environ.get("COMPOSE_PROJECT_NAME") or PROJECT)
+
     old_term = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     lab = lab_factory()
     meter = WaitMeter()
-    lab_error: str | None = None
     console.print(f"chaos-lab run {run_id}: {len(cases)} scenario runs, report in {run_dir}")
     try:
         with Progress(
@@ -236,34 +236,44 @@ def cmd_run(args: argparse.Namespace, console: Console, lab_factory: Any = None)
         summary.interrupted = True
         console.print("[yellow]interrupted: faults healed, taking the lab down[/yellow]")
     except Exception as exc:  # the lab itself failed (Docker gone, a service unhealthy): one line, exit 3
-        lab_error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        summary.lab_error = lab_error
-        console.print(f"[yellow]lab error[/yellow] {lab_error}", highlight=False)
+        summary.lab_error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        console.print(f"[yellow]lab error[/yellow] {summary.lab_error}", highlight=False)
     finally:
         summary.duration_s = round(time.monotonic() - t0, 3)
         summary.wait_s = round(meter.waited, 3)
-        summary.ok = (
-            bool(summary.results)
-            and not summary.interrupted
-            and lab_error is None
-            and len(summary.results) == len(cases)
-            and all(r.ok for r in summary.results)
-        )
+        summary.ok = finished_ok(summary, len(cases))
         with _uninterruptible():
             write_reports(run_dir, summary)
             if not args.keep_up:
-                t_down = time.monotonic()
-                try:
-                    lab.down()
-                except Exception as exc:
-                    console.print(f"[red]taking the lab down failed[/red]: {exc}", highlight=False)
-                    summary.ok = False
-                    summary.lab_error = summary.lab_error or f"taking the lab down failed: {exc}"
-                summary.lab_down_s = round(time.monotonic() - t_down, 3)
+                take_down(console, summary, lab.down, "the lab")
                 write_summary(run_dir, summary)
         signal.signal(signal.SIGTERM, old_term)
     _print_totals(console, summary, run_dir)
     return exit_status(summary)
+
+
+def finished_ok(summary: RunSummary, expected: int) -> bool:
+    """A run passed only if it ran every case, was neither interrupted nor stopped by the lab, and every
+    scenario passed."""
+    return (
+        bool(summary.results)
+        and not summary.interrupted
+        and summary.lab_error is None
+        and len(summary.results) == expected
+        and all(r.ok for r in summary.results)
+    )
+
+
+def take_down(console: Console, summary: RunSummary, down: Callable[[], None], what: str) -> None:
+    """Take the lab(s) down, timed; a failure to do so fails the run (something may be left behind)."""
+    t_down = time.monotonic()
+    try:
+        down()
+    except Exception as exc:
+        console.print(f"[red]taking {what} down failed[/red]: {exc}", highlight=False)
+        summary.ok = False
+        summary.lab_error = summary.lab_error or f"taking {what} down failed: {exc}"
+    summary.lab_down_s = round(time.monotonic() - t_down, 3)
 
 
 def _print_totals(console: Console, summary: RunSummary, run_dir: Path) -> None:

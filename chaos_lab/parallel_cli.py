@@ -24,7 +24,7 @@ from chaos_lab.waiting import WaitMeter
 def cmd_run_parallel(
     args: argparse.Namespace, cases: list[tuple[Scenario, int]], console: Console, lab_factory: Any = None
 ) -> int:
-    from chaos_lab.cli import _print_result, _print_totals, exit_status
+    from chaos_lab.cli import _print_result, _print_totals, exit_status, finished_ok, take_down
 
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     run_dir = args.reports / run_id
@@ -40,7 +40,6 @@ def cmd_run_parallel(
         return Runner(lab, meter=meter).run(*case)
 
     workers: Workers[tuple[Scenario, int], ScenarioRun] = Workers(pool.labs, Work.of(cases), one)
-    lab_error: str | None = None
     with interrupts_as_keyboard_interrupt():  # SIGTERM from CI too: every instance goes down
         try:
             t_up = time.monotonic()
@@ -57,31 +56,22 @@ def cmd_run_parallel(
             summary.interrupted = True
             console.print("[yellow]interrupted: taking every lab instance down[/yellow]")
         except Exception as exc:
-            lab_error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            summary.lab_error = lab_error
-            console.print(f"[red]lab error[/red] {lab_error}", highlight=False)
+            summary.lab_error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            console.print(f"[red]lab error[/red] {summary.lab_error}", highlight=False)
         finally:
             workers.work.stop.set()
             summary.duration_s = round(time.monotonic() - t0, 3)
             summary.wait_s = round(workers.waited, 3)
-            summary.ok = (
-                not summary.interrupted
-                and lab_error is None
-                and len(summary.results) == len(cases)
-                and all(r.ok for r in summary.results)
-            )
+            summary.ok = finished_ok(summary, len(cases))
             write_reports(run_dir, summary)
             if not args.keep_up or summary.interrupted:
-                t_down = time.monotonic()
-                try:
+
+                def down_all() -> None:
                     pool.down()  # first: a worker still mid-scenario fails fast once its lab is gone
                     workers.join()
                     pool.down()  # and whatever it touched on its way out
-                except Exception as exc:
-                    console.print(f"[red]taking the labs down failed[/red]: {exc}", highlight=False)
-                    summary.ok = False
-                    summary.lab_error = summary.lab_error or f"taking the labs down failed: {exc}"
-                summary.lab_down_s = round(time.monotonic() - t_down, 3)
+
+                take_down(console, summary, down_all, "the labs")
             write_summary(run_dir, summary)
     _print_totals(console, summary, run_dir)
     return exit_status(summary)
