@@ -54,10 +54,12 @@ def check(obs: Observation, min_ops_in_window: int = 1) -> Verdict:
             elif not refused:
                 problems.append(f"{w.name}: no signal was refused with stage `ledger` during the fault")
         else:
+            # From the inject's invoke, not its completion: the one failure may bite while inject() still
+            # runs (seen: the order's outcome record took it and was answered before the inject returned).
             surfaced = [
                 op
                 for op in ops
-                if ledger_refusal(op) and span.start <= op.time and invoked_at(op) <= span.end + ONCE_GRACE_S
+                if ledger_refusal(op) and w.start <= op.time and invoked_at(op) <= span.end + ONCE_GRACE_S
             ]
             evidence[w.name] = {"kind": w.kind, "ledger_refusals": [str(op.intent_id) for op in surfaced]}
             if not surfaced:

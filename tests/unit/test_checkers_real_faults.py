@@ -109,6 +109,21 @@ def test_fsync_fatal_once_needs_the_failure_to_surface() -> None:
     assert fsync_fatal.check(h.obs()).ok
 
 
+def test_fsync_fatal_once_counts_a_refusal_answered_while_the_inject_still_ran() -> None:
+    """The one failure bites as soon as libfiu arms it, before the orchestrator's inject() returns: an outcome
+    record that took it surfaced (a false alarm on the correct engine in a clean-clone make test)."""
+    h = Hist()
+    h.fault("once", "fsync_eio_once", 1.0, 2.0)  # inject invoked at 1.0, returned at 1.1
+    h.signal(0.9, 1.05, "info", 202, stage="ledger")
+    h.signal(1.2, 1.3, "ok", 200)
+    assert fsync_fatal.check(h.obs()).ok
+    before = Hist()
+    before.fault("once", "fsync_eio_once", 1.0, 2.0)
+    before.signal(0.8, 0.95, "info", 202, stage="ledger")  # answered before the fault existed
+    before.signal(1.2, 1.3, "ok", 200)
+    assert not fsync_fatal.check(before.obs()).ok
+
+
 def test_fsync_fatal_without_the_fault_fails() -> None:
     assert not fsync_fatal.check(Hist().obs()).ok
 
