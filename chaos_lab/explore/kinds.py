@@ -104,6 +104,27 @@ def explorable(wanted: list[str] | None = None) -> tuple[list[str], list[str]]:
     return [k for k in kinds if k in RULES], [k for k in sorted(FAULT_KINDS) if k not in RULES]
 
 
+# Toxics through which no request to the broker completes within the engine's 3 s read timeout: a GET is
+# refused, reset, cut or answered too late. A crash under one of these restarts the engine into a start-up
+# reconcile that cannot ask the broker anything; a 500 ms latency, which reconcile survives, tests nothing.
+BREAKING_TOXICS: tuple[dict[str, Any], ...] = (
+    {"type": "timeout", "attributes": {"timeout": 0}},
+    {"type": "reset_peer", "attributes": {"timeout": 0}},
+    {"type": "limit_data", "attributes": {"bytes": 16}},
+    {"type": "latency", "attributes": {"latency": 4000, "jitter": 0}},
+)
+
+
+def breaking_link(kind: str, rng: random.Random) -> dict[str, Any] | None:
+    """Parameters for a link fault that fails every request while it holds (None: the kind has none)."""
+    if kind == "proxy_down":
+        return {}
+    if kind != "toxic":
+        return None
+    toxic = rng.choice(BREAKING_TOXICS)
+    return {**toxic, "stream": rng.choice(["upstream", "downstream"]), "toxicity": 1.0}
+
+
 def outlives_restart(kind: str) -> bool:
     """A disk or link fault whose state the engine meets again when it restarts (a full filesystem, a broken
     link): recovery under it is what start-up reconcile and the file reads must survive."""

@@ -76,14 +76,19 @@ def _toxic_name(f: FaultSpec) -> tuple[object, object]:
 class _Timeline:
     def __init__(self) -> None:
         self.steps: list[Step] = []
-        self.active: list[tuple[str, bool, float]] = []  # (name, healed before what it overlaps, gap after)
+        # (name, healed before what it overlaps, gap after its heal, its heal starts the engine)
+        self.active: list[tuple[str, bool, float, bool]] = []
         self.active_specs: list[FaultSpec] = []
 
     def heal_all(self) -> None:
-        order = list(reversed(self.active)) if any(lifo for _, lifo, _ in self.active[1:]) else self.active
-        for n, (name, _, gap) in enumerate(order):
+        order = list(reversed(self.active)) if any(a[1] for a in self.active[1:]) else self.active
+        for n, (name, _, gap, restarts) in enumerate(order):
             self.steps.append(Heal(name=name))
             if gap and n < len(order) - 1:
+                if restarts:
+                    # the gap is time the engine RUNS under the fault still held: its start-up (reconcile,
+                    # file reads) must happen before the next heal, however slowly the machine starts it
+                    self.steps.append(WaitEngine(ready=False, timeout_s=ENGINE_BACK_S))
                 self.steps.append(Sleep(seconds=gap))
         self.active = []
         self.active_specs = []
@@ -150,7 +155,7 @@ def render(schedule: Schedule) -> Scenario:
                 break
             continue
         t.steps.append(Inject(name=name, kind=fault.kind, params=fault.params))
-        t.active.append((name, fault.lifo, fault.heal_gap_s))
+        t.active.append((name, fault.lifo, fault.heal_gap_s, fault.kind in RESTARTING))
         t.active_specs.append(fault)
         t.steps.append(Sleep(seconds=fault.hold_s))
     t.heal_all()

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chaos_lab.explore.kinds import RULES, outlives_restart
+from chaos_lab.explore.kinds import RULES, breaking_link, outlives_restart
 from chaos_lab.scenarios.model import Signal
 
 SYMBOLS = ("EURUSD", "GBPUSD", "USDJPY")
@@ -229,14 +229,22 @@ def generate(seed: int, index: int, kinds: list[str]) -> Schedule:
     knob = rng.random()
     # the broker answers late: half the time past the engine's read timeout (it fills, the answer is lost)
     delay = rng.choice([rng.uniform(0.5, 2.5), rng.uniform(LOST_ANSWER_S + 0.2, LOST_ANSWER_S + 1.5)])
-    crash_under_link = any(
-        f.relation == "overlap" and RULES[f.kind].role == "process" and RULES[p.kind].role == "link"
-        for p, f in itertools.pairwise(faults)
-    )
+    crash_under_link = [
+        i
+        for i, (p, f) in enumerate(itertools.pairwise(faults))
+        if f.relation == "overlap" and RULES[f.kind].role == "process" and RULES[p.kind].role == "link"
+    ]
     if crash_under_link and rng.random() < 0.5:
-        # a crash while the link is broken: half the time with answers being lost, so the crash catches an
-        # order in doubt and start-up reconcile must ask about it through the broken link
+        # a crash while the link is broken, half the time made to bite: answers are being lost, so the crash
+        # catches an order in doubt; the link fails every request; the engine is back before the link is, so
+        # start-up reconcile must ask about that order through the broken link
         knob, delay = 0.0, rng.uniform(LOST_ANSWER_S + 0.2, LOST_ANSWER_S + 1.5)
+        i = crash_under_link[0]
+        link, crash = faults[i], faults[i + 1]
+        faults[i] = link.model_copy(update={"params": breaking_link(link.kind, rng) or link.params})
+        faults[i + 1] = crash.model_copy(
+            update={"lifo": True, "heal_gap_s": round(rng.uniform(1.0, 4.0), 2)}
+        )
     return Schedule(
         seed=seed,
         index=index,
