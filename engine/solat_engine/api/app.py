@@ -15,6 +15,7 @@ from solat_engine.api.errors import install_error_handlers
 from solat_engine.api.execution_routes import router as execution_router
 from solat_engine.config import EngineConfig, load_config
 from solat_engine.engine import Engine, HealthReport
+from solat_engine.stall_watchdog import StallWatchdog
 
 THREAD_POOL_SIZE = 200
 
@@ -36,11 +37,14 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Sync endpoints share one thread pool: signals stuck on a slow broker must not starve /health.
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREAD_POOL_SIZE
+        watchdog = StallWatchdog()  # logs why the engine went silent, if it does
+        watchdog.start()
         engine.start()
         try:
             yield
         finally:
             engine.stop()
+            watchdog.stop()
 
     app = FastAPI(title="solat engine", lifespan=lifespan)
     app.state.engine = engine
