@@ -2,7 +2,10 @@
 
 Writes are atomic replaces. Reads check the file's structure (magic `PAR1` at both ends, footer length,
 schema) before decoding it, so a truncated or half-written file is rejected with its name instead of
-yielding partial data. pyarrow is imported lazily: it costs a noticeable part of engine start-up.
+yielding partial data. pyarrow is imported here, when the engine starts and before it starts any thread:
+imported lazily by the first bar request, in a worker thread while the engine's other threads ran, it
+deadlocked the whole process now and then under the lab's preloads (libfiu, libfaketime); see
+docs/lab-stack.md.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ import re
 import struct
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -24,9 +29,6 @@ from pydantic import (
 )
 
 from solat_engine.durable import atomic_write_bytes
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 MAGIC = b"PAR1"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # no path separators, no "..", no hidden files
@@ -78,8 +80,6 @@ class Bar(BaseModel):
 
 
 def _schema() -> pa.Schema:
-    import pyarrow as pa
-
     return pa.schema(
         [("ts", pa.timestamp("us", tz="UTC"))] + [(name, pa.float64()) for name in _COLUMNS[1:]]
     )
@@ -98,9 +98,6 @@ class ParquetStore:
 
     def write_bars(self, symbol: str, timeframe: str, bars: list[Bar] | list[dict[str, Any]]) -> Path:
         """Replace the series atomically with `bars` (validated; sorted by ts)."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
         path = self.path_for(symbol, timeframe)
         rows = sorted((b if isinstance(b, Bar) else Bar.model_validate(b) for b in bars), key=lambda b: b.ts)
         columns = {name: [getattr(b, name) for b in rows] for name in _COLUMNS}
@@ -112,9 +109,6 @@ class ParquetStore:
 
     def read_bars(self, symbol: str, timeframe: str) -> list[Bar]:
         """All bars of a series. FileNotFoundError if there is none; CorruptDataError if it is damaged."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
         path = self.path_for(symbol, timeframe)
         data = path.read_bytes()
         check_parquet_structure(path, data)
