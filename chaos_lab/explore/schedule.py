@@ -237,14 +237,15 @@ def generate(seed: int, index: int, kinds: list[str]) -> Schedule:
     if crash_under_link and rng.random() < 0.5:
         # a crash while the link is broken, half the time made to bite: answers are being lost, so the crash
         # catches an order in doubt; the link fails every request; the engine is back before the link is, so
-        # start-up reconcile must ask about that order through the broken link
+        # start-up reconcile must ask about that order through the broken link, and the link stays broken
+        # longer than a request it swallows takes to time out (a 4 s latency outlasts the 3 s read timeout
+        # only if it is still there 3 s after the engine asked)
         knob, delay = 0.0, rng.uniform(LOST_ANSWER_S + 0.2, LOST_ANSWER_S + 1.5)
         i = crash_under_link[0]
         link, crash = faults[i], faults[i + 1]
         faults[i] = link.model_copy(update={"params": breaking_link(link.kind, rng) or link.params})
-        faults[i + 1] = crash.model_copy(
-            update={"lifo": True, "heal_gap_s": round(rng.uniform(1.0, 4.0), 2)}
-        )
+        gap = round(rng.uniform(LOST_ANSWER_S + 0.5, LOST_ANSWER_S + 3.0), 2)
+        faults[i + 1] = crash.model_copy(update={"lifo": True, "heal_gap_s": gap})
     return Schedule(
         seed=seed,
         index=index,
