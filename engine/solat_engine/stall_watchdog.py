@@ -31,7 +31,7 @@ class StallWatchdog:
         self._stop = threading.Event()
         self._task: asyncio.Task[None] | None = None
         self._thread: threading.Thread | None = None
-        self.reports: list[str] = []  # the last few, for tests and /debug
+        self.reports: list[str] = []  # the last ten, for tests
 
     async def _heartbeat(self) -> None:
         while True:
@@ -66,6 +66,7 @@ class StallWatchdog:
             last = now
             if late >= self.threshold_s:
                 self._report(f"stall: the process did not run for {late:.2f}s (not scheduled, or GIL held)")
+                continue  # the loop did not run either: give it a tick to beat before judging it blocked
             stale = now - self._beat
             if stale < self.threshold_s:
                 reported = False
