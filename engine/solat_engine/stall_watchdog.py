@@ -7,7 +7,8 @@ same. This watchdog tells them apart and logs the evidence once per stall:
 - a heartbeat task on the event loop stamps the time every `interval_s`;
 - a daemon thread checks it every `interval_s`. If the thread itself woke late, the process (or the GIL)
   was held for that long: "process stalled". If the thread was on time but the heartbeat is stale, the
-  loop is blocked: the loop thread's stack is logged, naming the call that blocks it.
+  loop is blocked: the loop thread's stack is logged, naming the call that blocks it, unless the loop was
+  only waiting in its selector (then its thread was not run: a scheduling stall, not a blocking call).
 """
 
 from __future__ import annotations
@@ -74,6 +75,16 @@ class StallWatchdog:
             if reported:
                 continue
             reported = True
-            frame = sys._current_frames().get(self._loop_thread or 0)
-            stack = "".join(traceback.format_stack(frame, limit=12)) if frame is not None else "(no frame)\n"
-            self._report(f"stall: the event loop has been blocked for {stale:.2f}s in:\n{stack.rstrip()}")
+            self._report(self._diagnose(stale))
+
+    def _diagnose(self, stale: float) -> str:
+        """A loop caught inside its selector's wait was not blocked by a call: its wait had ended (the
+        heartbeat was due) but its thread did not get the CPU or the GIL back, as under stress-ng."""
+        frame = sys._current_frames().get(self._loop_thread or 0)
+        if frame is not None and frame.f_code.co_filename.endswith("selectors.py"):
+            return (
+                f"stall: the event loop thread has not run for {stale:.2f}s: it was idle in select and did "
+                "not get the CPU or the GIL back (not a blocking call)"
+            )
+        stack = "".join(traceback.format_stack(frame, limit=12)) if frame is not None else "(no frame)\n"
+        return f"stall: the event loop has been blocked for {stale:.2f}s in:\n{stack.rstrip()}"

@@ -4,6 +4,8 @@ waits (an awaited sleep, or I/O, is not a stall)."""
 from __future__ import annotations
 
 import asyncio
+import selectors
+import threading
 import time
 
 from solat_engine.stall_watchdog import StallWatchdog
@@ -36,3 +38,18 @@ def test_a_blocked_event_loop_is_reported_with_the_blocking_call() -> None:
 def test_a_loop_that_only_awaits_is_not_a_stall() -> None:
     reports = asyncio.run(_run(blocking=False))
     assert not [r for r in reports if "event loop" in r], reports
+
+
+def test_a_loop_thread_idle_in_select_is_reported_as_not_run_not_as_blocked() -> None:
+    """Under CPU starvation the loop thread can sit in its selector's wait after the timeout ended: no call
+    blocks it, so the report must not name one (the soak logged selectors.poll as "the blocking call")."""
+    idle = threading.Thread(target=lambda: selectors.DefaultSelector().select(1.0), daemon=True)
+    idle.start()
+    time.sleep(0.1)
+    watchdog = StallWatchdog()
+    watchdog._loop_thread = idle.ident
+    report = watchdog._diagnose(0.9)
+    assert "has not run for 0.90s" in report and "not a blocking call" in report, report
+    watchdog._loop_thread = threading.get_ident()  # this thread is in a call, not in select
+    assert "blocked for 0.90s in:" in watchdog._diagnose(0.9)
+    idle.join()
