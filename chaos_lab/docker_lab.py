@@ -364,13 +364,26 @@ class DockerLab:
         container.reload()
         return dict(container.attrs["State"])
 
-    def exec(self, service: str, cmd: list[str], user: str | None = None) -> tuple[int, str]:
-        """Run cmd in the running service container: (exit code, stdout and stderr together)."""
-        try:
-            result = self.container(service).exec_run(cmd, user=user or "")
-        except docker.errors.APIError as exc:
-            raise LabError(f"exec in {service} failed: {exc.explanation or exc}") from exc
-        return int(result.exit_code), result.output.decode("utf-8", "replace")
+    def exec(
+        self, service: str, cmd: list[str], user: str | None = None, *, idempotent: bool = False
+    ) -> tuple[int, str | None]:
+        """Run cmd in the running service container: (exit code, stdout and stderr together).
+
+        Docker now and then delivers a short command's exit code but drops its output (docker/docker-py#2042;
+        the soak saw a disk fill's two numbers vanish). The command's output ends with an end marker, so a
+        loss is seen, never mistaken for silence: an idempotent command is run again (at most 3 times), any
+        other gets None for its output and must find out what it did some other way."""
+        for _attempt in range(3 if idempotent else 1):
+            try:
+                result = self.container(service).exec_run(with_end_marker(cmd), user=user or "")
+            except docker.errors.APIError as exc:
+                raise LabError(f"exec in {service} failed: {exc.explanation or exc}") from exc
+            out = without_end_marker(result.output.decode("utf-8", "replace"))
+            if out is not None:
+                break
+        if out is None and idempotent:
+            raise LabError(f"exec in {service}: Docker lost the output of {cmd[0]} three times")
+        return int(result.exit_code), out
 
     # -- volumes -------------------------------------------------------------------------------------------
     def _volume(self, volume: str) -> Any:
@@ -400,12 +413,14 @@ class DockerLab:
             with suppress(docker.errors.NotFound):
                 container.remove(force=True)
 
-    def volume_exec(self, cmd: list[str], volume: str = ENGINE_VOLUME) -> tuple[int, str]:
+    def volume_exec(
+        self, cmd: list[str], volume: str = ENGINE_VOLUME, *, idempotent: bool = False
+    ) -> tuple[int, str | None]:
         """Run cmd with the volume at /data while its service may be stopped. The engine volume: in the
-        datavol sidecar (a second mount of a tmpfs volume would be a new, empty filesystem). Others: in a
-        helper container."""
+        datavol sidecar (a second mount of a tmpfs volume would be a new, empty filesystem; see `exec` for
+        a lost output). Others: in a helper container, whose output is its log."""
         if volume == ENGINE_VOLUME:
-            return self.exec(SIDECAR, cmd)
+            return self.exec(SIDECAR, cmd, idempotent=idempotent)
         with self._helper(volume, cmd) as container:
             container.start()
             code = int(container.wait(timeout=120)["StatusCode"])
@@ -448,13 +463,28 @@ class DockerLab:
         toxic dropped and proxy enabled, engine started and healthy."""
         urls = self.urls()
         self.stop("engine", timeout=5)
-        code, out = self.volume_exec(["find", VOLUME_MOUNT, "-mindepth", "1", "-delete"])
+        code, out = self.volume_exec(["find", VOLUME_MOUNT, "-mindepth", "1", "-delete"], idempotent=True)
         if code != 0:
-            raise LabError(f"wiping {VOLUME_MOUNT} failed: {out.strip()[:300]}")
+            raise LabError(f"wiping {VOLUME_MOUNT} failed: {(out or '').strip()[:300]}")
         for url in (f"{urls['broker']}/admin/reset", f"{urls['toxiproxy']}/reset"):
             requests.post(url, timeout=HTTP_TIMEOUT).raise_for_status()
         self.start("engine")
         self.wait_healthy("engine", timeout=timeout)
+
+
+END_MARKER = "@@solat-lab-exec-end@@"
+
+
+def with_end_marker(cmd: list[str]) -> list[str]:
+    """cmd run by sh, which prints END_MARKER on a line of its own once cmd has exited (same exit code)."""
+    script = f'"$@"; rc=$?; printf "\\n%s\\n" {END_MARKER}; exit $rc'
+    return ["sh", "-c", script, "sh", *cmd]
+
+
+def without_end_marker(raw: str) -> str | None:
+    """The command's own output, or None when the end marker did not arrive (Docker lost the output)."""
+    tail = f"\n{END_MARKER}\n"
+    return raw[: -len(tail)] if raw.endswith(tail) else None
 
 
 def _read_archive(container: Container, path: str) -> bytes:

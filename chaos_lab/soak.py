@@ -28,6 +28,7 @@ from rich.table import Table
 from chaos_lab.models import RunSummary
 
 RUN_TIMEOUT_S = 3000  # bound on one `chaos-lab run`
+LAB_DOWN_S = 120  # what an ended run may take to remove its lab
 STRESS_TIMEOUT_S = RUN_TIMEOUT_S + 60  # bound on one stress-ng process, whatever happens to this script
 
 
@@ -188,17 +189,33 @@ def one_run(index: int, loaded: bool, reports: Path, extra: list[str], console: 
     out.mkdir(parents=True, exist_ok=False)
     cmd = [sys.executable, "-m", "chaos_lab.cli", "run", "--reports", str(out), *extra]
     console.print(f"soak run {index} ({'loaded' if loaded else 'idle baseline'}): {' '.join(cmd[2:])}")
-    try:
-        proc = subprocess.run(cmd, timeout=RUN_TIMEOUT_S, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        code = proc.returncode
-        (out / "console.log").write_bytes(proc.stdout)
-    except subprocess.TimeoutExpired:
-        code = -1
+    code, output = run_child(cmd, RUN_TIMEOUT_S)
+    (out / "console.log").write_bytes(output)
     run_dirs = sorted(p for p in out.iterdir() if (p / "summary.json").is_file())
     summary = None
     if run_dirs:
         summary = RunSummary.model_validate_json((run_dirs[-1] / "summary.json").read_text())
     return run_from_summary(index, loaded, code, run_dirs[-1] if run_dirs else None, summary)
+
+
+def run_child(cmd: list[str], timeout_s: float, down_s: float = LAB_DOWN_S) -> tuple[int, bytes]:
+    """(exit code, output) of one `chaos-lab run`; -1 when it overran. An overrun or an interrupted soak ends
+    the run as Ctrl-C would (SIGTERM: it takes its lab down) and waits `down_s` for that. subprocess.run would
+    SIGKILL it at once (a timeout) or 0.25 s after Ctrl-C, and leave its containers and volumes behind."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        output, _ = proc.communicate(timeout=timeout_s)
+        return proc.returncode, output
+    except (subprocess.TimeoutExpired, KeyboardInterrupt) as exc:
+        proc.terminate()
+        try:
+            output, _ = proc.communicate(timeout=down_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return -1, output
 
 
 def _interrupt(_signum: int, _frame: object) -> None:
@@ -215,26 +232,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     console = Console(highlight=False)
-    # SIGTERM unwinds like Ctrl-C: the running stress-ng is ended and the chaos-lab run (same process group,
-    # same signal) takes its lab down.
+    # SIGTERM unwinds like Ctrl-C: the running stress-ng is ended and the chaos-lab run takes its lab down
+    # (run_child); the runs finished so far are summarised.
     signal.signal(signal.SIGTERM, _interrupt)
     started = datetime.now(UTC)
     reports: Path = args.reports / f"soak-{started:%Y%m%dT%H%M%SZ}"
     extra = ["--tier", args.tier] if args.tier else []
-    runs = [one_run(0, False, reports, extra, console)]
-    for i in range(1, args.runs + 1):
-        t0 = time.monotonic()
-        with Stress(args.cpu_workers):
-            runs.append(one_run(i, True, reports, extra, console))
-        r = runs[-1]
-        console.print(f"  exit {r.exit_code}, {r.scenario_runs} scenario runs, {len(r.runner_errors)} runner "
-                      f"errors, {len(r.failed_verdicts)} failed verdicts, {time.monotonic() - t0:.0f}s")
+    runs: list[SoakRun] = []
+    interrupted = False
+    try:
+        runs.append(one_run(0, False, reports, extra, console))
+        for i in range(1, args.runs + 1):
+            t0 = time.monotonic()
+            with Stress(args.cpu_workers):
+                runs.append(one_run(i, True, reports, extra, console))
+            r, took = runs[-1], time.monotonic() - t0
+            console.print(f"  exit {r.exit_code}, {r.scenario_runs} scenario runs, {len(r.runner_errors)} "
+                          f"runner errors, {len(r.failed_verdicts)} failed verdicts, {took:.0f}s")
+    except KeyboardInterrupt:
+        interrupted = True
+        console.print(f"soak interrupted: {len(runs)} finished run(s) summarised below")
+        if not runs:
+            return 130
     summary = aggregate(runs, args.cpu_workers, started)
     (reports / "soak-summary.json").write_text(summary.model_dump_json(indent=2) + "\n")
     print_summary(console, summary)
     console.print(f"soak summary: {reports / 'soak-summary.json'}")
     clean = summary.runner_errors == 0 and summary.failed_verdicts == 0 and summary.lab_errors == 0
-    return 0 if clean else 1
+    return 130 if interrupted else 0 if clean else 1
 
 
 if __name__ == "__main__":

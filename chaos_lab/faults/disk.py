@@ -6,12 +6,13 @@ mounted at /data, whether the engine runs or not), so the engine's next write ge
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from chaos_lab.faults.base import Fault, FaultError
-from chaos_lab.faults.lab_ops import run_on_data
+from chaos_lab.faults.lab_ops import query_data, run_on_data
 
-FILLER = "/data/.chaos-filler"
+FILLER = "/data/.chaos-filler"  # one file per fault: <FILLER>-<hex>, so what a fill wrote is its file's size
 SLACK = 64 * 1024  # what other writers may free meanwhile; a "full" disk with more free than this is not full
 
 # Runs in the engine image: computes how much to write from statvfs, then writes it with real data pages
@@ -41,6 +42,13 @@ st = os.statvfs('/data')
 print(written, st.f_bavail * st.f_frsize)
 """
 
+# What a fill did, read again when Docker lost the fill's own output: its file's size, and /data's free bytes.
+_MEASURE_SCRIPT = r"""
+import os, sys
+st = os.statvfs('/data')
+print(os.stat(sys.argv[1]).st_size if os.path.exists(sys.argv[1]) else 0, st.f_bavail * st.f_frsize)
+"""
+
 
 class DiskFill(Fault):
     """Fill /data: `bytes=N` writes exactly N bytes (capped by free space), `percent=P` brings usage to P %,
@@ -67,9 +75,12 @@ class DiskFill(Fault):
         )
         self.lab = lab
         self.mode, self.amount = given[0]
+        self.filler = f"{FILLER}-{uuid.uuid4().hex[:12]}"
 
     def inject(self) -> dict[str, Any]:
-        out = run_on_data(self.lab, ["python3", "-c", _FILL_SCRIPT, self.mode, str(self.amount), FILLER])
+        out = run_on_data(self.lab, ["python3", "-c", _FILL_SCRIPT, self.mode, str(self.amount), self.filler])
+        if out is None:  # it ran (exit 0); Docker lost what it printed
+            out = query_data(self.lab, ["python3", "-c", _MEASURE_SCRIPT, self.filler])
         try:
             written, free = (int(x) for x in out.split()[-2:])
         except ValueError as exc:
@@ -79,4 +90,4 @@ class DiskFill(Fault):
         return {"written_bytes": written, "free_bytes_after": free}
 
     def heal(self) -> None:
-        run_on_data(self.lab, ["rm", "-f", FILLER])
+        run_on_data(self.lab, ["rm", "-f", self.filler])

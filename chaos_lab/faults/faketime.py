@@ -27,15 +27,17 @@ def set_clock(lab: Any, spec: str) -> None:
     # Atomically (rename): libfaketime re-reads the file on every clock call and exits the process when it
     # reads a half-written spec ("failed to parse FAKETIME timestamp": seen when rewritten in place).
     script = f'printf "%s\\n" "$1" > {TIMESTAMP_FILE}.new && mv -f {TIMESTAMP_FILE}.new {TIMESTAMP_FILE}'
-    rc, out = lab.exec(ENGINE, ["sh", "-c", script, "faketime", spec])
+    rc, out = lab.exec(ENGINE, ["sh", "-c", script, "faketime", spec], idempotent=True)
     if rc != 0:
-        raise FaultError(f"writing {TIMESTAMP_FILE} in {ENGINE} failed (rc={rc}): {out.strip()[:300]}")
+        detail = (out or "").strip()[:300]
+        raise FaultError(f"writing {TIMESTAMP_FILE} in {ENGINE} failed (rc={rc}): {detail}")
 
 
 def read_clock_spec(lab: Any) -> str:
-    rc, out = lab.exec(ENGINE, ["cat", TIMESTAMP_FILE])
-    if rc != 0:
-        raise FaultError(f"reading {TIMESTAMP_FILE} in {ENGINE} failed (rc={rc}): {out.strip()[:300]}")
+    rc, out = lab.exec(ENGINE, ["cat", TIMESTAMP_FILE], idempotent=True)
+    if rc != 0 or out is None:
+        detail = "its output was lost" if out is None else out.strip()[:300]
+        raise FaultError(f"reading {TIMESTAMP_FILE} in {ENGINE} failed (rc={rc}): {detail}")
     return out.strip()
 
 
@@ -46,9 +48,10 @@ def engine_wall_clock(lab: Any) -> float:
     rc, out = lab.exec(
         ENGINE,
         ["env", "LD_PRELOAD=/usr/local/lib/libfaketimeMT.so.1", "python3", "-c", code],
+        idempotent=True,
     )
-    if rc != 0:
-        raise FaultError(f"reading the engine's clock failed (rc={rc}): {out.strip()[:300]}")
+    if rc != 0 or out is None:
+        raise FaultError(f"reading the engine's clock failed (rc={rc}): {(out or '').strip()[:300]}")
     return float(out.strip().splitlines()[-1])
 
 

@@ -20,7 +20,10 @@ EIO = 5
 def fiu_ctrl(lab: Any, command: str, strict: bool = True) -> str:
     """Send one libfiu remote-control command to the engine. fiu-ctrl exits 0 even when the process is not
     under fiu-run or the command failed (it prints why), so its output is the verdict."""
-    rc, out = lab.exec(ENGINE, ["fiu-ctrl", "-c", command, ENGINE_PID])
+    # a onetime point re-armed by a second run could fail a second call: only the others are run again
+    rc, out = lab.exec(ENGINE, ["fiu-ctrl", "-c", command, ENGINE_PID], idempotent="onetime" not in command)
+    if out is None:
+        raise FaultError(f"fiu-ctrl {command!r} in {ENGINE}: Docker lost its answer, the outcome is unknown")
     text = out.strip()
     if strict and (rc != 0 or text):
         raise FaultError(f"fiu-ctrl {command!r} in {ENGINE} failed (rc={rc}): {text[:300]}")

@@ -16,11 +16,20 @@ def engine_running(lab: Any) -> bool:
     return bool(container.status == "running")
 
 
-def run_on_data(lab: Any, cmd: list[str]) -> str:
-    """Run `cmd` with the engine volume at /data, whether the engine runs or not (DockerLab.volume_exec)."""
-    rc, out = lab.volume_exec(cmd, volume=VOLUME)
+def run_on_data(lab: Any, cmd: list[str], *, idempotent: bool = False) -> str | None:
+    """Run `cmd` with the engine volume at /data, whether the engine runs or not (DockerLab.volume_exec).
+    None: it ran, but Docker lost its output (an idempotent command is run again instead)."""
+    rc, out = lab.volume_exec(cmd, volume=VOLUME, idempotent=idempotent)
     if rc != 0:
-        raise FaultError(f"{cmd[0]} on /data failed (rc={rc}): {out.strip()[:300]}")
+        raise FaultError(f"{cmd[0]} on /data failed (rc={rc}): {(out or '').strip()[:300]}")
+    return out
+
+
+def query_data(lab: Any, cmd: list[str]) -> str:
+    """The output of an idempotent command run on /data (a lost output is asked for again)."""
+    out = run_on_data(lab, cmd, idempotent=True)
+    if out is None:  # a lab that does not retry (a test double) and lost it
+        raise FaultError(f"{cmd[0]} on /data: its output was lost")
     return out
 
 

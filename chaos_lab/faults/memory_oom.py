@@ -30,9 +30,9 @@ class MemoryOOM(Fault):
         self.lab, self.headroom, self.timeout_s = lab, headroom_bytes, timeout_s
 
     def inject(self) -> dict[str, Any]:
-        rc, out = self.lab.exec(ENGINE, ["sh", "-c", "echo 1000 > /proc/1/oom_score_adj"])
+        rc, out = self.lab.exec(ENGINE, ["sh", "-c", "echo 1000 > /proc/1/oom_score_adj"], idempotent=True)
         if rc != 0:
-            raise FaultError(f"raising the engine's oom_score_adj failed: {out.strip()[:200]}")
+            raise FaultError(f"raising the engine's oom_score_adj failed: {(out or '').strip()[:200]}")
         usage = self.lab.memory_usage(ENGINE)
         cap = usage + self.headroom
         self.lab.update_resources(ENGINE, mem_limit=cap, memswap_limit=cap)

@@ -9,14 +9,14 @@ from typing import Any
 
 from chaos_lab.client import BrokerAdmin
 from chaos_lab.faults.files import LEDGER
-from chaos_lab.faults.lab_ops import run_on_data
+from chaos_lab.faults.lab_ops import query_data
 
 DEFAULT_TOKEN = "lab-token"  # compose/lab.yml: SOLAT_KILL_SWITCH_TOKEN=${LAB_KILL_SWITCH_TOKEN:-lab-token}
 
 
 def ledger_bytes(lab: Any) -> int:
     """Size of the ledger file on the engine volume now (0 while it does not exist)."""
-    out = run_on_data(lab, ["sh", "-c", 'stat -c %s "$1" 2>/dev/null || echo 0', "sh", LEDGER])
+    out = query_data(lab, ["sh", "-c", 'stat -c %s "$1" 2>/dev/null || echo 0', "sh", LEDGER])
     return int(out.split()[-1])
 
 

@@ -37,11 +37,15 @@ class LocalLab:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=30)
         return proc.returncode, proc.stdout + proc.stderr
 
-    def exec(self, service: str, cmd: list[str], user: str | None = None) -> tuple[int, str]:
+    def exec(
+        self, service: str, cmd: list[str], user: str | None = None, *, idempotent: bool = False
+    ) -> tuple[int, str | None]:
         self.calls.append(("exec", service, cmd[0]))
         return self._run(cmd)
 
-    def volume_exec(self, cmd: list[str], volume: str = "engine-data") -> tuple[int, str]:
+    def volume_exec(
+        self, cmd: list[str], volume: str = "engine-data", *, idempotent: bool = False
+    ) -> tuple[int, str | None]:
         self.calls.append(("volume_exec", volume, cmd[0]))
         return self._run(cmd)
 
@@ -223,8 +227,31 @@ class DudLab(LocalLab):
     def pause(self, service: str) -> None:
         self.calls.append(("pause", service))
 
-    def volume_exec(self, cmd: list[str], volume: str = "engine-data") -> tuple[int, str]:
+    def volume_exec(
+        self, cmd: list[str], volume: str = "engine-data", *, idempotent: bool = False
+    ) -> tuple[int, str | None]:
         return 0, "0 1048576\n"  # wrote nothing, 1 MiB still free
+
+
+class LossyLab(LocalLab):
+    """Docker's exec race (docker/docker-py#2042): the command runs, exits 0, and its output never arrives."""
+
+    def volume_exec(
+        self, cmd: list[str], volume: str = "engine-data", *, idempotent: bool = False
+    ) -> tuple[int, str | None]:
+        rc, out = super().volume_exec(cmd, volume, idempotent=idempotent)
+        return rc, out if idempotent else None
+
+
+def test_a_disk_fill_whose_output_docker_lost_reads_what_it_did(small_disk) -> None:
+    """The soak's one runner error: a fill that worked, reported as "disk fill printed ''"."""
+    lab = LossyLab(small_disk.root)
+    fault = DiskFill(lab, leave_bytes=0)
+    result = fault.inject()
+    assert result["free_bytes_after"] == 0 == small_disk.available()
+    assert result["written_bytes"] > 3 * 1024 * 1024
+    fault.heal()
+    assert small_disk.available() > 3 * 1024 * 1024
 
 
 def test_a_fault_that_did_not_happen_is_an_error(tmp_path: Path) -> None:

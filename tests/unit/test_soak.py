@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from chaos_lab.models import PhaseTiming, RunSummary, ScenarioResult, Verdict
-from chaos_lab.soak import aggregate, percentiles, run_from_summary
+from chaos_lab.soak import aggregate, percentiles, run_child, run_from_summary
 
 
 def _result(name: str, seconds: float, error: str | None = None, verdict_ok: bool = True) -> ScenarioResult:
@@ -53,3 +54,18 @@ def test_aggregate_counts_and_ratios(tmp_path: Path) -> None:
     assert (s.p50_ratio, s.p95_ratio, s.max_ratio) == (2.5, 2.0, 2.0)
     assert s.slowest_steps == [("b[1] method", 4.8), ("a[1] method", 3.0)]
     assert lab_down.lab_error == "no summary.json (exit 3)"
+
+
+def test_an_overrunning_run_is_ended_like_ctrl_c_so_it_can_take_its_lab_down(tmp_path: Path) -> None:
+    """subprocess.run's timeout SIGKILLed the run: its lab's containers and volumes were left behind."""
+    cleaned = tmp_path / "lab-down"
+    child = (
+        "import signal, sys, time\n"
+        "def down(*_):\n"
+        f"    open({str(cleaned)!r}, 'w').write('down'); sys.exit(130)\n"
+        "signal.signal(signal.SIGTERM, down)\n"
+        "print('running', flush=True); time.sleep(30)\n"
+    )
+    code, output = run_child([sys.executable, "-c", child], timeout_s=1.0, down_s=10)
+    assert code == -1 and b"running" in output
+    assert cleaned.read_text() == "down"
