@@ -147,7 +147,7 @@ class Explorer:
                 error=error,
                 duration_s=run.result.duration_s,
                 faults=[f.kind for f in schedule.faults],
-                signals=len(schedule.workload.signals),
+                signals=schedule.size()["signals"],  # as the shrinker counts: with those after recovery
                 plan_digest=plan_digest(scenario, schedule.seed),
                 verdict_digest=verdict_digest(run.result),
                 lab=str(getattr(lab, "project", "")),
