@@ -76,6 +76,7 @@ class LocalLab:
         self.calls.append(("unpause", service))
         self.status = "running"
 
+
 class LossyLab(LocalLab):
     """Docker's exec race (docker/docker-py#2042): the command runs, exits 0, and its output never arrives."""
 
@@ -84,7 +85,6 @@ class LossyLab(LocalLab):
     ) -> tuple[int, str | None]:
         rc, out = super().volume_exec(cmd, volume, idempotent=idempotent)
         return rc, out if idempotent else None
-
 
 
 def _write_probe(root: Path, size: int = 4096) -> OSError | None:
