@@ -33,26 +33,25 @@ def set_clock(lab: Any, spec: str) -> None:
         raise FaultError(f"writing {TIMESTAMP_FILE} in {ENGINE} failed (rc={rc}): {detail}")
 
 
-def read_clock_spec(lab: Any) -> str:
-    rc, out = lab.exec(ENGINE, ["cat", TIMESTAMP_FILE], idempotent=True)
+def _read_in_engine(lab: Any, cmd: list[str], what: str) -> str:
+    """The output of a read run in the engine's container (a lost output is asked for again)."""
+    rc, out = lab.exec(ENGINE, cmd, idempotent=True)
     if rc != 0 or out is None:
         detail = "its output was lost" if out is None else out.strip()[:300]
-        raise FaultError(f"reading {TIMESTAMP_FILE} in {ENGINE} failed (rc={rc}): {detail}")
+        raise FaultError(f"reading {what} in {ENGINE} failed (rc={rc}): {detail}")
     return out.strip()
+
+
+def read_clock_spec(lab: Any) -> str:
+    return _read_in_engine(lab, ["cat", TIMESTAMP_FILE], TIMESTAMP_FILE)
 
 
 def engine_wall_clock(lab: Any) -> float:
     """time.time() as the engine sees it after an offset step: a python in the engine's container with the
     same library and spec file (docker exec inherits the container's FAKETIME_* environment)."""
     code = "import time; print(repr(time.time()))"
-    rc, out = lab.exec(
-        ENGINE,
-        ["env", "LD_PRELOAD=/usr/local/lib/libfaketimeMT.so.1", "python3", "-c", code],
-        idempotent=True,
-    )
-    if rc != 0 or out is None:
-        raise FaultError(f"reading the engine's clock failed (rc={rc}): {(out or '').strip()[:300]}")
-    return float(out.strip().splitlines()[-1])
+    cmd = ["env", "LD_PRELOAD=/usr/local/lib/libfaketimeMT.so.1", "python3", "-c", code]
+    return float(_read_in_engine(lab, cmd, "the engine's clock").splitlines()[-1])
 
 
 def reset_clock(lab: Any) -> None:
