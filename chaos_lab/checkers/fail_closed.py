@@ -1,5 +1,5 @@
 """Fail closed on a full disk: while the disk was full, no order reached the broker without its intent record
-in the ledger, and no signal the engine rejected as not-durable (507) reached the broker at all."""
+in the ledger, and no signal the engine rejected as not-durable (507) reached the broker on that answer."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from chaos_lab.checkers.common import (
     ledger_sources,
     windows,
 )
-from chaos_lab.models import Observation, Verdict
+from chaos_lab.models import Observation, Op, Verdict
 
 NAME = "fail_closed"
 
@@ -35,9 +35,8 @@ def check(obs: Observation, min_ops_in_window: int = 0) -> Verdict:
     unrecorded = [
         f"{a.client_order_id} (attempt {a.seq})" for a in during_full if a.client_order_id not in known
     ]
-    attempted = {a.client_order_id for a in obs.broker_attempts}
     rejected = [op for op in completions(obs) if op.status_code == 507 and op.intent_id is not None]
-    leaked = [str(op.intent_id) for op in rejected if coid_for(op.intent_id) in attempted]
+    leaked = _sent_despite_507(obs, rejected)
     ops_in = [op for op in completions(obs) if any(inside(op.time, w, end) for w in full)]
     evidence = {
         "windows": [(round(w.start, 3), None if w.end is None else round(w.end, 3)) for w in full],
@@ -72,3 +71,28 @@ def check(obs: Observation, min_ops_in_window: int = 0) -> Verdict:
         summary=f"{len(ops_in)} signals during the full disk ({len(rejected)} answered 507), "
         f"every broker order had its intent record",
     )
+
+
+def _sent_despite_507(obs: Observation, rejected: list[Op]) -> list[str]:
+    """Intents whose order reached the broker although the engine answered 507 ("not durable, not sent").
+
+    A 507 speaks for the intent until the client sends it again: a client may resubmit a rejected intent
+    under its id once the disk has room, and that order is legitimately sent. So an order counts against a
+    507 only if the broker got it before the intent's next submission (or there was none); an order from
+    before the 507 counts too, since the engine then called an order it had sent "not sent"."""
+    sent_at: dict[str, list[float]] = {}
+    for attempt in obs.broker_attempts:
+        t = history_time_of(obs, attempt.received_at)
+        sent_at.setdefault(attempt.client_order_id, []).append(t if t is not None else 0.0)
+    submitted: dict[str, list[float]] = {}
+    for op in obs.history:
+        if op.f == "signal" and op.type == "invoke" and op.intent_id is not None:
+            submitted.setdefault(str(op.intent_id), []).append(op.time)
+    leaked: list[str] = []
+    for op in rejected:
+        if op.intent_id is None or str(op.intent_id) in leaked:
+            continue
+        again = min((t for t in submitted.get(str(op.intent_id), []) if t > op.time), default=float("inf"))
+        if any(t < again for t in sent_at.get(coid_for(op.intent_id), [])):
+            leaked.append(str(op.intent_id))
+    return leaked

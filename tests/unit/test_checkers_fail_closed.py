@@ -46,6 +46,32 @@ def test_rejected_507_that_reached_the_broker_fails() -> None:
     assert verdict.evidence["rejected_but_sent"] == [str(leaked)]
 
 
+def test_507_from_before_the_order_was_sent_fails_even_if_resubmitted_later() -> None:
+    b = ObservationBuilder()
+    _full_disk(b)
+    sent = b.signal(outcome="info", ledger=True)  # in doubt: recorded and sent, the answer lost
+    b.signal(outcome="fail", status=507, ledger=False, broker=False, intent_id=sent)  # the retry: "not sent"
+    b.heal("disk-full")
+    b.signal(outcome="ok", ledger=False, broker=False, intent_id=sent)  # the engine now knows it was sent
+    verdict = fail_closed.check(b.build())
+    assert not verdict.ok
+    assert verdict.evidence["rejected_but_sent"] == [str(sent)]
+
+
+def test_a_rejected_intent_resubmitted_after_the_disk_freed_may_be_sent() -> None:
+    """Explore seed 1 schedule 55 on the correct engine: three in-doubt signals got 507 on their retry while
+    the disk was full; the client's late retry after recovery resent them under their ids and they filled,
+    once each. The 507s were true when given; the orders came from the resubmission."""
+    b = ObservationBuilder()
+    _full_disk(b)
+    rejected = b.signal(outcome="fail", status=507, ledger=False, broker=False)
+    b.heal("disk-full")
+    b.signal(outcome="ok", intent_id=rejected)
+    verdict = fail_closed.check(b.build())
+    assert verdict.ok, verdict
+    assert verdict.evidence["rejected_507"] == 1
+
+
 def test_no_disk_fault_fails() -> None:
     b = ObservationBuilder()
     b.signal()
