@@ -168,8 +168,8 @@ def wait_engine(ctx: ExperimentContext, step: WaitEngine) -> None:
 
 @action(RetryUnknown)
 def retry_unknown(ctx: ExperimentContext, step: RetryUnknown) -> None:
-    """Resend every signal that was ever in doubt, under its own intent id (the client's late retry), even if a
-    retry got an answer since: resending a rejected intent under its id must be safe too."""
+    """Resend every signal that was ever in doubt, under its own intent id (the client's late retry), even if
+    a retry got an answer since: resending a rejected intent under its id must be safe too."""
     ops = ctx.history.ops
     invokes = {op.intent_id: op.value for op in ops if op.f == "signal" and op.type == "invoke"}
     unknown = {

@@ -70,6 +70,40 @@ def history_time_of(obs: Observation, wall: datetime) -> float | None:
     return (wall - t0).total_seconds()
 
 
+def broker_times(obs: Observation, created_only: bool = False) -> dict[str, list[float]]:
+    """When the broker received each client order id, on the history's time axis (`created_only`: only the
+    attempts that created the order)."""
+    times: dict[str, list[float]] = {}
+    for attempt in obs.broker_attempts:
+        if created_only and not attempt.created_order:
+            continue
+        t = history_time_of(obs, attempt.received_at)
+        times.setdefault(attempt.client_order_id, []).append(t if t is not None else float("-inf"))
+    return times
+
+
+def contradicted_answers(answers: list[Op], obs: Observation, sent_at: dict[str, list[float]]) -> list[str]:
+    """Intent ids of `answers` ("not sent", "rejected") contradicted by an order at the broker.
+
+    An answer speaks for its intent until the client sends that intent again: a client may resubmit a
+    rejected intent under its id (the disk has room again, the switch was reset), and the order that makes
+    is the resubmission's. So only an order received before the next submission after the answer (or with
+    none) contradicts it; one received before the answer does too, since the engine then called an order
+    it had sent unsent."""
+    submitted: dict[UUID, list[float]] = {}
+    for op in obs.history:
+        if op.f == "signal" and op.type == "invoke" and op.intent_id is not None:
+            submitted.setdefault(op.intent_id, []).append(op.time)
+    found: list[str] = []
+    for op in answers:
+        if op.intent_id is None or str(op.intent_id) in found:
+            continue
+        again = min((t for t in submitted.get(op.intent_id, []) if t > op.time), default=float("inf"))
+        if any(t < again for t in sent_at.get(coid_for(op.intent_id), [])):
+            found.append(str(op.intent_id))
+    return found
+
+
 def inside(t: float, window: FaultWindow, end_default: float) -> bool:
     return window.start <= t <= (window.end if window.end is not None else end_default)
 

@@ -4,16 +4,17 @@ in the ledger, and no signal the engine rejected as not-durable (507) reached th
 from __future__ import annotations
 
 from chaos_lab.checkers.common import (
+    broker_times,
     clip,
-    coid_for,
     completions,
+    contradicted_answers,
     history_time_of,
     inside,
     intent_coids,
     ledger_sources,
     windows,
 )
-from chaos_lab.models import Observation, Op, Verdict
+from chaos_lab.models import Observation, Verdict
 
 NAME = "fail_closed"
 
@@ -36,7 +37,7 @@ def check(obs: Observation, min_ops_in_window: int = 0) -> Verdict:
         f"{a.client_order_id} (attempt {a.seq})" for a in during_full if a.client_order_id not in known
     ]
     rejected = [op for op in completions(obs) if op.status_code == 507 and op.intent_id is not None]
-    leaked = _sent_despite_507(obs, rejected)
+    leaked = contradicted_answers(rejected, obs, broker_times(obs))
     ops_in = [op for op in completions(obs) if any(inside(op.time, w, end) for w in full)]
     evidence = {
         "windows": [(round(w.start, 3), None if w.end is None else round(w.end, 3)) for w in full],
@@ -71,28 +72,3 @@ def check(obs: Observation, min_ops_in_window: int = 0) -> Verdict:
         summary=f"{len(ops_in)} signals during the full disk ({len(rejected)} answered 507), "
         f"every broker order had its intent record",
     )
-
-
-def _sent_despite_507(obs: Observation, rejected: list[Op]) -> list[str]:
-    """Intents whose order reached the broker although the engine answered 507 ("not durable, not sent").
-
-    A 507 speaks for the intent until the client sends it again: a client may resubmit a rejected intent
-    under its id once the disk has room, and that order is legitimately sent. So an order counts against a
-    507 only if the broker got it before the intent's next submission (or there was none); an order from
-    before the 507 counts too, since the engine then called an order it had sent "not sent"."""
-    sent_at: dict[str, list[float]] = {}
-    for attempt in obs.broker_attempts:
-        t = history_time_of(obs, attempt.received_at)
-        sent_at.setdefault(attempt.client_order_id, []).append(t if t is not None else 0.0)
-    submitted: dict[str, list[float]] = {}
-    for op in obs.history:
-        if op.f == "signal" and op.type == "invoke" and op.intent_id is not None:
-            submitted.setdefault(str(op.intent_id), []).append(op.time)
-    leaked: list[str] = []
-    for op in rejected:
-        if op.intent_id is None or str(op.intent_id) in leaked:
-            continue
-        again = min((t for t in submitted.get(str(op.intent_id), []) if t > op.time), default=float("inf"))
-        if any(t < again for t in sent_at.get(coid_for(op.intent_id), [])):
-            leaked.append(str(op.intent_id))
-    return leaked

@@ -1,7 +1,8 @@
 """An order the broker committed is never called rejected and never lost: no `reject`/`not_sent` record and no
-409 to the client for it, and the ledger holds its fill with the quantity the broker filled (an IOC partial
-fill included). This is what a broker that commits and then answers 5xx, drops the connection or answers late
-tests: an engine that takes such an answer as a definite rejection loses a real position.
+409 to the client for it (before the client sends it again), and the ledger holds its fill with the quantity
+the broker filled (an IOC partial fill included). This is what a broker that commits and then answers 5xx,
+drops the connection or answers late tests: an engine that takes such an answer as a definite rejection
+loses a real position.
 
 With `require_knob_hits`, the broker's ambiguity knob must have hit at least one order (else nothing was
 tested)."""
@@ -10,7 +11,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from chaos_lab.checkers.common import clip, coid_for, completions, judge, ledger_sources
+from chaos_lab.checkers.common import (
+    broker_times,
+    clip,
+    completions,
+    contradicted_answers,
+    judge,
+    ledger_sources,
+)
 from chaos_lab.models import Observation, Verdict
 
 NAME = "no_false_rejects"
@@ -26,15 +34,16 @@ def check(obs: Observation, require_knob_hits: bool = False) -> Verdict:
     evidence: dict[str, object] = {"broker_orders": len(committed), "knob_hits": clip(obs.broker_knob_hits)}
     if require_knob_hits and not obs.broker_knob_hits:
         problems.append("the broker's ambiguity knob hit no order: nothing was tested")
-    told_rejected = [
-        str(op.intent_id)
+    rejections = [
+        op
         for op in completions(obs)
         # the engine's own answer: a refused connection (engine down, no status) says nothing about the order
-        if op.type == "fail"
-        and op.status_code is not None
-        and op.intent_id is not None
-        and coid_for(op.intent_id) in committed
+        if op.type == "fail" and op.status_code is not None and op.intent_id is not None
     ]
+    filled_at = broker_times(obs, created_only=True)
+    for coid in committed.keys() - filled_at.keys():  # no attempt on record: its time is unknown
+        filled_at[coid] = [float("-inf")]
+    told_rejected = contradicted_answers(rejections, obs, {c: filled_at[c] for c in committed})
     if told_rejected:
         problems.append(f"{len(told_rejected)} signals answered `rejected` although the broker filled them")
         evidence["told_rejected"] = clip(told_rejected)

@@ -174,6 +174,7 @@ def _broker_obs(
     ops: Hist | None = None,
     filled: float = 2.0,
     knobs: bool = True,
+    filled_at: float | None = None,
 ) -> Observation:
     records = [
         LedgerRecord(
@@ -203,6 +204,17 @@ def _broker_obs(
         broker_knob_hits=[{"client_order_id": COID, "order_seq": 1, "mode": "commit_then_5xx"}]
         if knobs
         else [],
+        broker_attempts=[]
+        if filled_at is None
+        else [
+            BrokerAttempt(
+                seq=1,
+                client_order_id=COID,
+                received_at=T0 + timedelta(seconds=filled_at),
+                duplicate=False,
+                outcome="filled",
+            )
+        ],
     )
 
 
@@ -232,6 +244,22 @@ def test_no_false_rejects_flags_the_client_told_rejected_and_a_wrong_quantity() 
     verdict = no_false_rejects.check(_broker_obs([INTENT_ROW, fill], h, filled=2.0))
     assert not verdict.ok
     assert "answered `rejected`" in verdict.summary and "differ" in verdict.summary
+
+
+def test_no_false_rejects_allows_a_rejected_intent_resent_and_filled_later() -> None:
+    """A 409 while the kill switch was on, then the client resends the intent under its id after the reset
+    and the broker fills it: the 409 was true when given. The same fill before the resend contradicts it."""
+    fill = (
+        "fill",
+        str(INTENT),
+        {"client_order_id": COID, "quantity": 4.0, "symbol": "EURUSD", "side": "BUY"},
+    )
+    for filled_at, ok in ((5.2, True), (3.0, False)):
+        h = Hist()
+        h.signal(1.0, 1.1, "fail", 409, intent=INTENT)
+        h.signal(5.0, 5.5, "ok", 200, intent=INTENT)
+        verdict = no_false_rejects.check(_broker_obs([INTENT_ROW, fill], h, filled=4.0, filled_at=filled_at))
+        assert verdict.ok is ok, (filled_at, verdict.summary)
 
 
 def test_no_false_rejects_ignores_a_refused_connection() -> None:
