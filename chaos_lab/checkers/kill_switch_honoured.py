@@ -49,28 +49,29 @@ def check(obs: Observation, require_activation: bool = True) -> Verdict:
         if op.f == "signal" and op.intent_id is not None and op.type == "invoke":
             invokes[op.intent_id].append(op.time)
     coids = {coid_for(i): i for i in invokes}
-    filled_at: dict[UUID, float] = {}
+    caused_at: dict[UUID, float] = {}  # start of the request that placed the intent's order
     sent = []
     for attempt in obs.broker_attempts:
         t = history_time_of(obs, attempt.received_at)
         intent = coids.get(attempt.client_order_id)
         if t is None or intent is None or not attempt.created_order:
             continue
-        filled_at[intent] = t
-        win = window_of(t)
         # Sent while on, by a request that itself started after the activation was answered (a request that
         # passed the check just before may still be on its way: that is not the switch failing).
-        cause = max((i for i in invokes[intent] if i <= t), default=None)
-        if win is not None and cause is not None and cause > win[0]:
+        cause = max((i for i in invokes[intent] if i <= t), default=t)
+        caused_at[intent] = cause
+        win = window_of(t)
+        if win is not None and cause > win[0]:
             sent.append(f"{intent} (attempt {attempt.seq}, t={t:.2f}s)")
     accepted = []
     for op in obs.history:
         if op.f != "signal" or op.type != "ok" or op.intent_id is None or op.latency is None:
             continue
         win = window_of(op.time - op.latency)
-        # A whole request inside a window, answered ok for an order that did not exist before the window
-        # (a retry may be told the outcome of an order placed before the switch went on).
-        if win is not None and op.time <= win[1] and filled_at.get(op.intent_id, op.time) > win[0]:
+        # A whole request inside a window, answered ok for an order no request before the window placed (a
+        # retry may be told the outcome of an order placed before the switch went on, or by a request that
+        # passed the check before it and reached the broker just after: the same tolerance as above).
+        if win is not None and op.time <= win[1] and caused_at.get(op.intent_id, op.time) > win[0]:
             accepted.append(str(op.intent_id))
     in_window = {i for i, ts in invokes.items() if any(window_of(t) for t in ts)}
     evidence = {

@@ -78,3 +78,27 @@ def test_a_retry_told_the_outcome_of_an_earlier_order_is_not_a_leak() -> None:
     b.signal(intent_id=filled, broker=False, ledger=False)  # the retry gets the original outcome (200)
     verdict = kill_switch_honoured.check(b.build())
     assert verdict.ok, verdict
+
+
+def test_an_order_placed_just_after_the_halt_by_an_earlier_request_may_be_reported_filled() -> None:
+    """Explore seed 1 schedule 6 (--faults disk_fill,kill): a signal passed the switch just before the halt,
+    the broker's injected 503s delayed its order until just after it; the engine was killed, and the
+    client's retry inside the window was told "filled". The order is the first request's, which the
+    switch let through; the retry only learnt its outcome."""
+    b = ObservationBuilder()
+    first = b.signal(outcome="info", ledger=False, broker=False)  # before the halt; its answer is lost
+    _activate(b)
+    b.broker_order("SOLAT-" + first.hex, "EURUSD", "BUY", 1.0)  # reached the broker just after the halt
+    b.signal(intent_id=first, broker=False, ledger=False)  # the retry, inside the window: "filled"
+    verdict = kill_switch_honoured.check(b.build())
+    assert verdict.ok, verdict
+
+
+def test_an_order_first_sent_inside_the_window_and_reported_filled_fails() -> None:
+    b = ObservationBuilder()
+    _activate(b)
+    placed = b.signal(outcome="info", ledger=False, broker=False)  # first sent while the switch is on
+    b.broker_order("SOLAT-" + placed.hex, "EURUSD", "BUY", 1.0)
+    b.signal(intent_id=placed, broker=False, ledger=False)
+    verdict = kill_switch_honoured.check(b.build())
+    assert not verdict.ok and verdict.evidence["accepted_while_on"] == [str(placed)]
