@@ -58,7 +58,8 @@ def check(obs: Observation, require_activation: bool = True) -> Verdict:
             continue
         # Sent while on, by a request that itself started after the activation was answered (a request that
         # passed the check just before may still be on its way: that is not the switch failing).
-        cause = max((i for i in invokes[intent] if i <= t), default=t)
+        # (No request started before it only by the clocks' skew: it is the first request's order.)
+        cause = max((i for i in invokes[intent] if i <= t), default=min(invokes[intent]))
         caused_at[intent] = cause
         win = window_of(t)
         if win is not None and cause > win[0]:
