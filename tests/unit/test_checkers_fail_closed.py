@@ -46,7 +46,7 @@ def test_rejected_507_that_reached_the_broker_fails() -> None:
     assert verdict.evidence["rejected_but_sent"] == [str(leaked)]
 
 
-def test_507_from_before_the_order_was_sent_fails_even_if_resubmitted_later() -> None:
+def test_a_507_for_an_order_already_sent_fails_even_if_resubmitted_later() -> None:
     b = ObservationBuilder()
     _full_disk(b)
     sent = b.signal(outcome="info", ledger=True)  # in doubt: recorded and sent, the answer lost
