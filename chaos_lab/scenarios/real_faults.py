@@ -209,13 +209,17 @@ REAL_FAULT_SCENARIOS: tuple[Scenario, ...] = (
         name="oom-kill-mid-burst",
         tier=4,
         description="A memory cap ends in a kernel OOM kill of the engine mid-burst (State.OOMKilled) while "
-        "orders are in flight (the broker answers 1.5 s late): restart, replay, reconcile; nothing lost or "
+        "orders are in flight (the broker answers 2.5 s late): restart, replay, reconcile; nothing lost or "
         "doubled.",
         method=(
             Burst(count=20, interval_s=0.05, background=True, concurrency=2),
             WaitOps(count=IntRange(lo=3, hi=8)),
-            BrokerConfig(order_delay_s=1.5),  # committed orders whose answer the kill will cut off
-            Sleep(seconds=0.5),
+            # Committed orders whose answer the kill will cut off. The kill lands 1-1.5 s after the inject
+            # starts (the cap is measured, set, then filled); the clients send their next orders together
+            # once the previous answers arrive. With a 1.5 s delay and a 0.5 s sleep the kill fell just
+            # after they did, before those orders reached the broker, in 1 run of 3: nothing was in doubt.
+            # A 2.5 s delay (under the engine's 3 s read timeout) and no sleep put it mid-wait.
+            BrokerConfig(order_delay_s=2.5),
             Inject(name="oom", kind="memory_oom"),
             BrokerConfig(order_delay_s=0.0),
             Heal(name="oom"),
