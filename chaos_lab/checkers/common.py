@@ -70,6 +70,15 @@ def history_time_of(obs: Observation, wall: datetime) -> float | None:
     return (wall - t0).total_seconds()
 
 
+def submissions(obs: Observation) -> dict[UUID, list[float]]:
+    """When the client sent each intent (every request, retries included), in history order."""
+    times: dict[UUID, list[float]] = {}
+    for op in obs.history:
+        if op.f == "signal" and op.type == "invoke" and op.intent_id is not None:
+            times.setdefault(op.intent_id, []).append(op.time)
+    return times
+
+
 def broker_times(obs: Observation, created_only: bool = False) -> dict[str, list[float]]:
     """When the broker received each client order id, on the history's time axis (`created_only`: only the
     attempts that created the order)."""
@@ -90,10 +99,7 @@ def contradicted_answers(answers: list[Op], obs: Observation, sent_at: dict[str,
     is the resubmission's. So only an order received before the next submission after the answer (or with
     none) contradicts it; one received before the answer does too, since the engine then called an order
     it had sent unsent."""
-    submitted: dict[UUID, list[float]] = {}
-    for op in obs.history:
-        if op.f == "signal" and op.type == "invoke" and op.intent_id is not None:
-            submitted.setdefault(op.intent_id, []).append(op.time)
+    submitted = submissions(obs)
     found: list[str] = []
     for op in answers:
         if op.intent_id is None or str(op.intent_id) in found:

@@ -5,10 +5,9 @@ reconcile, lets orders through inside the window."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from uuid import UUID
 
-from chaos_lab.checkers.common import clip, coid_for, history_time_of, judge
+from chaos_lab.checkers.common import clip, coid_for, history_time_of, judge, submissions
 from chaos_lab.models import Observation, Verdict
 
 NAME = "kill_switch_honoured"
@@ -44,10 +43,7 @@ def check(obs: Observation, require_activation: bool = True) -> Verdict:
     def window_of(t: float) -> tuple[float, float] | None:
         return next(((a, b) for a, b in wins if a < t <= b), None)
 
-    invokes: dict[UUID, list[float]] = defaultdict(list)
-    for op in obs.history:
-        if op.f == "signal" and op.intent_id is not None and op.type == "invoke":
-            invokes[op.intent_id].append(op.time)
+    invokes = submissions(obs)
     coids = {coid_for(i): i for i in invokes}
     caused_at: dict[UUID, float] = {}  # start of the request that placed the intent's order
     sent = []

@@ -41,9 +41,10 @@ def check(obs: Observation, require_knob_hits: bool = False) -> Verdict:
         if op.type == "fail" and op.status_code is not None and op.intent_id is not None
     ]
     filled_at = broker_times(obs, created_only=True)
-    for coid in committed.keys() - filled_at.keys():  # no attempt on record: its time is unknown
-        filled_at[coid] = [float("-inf")]
-    told_rejected = contradicted_answers(rejections, obs, {c: filled_at[c] for c in committed})
+    # an order with no attempt on record was filled at an unknown time: before any answer
+    told_rejected = contradicted_answers(
+        rejections, obs, {c: filled_at.get(c, [float("-inf")]) for c in committed}
+    )
     if told_rejected:
         problems.append(f"{len(told_rejected)} signals answered `rejected` although the broker filled them")
         evidence["told_rejected"] = clip(told_rejected)

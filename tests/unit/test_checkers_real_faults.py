@@ -225,6 +225,11 @@ INTENT_ROW = (
     str(INTENT),
     {"symbol": "EURUSD", "side": "BUY", "quantity": 4.0, "client_order_id": COID},
 )
+FILL_ROW = (
+    "fill",
+    str(INTENT),
+    {"client_order_id": COID, "quantity": 4.0, "symbol": "EURUSD", "side": "BUY"},
+)
 
 
 def test_no_false_rejects_flags_a_committed_order_booked_as_rejected() -> None:
@@ -236,12 +241,7 @@ def test_no_false_rejects_flags_a_committed_order_booked_as_rejected() -> None:
 def test_no_false_rejects_flags_the_client_told_rejected_and_a_wrong_quantity() -> None:
     h = Hist()
     h.signal(1.0, 1.1, "fail", 409, intent=INTENT)
-    fill = (
-        "fill",
-        str(INTENT),
-        {"client_order_id": COID, "quantity": 4.0, "symbol": "EURUSD", "side": "BUY"},
-    )
-    verdict = no_false_rejects.check(_broker_obs([INTENT_ROW, fill], h, filled=2.0))
+    verdict = no_false_rejects.check(_broker_obs([INTENT_ROW, FILL_ROW], h, filled=2.0))
     assert not verdict.ok
     assert "answered `rejected`" in verdict.summary and "differ" in verdict.summary
 
@@ -249,16 +249,12 @@ def test_no_false_rejects_flags_the_client_told_rejected_and_a_wrong_quantity() 
 def test_no_false_rejects_allows_a_rejected_intent_resent_and_filled_later() -> None:
     """A 409 while the kill switch was on, then the client resends the intent under its id after the reset
     and the broker fills it: the 409 was true when given. The same fill before the resend contradicts it."""
-    fill = (
-        "fill",
-        str(INTENT),
-        {"client_order_id": COID, "quantity": 4.0, "symbol": "EURUSD", "side": "BUY"},
-    )
     for filled_at, ok in ((5.2, True), (3.0, False)):
         h = Hist()
         h.signal(1.0, 1.1, "fail", 409, intent=INTENT)
         h.signal(5.0, 5.5, "ok", 200, intent=INTENT)
-        verdict = no_false_rejects.check(_broker_obs([INTENT_ROW, fill], h, filled=4.0, filled_at=filled_at))
+        obs = _broker_obs([INTENT_ROW, FILL_ROW], h, filled=4.0, filled_at=filled_at)
+        verdict = no_false_rejects.check(obs)
         assert verdict.ok is ok, (filled_at, verdict.summary)
 
 
@@ -267,12 +263,7 @@ def test_no_false_rejects_ignores_a_refused_connection() -> None:
     not the engine calling the order rejected (the explorer's false alarm, seed 9 index 0)."""
     h = Hist()
     h.signal(1.0, 1.1, "fail", None, intent=INTENT)
-    fill = (
-        "fill",
-        str(INTENT),
-        {"client_order_id": COID, "quantity": 4.0, "symbol": "EURUSD", "side": "BUY"},
-    )
-    assert no_false_rejects.check(_broker_obs([INTENT_ROW, fill], h, filled=4.0)).ok
+    assert no_false_rejects.check(_broker_obs([INTENT_ROW, FILL_ROW], h, filled=4.0)).ok
 
 
 def test_no_false_rejects_passes_a_resolved_partial_fill_and_needs_the_knob() -> None:
