@@ -26,6 +26,13 @@ class KindRule:
     in_process: bool = False
 
 
+def _cpu_starve(rng: random.Random) -> dict[str, Any]:
+    """A CPU share and a CFS period: 1 s periods stall in-flight work ~1 s at a time, 0.1 s ones slow it
+    evenly. One draw of three, as before periods were drawn: earlier seeds keep the rest of their schedule."""
+    fraction, period = rng.choice([(0.05, 1.0), (0.1, 0.1), (0.25, 0.1)])
+    return {"cpu_fraction": fraction, "period_s": period}
+
+
 def _toxic(rng: random.Random) -> dict[str, Any]:
     kind = rng.choice(["latency", "timeout", "reset_peer", "bandwidth", "slicer", "limit_data", "slow_close"])
     stream = rng.choice(["upstream", "downstream"])
@@ -83,7 +90,7 @@ RULES: dict[str, KindRule] = {
     ),
     "clock_fast": KindRule(lambda r: {"rate": r.choice([5.0, 10.0])}, (0.5, 3.0), "clock", in_process=True),
     # cgroup limits: a starved CPU, and an OOM kill mid-burst (it stops the engine: one process fault)
-    "cpu_starve": KindRule(lambda r: {"cpu_fraction": r.choice([0.05, 0.1, 0.25])}, (1.0, 4.0), "resource"),
+    "cpu_starve": KindRule(_cpu_starve, (1.0, 4.0), "resource"),
     "memory_oom": KindRule(lambda r: {}, (0.1, 1.0), "process", weight=0.5),
     # a broker that commits the order and then fails to say so
     "broker_ambiguity": KindRule(

@@ -1,6 +1,11 @@
 """CPU starvation: the engine's cgroup gets a few percent of one CPU (CFS quota through the Docker API, as
-`docker update --cpu-quota`), as on an oversubscribed host. It keeps running, slowly: timeouts and
-health must stay truthful, nothing may be lost or doubled."""
+`docker update --cpu-period --cpu-quota`), as on an oversubscribed host. It keeps running, slowly: timeouts
+and health must stay truthful, nothing may be lost or doubled.
+
+The period sets the shape of the starvation. Once the engine has used its quota it is throttled for the rest
+of the period, so each stall lasts up to period x (1 - fraction), whatever the host's speed. With a short
+period the stalls are many and tiny, and how much they add to a request depends on how many ms of CPU the
+request needs on this host: a latency budget in the engine is crossed on a slow host and not on a fast one."""
 
 from __future__ import annotations
 
@@ -9,20 +14,22 @@ from typing import Any
 from chaos_lab.faults.base import Fault
 from chaos_lab.faults.lab_ops import ENGINE
 
-PERIOD_US = 100_000
+PERIOD_US = 100_000  # the kernel's default CFS period
+MIN_PERIOD_US, MAX_PERIOD_US, MIN_QUOTA_US = 1_000, 1_000_000, 1_000  # the limits Docker accepts
 
 
 class CpuStarve(Fault):
     kind = "cpu_starve"
 
-    def __init__(self, lab: Any, cpu_fraction: float = 0.05) -> None:
-        super().__init__(cpu_fraction=cpu_fraction)
+    def __init__(self, lab: Any, cpu_fraction: float = 0.05, period_s: float = PERIOD_US / 1e6) -> None:
+        super().__init__(cpu_fraction=cpu_fraction, period_s=period_s)
         self.lab, self.fraction = lab, cpu_fraction
+        self.period_us = min(MAX_PERIOD_US, max(MIN_PERIOD_US, int(period_s * 1e6)))
 
     def inject(self) -> dict[str, Any]:
-        quota = max(1000, int(PERIOD_US * self.fraction))
-        self.lab.update_resources(ENGINE, cpu_period=PERIOD_US, cpu_quota=quota)
-        return {"cpu_period_us": PERIOD_US, "cpu_quota_us": quota}
+        quota = max(MIN_QUOTA_US, int(self.period_us * self.fraction))
+        self.lab.update_resources(ENGINE, cpu_period=self.period_us, cpu_quota=quota)
+        return {"cpu_period_us": self.period_us, "cpu_quota_us": quota}
 
     def heal(self) -> None:
         self.lab.update_resources(ENGINE, cpu_quota=-1)

@@ -7,6 +7,7 @@ from typing import Any
 
 from chaos_lab.scenarios.model import (
     AwaitBurst,
+    BrokerConfig,
     Burst,
     FloatRange,
     Heal,
@@ -30,9 +31,13 @@ def during_burst(
     concurrency: int = 1,
     interval_s: float = 0.05,
     retry_unknown: int = 0,
+    broker_delay_s: float = 0.0,
 ) -> tuple[Step, ...]:
     """A background burst; once `hit_after` signals completed the fault strikes, holds, heals; burst
-    finishes. `retry_unknown`: clients resend an in-doubt signal under the same intent id."""
+    finishes. `retry_unknown`: clients resend an in-doubt signal under the same intent id.
+    `broker_delay_s`: the broker answers that late while the fault holds, so the fault lands while orders
+    are in flight inside the engine, not while requests queue at its door (roll back: `BrokerConfig()`)."""
+    slow = (BrokerConfig(order_delay_s=broker_delay_s),) if broker_delay_s else ()
     return (
         Burst(
             count=count,
@@ -42,8 +47,10 @@ def during_burst(
             retry_unknown=retry_unknown,
         ),
         WaitOps(count=hit_after),
+        *slow,
         Inject(name=name, kind=kind, params=params or {}),
         Sleep(seconds=hold),
         Heal(name=name),
+        *((BrokerConfig(),) if slow else ()),
         AwaitBurst(),
     )
