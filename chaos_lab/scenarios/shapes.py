@@ -21,6 +21,14 @@ from chaos_lab.scenarios.model import (
 FAULT_S = FloatRange(lo=1.0, hi=2.0)
 
 
+def slow_broker(delay_s: float) -> tuple[tuple[Step, ...], tuple[Step, ...]]:
+    """The steps that make the broker answer `delay_s` late and the ones that make it prompt again (also the
+    scenario's rollback); both empty for 0."""
+    if not delay_s:
+        return (), ()
+    return (BrokerConfig(order_delay_s=delay_s),), (BrokerConfig(),)
+
+
 def during_burst(
     name: str,
     kind: str,
@@ -37,7 +45,7 @@ def during_burst(
     finishes. `retry_unknown`: clients resend an in-doubt signal under the same intent id.
     `broker_delay_s`: the broker answers that late while the fault holds, so the fault lands while orders
     are in flight inside the engine, not while requests queue at its door (roll back: `BrokerConfig()`)."""
-    slow = (BrokerConfig(order_delay_s=broker_delay_s),) if broker_delay_s else ()
+    slow, prompt = slow_broker(broker_delay_s)
     return (
         Burst(
             count=count,
@@ -51,6 +59,6 @@ def during_burst(
         Inject(name=name, kind=kind, params=params or {}),
         Sleep(seconds=hold),
         Heal(name=name),
-        *((BrokerConfig(),) if slow else ()),
+        *prompt,
         AwaitBurst(),
     )
