@@ -13,18 +13,26 @@ TIER ?=
 SCENARIO ?=
 SEED ?=
 JOBS ?= 1
-CHAOS_ARGS := $(if $(TIER),--tier $(TIER)) $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(SEED),--seed $(SEED)) \
-	$(if $(filter-out 1,$(JOBS)),--parallel $(JOBS))
+FILE ?=
+CHAOS_ARGS := $(if $(FILE),--file $(FILE)) $(if $(TIER),--tier $(TIER)) $(if $(SCENARIO),--scenario $(SCENARIO)) \
+	$(if $(SEED),--seed $(SEED)) $(if $(filter-out 1,$(JOBS)),--parallel $(JOBS))
 # Tier 4 also enumerates crash states (docs/crash-states.md); bounded so a warm `make chaos` stays < 5 min.
 CRASHSTATES_ARGS ?= --signals 20 --model both --max-states 3000 $(if $(SEED),--seed $(SEED))
-RUN_CRASHSTATES := $(if $(SCENARIO),,$(if $(filter-out 4,$(TIER)),,yes))
+RUN_CRASHSTATES := $(if $(SCENARIO)$(FILE),,$(if $(filter-out 4,$(TIER)),,yes))
+# `make chaos` checks its variables before anything is installed or built (chaos-vars below): with a bad SEED
+# it used to set up Docker and build every image first. Ordered before host and the venv even under -j.
+CHAOS_VARS := $(if $(filter chaos,$(MAKECMDGOALS)),chaos-vars)
+# The variables single-quoted for the shell, whatever they hold.
+sq = '$(subst ','"'"',$(1))'
+
 
 RUNS ?= 20
 
-.PHONY: help venv lint test test-fast bench host images up down logs chaos soak selftest clean
+.PHONY: help venv lint test test-fast bench host images up down logs chaos chaos-vars soak selftest clean
 
 help:
 	@echo "make chaos   - set up Docker, build images, start the lab and run every chaos tier (TIER= SCENARIO= SEED= JOBS=);"
+	@echo "               FILE=path runs one scenario or incident file (chaos-lab run --file path)"
 	@echo "               tier 4 also enumerates the engine's crash states (chaos-lab crashstates)"
 	@echo "make test    - every test: unit, in-process chaos tiers and the Docker lab"
 	@echo "make test-fast - every test but the Docker lab"
@@ -33,7 +41,7 @@ help:
 	@echo "make selftest - the lab's mutation score: engine mutants x scenarios (opt-in, ~15-30 min)"
 	@echo "make images | up | down | logs - the lab stack on its own"
 
-$(STAMP): pyproject.toml engine/pyproject.toml
+$(STAMP): pyproject.toml engine/pyproject.toml | $(CHAOS_VARS)
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e ./engine -e '.[dev]'
@@ -54,7 +62,7 @@ test: lint host images
 bench: $(STAMP)
 	$(PY) -m bench
 
-host:
+host: | $(CHAOS_VARS)
 	bash compose/host-setup.sh
 
 images: $(STAMP) host
@@ -69,7 +77,19 @@ down: $(STAMP)
 logs: $(STAMP)
 	$(PY) -m chaos_lab.docker_lab logs
 
-chaos: images
+# Plain bash, no venv: SEED a non-negative integer, TIER 1-4, JOBS a positive integer, FILE an existing file
+# (and not with TIER or SCENARIO). One line and exit 2, as chaos-lab itself refuses bad usage.
+chaos-vars:
+	@seed=$(call sq,$(SEED)) tier=$(call sq,$(TIER)) jobs=$(call sq,$(JOBS)) file=$(call sq,$(FILE)) \
+	scenario=$(call sq,$(SCENARIO)); \
+	fail() { echo "make chaos: $$1" >&2; exit 2; }; \
+	[[ -z $$seed || $$seed =~ ^[0-9]+$$ ]] || fail "SEED=$$seed: must be a non-negative integer"; \
+	[[ -z $$tier || $$tier =~ ^[1-4]$$ ]] || fail "TIER=$$tier: must be 1, 2, 3 or 4"; \
+	[[ $$jobs =~ ^0*[1-9][0-9]*$$ ]] || fail "JOBS=$$jobs: must be a positive integer"; \
+	[[ -z $$file || -f $$file ]] || fail "FILE=$$file: no such file"; \
+	[[ -z $$file || -z $$tier$$scenario ]] || fail "FILE=$$file runs that file: not with TIER or SCENARIO"
+
+chaos: chaos-vars images
 ifeq ($(RUN_CRASHSTATES),yes)
 	rc=0; $(VENV)/bin/chaos-lab run $(CHAOS_ARGS) || rc=$$?; \
 	$(VENV)/bin/chaos-lab crashstates $(CRASHSTATES_ARGS) || rc=$${rc/#0/$$?}; exit $$rc
