@@ -1,8 +1,10 @@
 """`chaos-lab`: list the scenarios, run them against the Compose lab, re-render a saved report.
 
-Exit status: 0 every checker passed; 1 a checker's verdict failed against the engine; 3 no verdict failed
-but the lab could not run a step (a scenario's runner error, or the lab itself failed: the cause is printed
-and in summary.json); 2 bad usage; 130 interrupted (the lab is still healed and taken down).
+Exit status: 0 every checker passed and every reach goal was met; 1 a checker's verdict failed against the
+engine; 3 no verdict failed but the lab could not run a step (a scenario's runner error, or the lab itself
+failed: the cause is printed and in summary.json); 4 nothing failed and the lab ran everything, but a run was
+vacuous (its faults never reached the goals it declares: it tested nothing); 2 bad usage; 130 interrupted (the
+lab is still healed and taken down).
 """
 
 from __future__ import annotations
@@ -37,17 +39,28 @@ from chaos_lab.scenarios.catalog import SCENARIOS, select
 from chaos_lab.scenarios.model import Scenario
 from chaos_lab.selftest import command as selftest_command
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LAB, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LAB, EXIT_VACUOUS, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+EVIDENCE_CHARS = 600  # per failed checker on the console; summary.json and the HTML keep it all
 
 
 def exit_status(summary: RunSummary) -> int:
-    """A failed verdict is news about the engine and wins; otherwise anything short of a full, passing run
-    is the lab's problem (3), never reported as the engine's."""
+    """A failed verdict is news about the engine and wins; then a lab that could not run everything (3); then
+    a run that tested nothing it claims (4). Never reported as the engine's."""
     if summary.interrupted:
         return EXIT_INTERRUPTED
     if summary.failed_verdicts:
         return EXIT_FAILED
-    return EXIT_OK if summary.ok else EXIT_LAB
+    if summary.ok:
+        return EXIT_OK
+    if summary.runner_errors or summary.lab_error or not summary.vacuous:
+        return EXIT_LAB
+    return EXIT_VACUOUS
+
+
+def replay_command(scenario: Scenario, seed: int, file: Path | None) -> str:
+    """The one command that runs this scenario run again, as `make chaos` users type it."""
+    what = f"--file {file}" if file is not None else f"--scenario {scenario.name}"
+    return f"chaos-lab run {what} --seed {seed}"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -139,6 +152,7 @@ _MARKS = {
     "passed": "[green]PASS[/green]",
     "failed": "[red]FAIL[/red]",
     "runner_error": "[yellow]LAB ERROR[/yellow]",
+    "vacuous": "[magenta]VACUOUS[/magenta]",
 }
 
 
@@ -158,7 +172,19 @@ def _print_result(console: Console, r: ScenarioResult) -> None:
     for v in r.verdicts:
         if not v.ok:
             console.print(f"   [red]{v.name}[/red]: {v.summary}", highlight=False)
-            console.print(f"      evidence: {v.evidence}", markup=False, highlight=False)
+            evidence = str(v.evidence)
+            if len(evidence) > EVIDENCE_CHARS:
+                evidence = evidence[:EVIDENCE_CHARS] + " ... (truncated, all of it in summary.json)"
+            console.print(f"      evidence: {evidence}", markup=False, highlight=False)
+    for g in r.missed_goals:
+        seen = ", ".join(f"{n} x{c}" for n, c in g.elsewhere.items()) or "none of them anywhere in the run"
+        console.print(
+            f"   [magenta]goal missed[/magenta]: {g.goal.describe()} ({g.goal.why or 'declared'}): "
+            f"saw {g.seen}; elsewhere: {seen}",
+            highlight=False,
+        )
+    if r.status != "passed" and r.replay:
+        console.print(f"   replay: {r.replay}", markup=False, highlight=False)
 
 
 def cmd_run(args: argparse.Namespace, console: Console, lab_factory: Any = None) -> int:
@@ -226,6 +252,7 @@ def cmd_run(args: argparse.Namespace, console: Console, lab_factory: Any = None)
             runner = Runner(lab, progress=show, meter=meter)
             for scenario, seed in cases:
                 run = runner.run(scenario, seed)
+                run.result.replay = replay_command(scenario, seed, file)
                 summary.results.append(run.result)
                 append_history(run_dir, run.history)
                 write_logs(run_dir, run.result, run.logs)
@@ -282,7 +309,8 @@ def _print_totals(console: Console, summary: RunSummary, run_dir: Path) -> None:
     cycles = [r.cycle_s for r in summary.results if r.cycle_s is not None]
     console.print(
         f"{passed}/{len(summary.results)} scenario runs passed, {summary.failed_verdicts} with a failed "
-        f"verdict, {summary.runner_errors} the lab could not run, in {summary.duration_s:.1f}s "
+        f"verdict, {summary.vacuous} vacuous, {summary.runner_errors} the lab could not run, "
+        f"in {summary.duration_s:.1f}s "
         f"({share:.0f}% waiting; lab up {summary.lab_up_s:.1f}s, down {summary.lab_down_s:.1f}s)"
         + (f"; kill→ready→verified cycle max {max(cycles):.1f}s" if cycles else "")
     )
@@ -334,6 +362,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from chaos_lab.explore.cli import cmd_explore
 
         return cmd_explore(args, console)
+    if args.file is not None and (args.scenario is not None or args.tier is not None):
+        given = "--scenario" if args.scenario is not None else "--tier"
+        return _usage_error(f"--file runs the scenario in the file: it cannot be combined with {given}")
     if not 1 <= getattr(args, "parallel", 1) <= 8:
         return _usage_error(f"--parallel must be 1..8, got {args.parallel}")
     if args.tier is not None and not 1 <= args.tier <= 4:

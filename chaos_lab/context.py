@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from chaos_lab.client import BrokerAdmin, EngineClient
 from chaos_lab.faults.base import Nemesis
+from chaos_lab.faults.catalog import fault_class
 from chaos_lab.faults.network import proxy_state
 from chaos_lab.history import History
 from chaos_lab.models import KillSwitchState
-from chaos_lab.scenarios.model import Scenario
+from chaos_lab.scenarios.model import ActivateKillSwitch, Inject, Scenario
 from chaos_lab.waiting import WaitMeter, WaitTimeout
 from chaos_lab.workload import BurstClients
 
@@ -27,6 +28,14 @@ STEADY_WITHIN_S = 10.0
 
 class ScenarioError(RuntimeError):
     """The runner could not execute the scenario as declared (steady state broken, a fault refused)."""
+
+
+class EngineWontRecover(RuntimeError):
+    """The engine is back but reports a state that cannot clear by itself: a verdict on the engine."""
+
+    def __init__(self, reason: str, health: dict[str, Any]) -> None:
+        super().__init__(reason)
+        self.reason, self.health = reason, health
 
 
 class ExperimentContext:
@@ -55,10 +64,14 @@ class ExperimentContext:
 
     # -- polling
     def wait_engine(self, ready: bool, timeout: float) -> float:
-        """Until /health answers (and says ready, if asked); returns the history time it did."""
+        """Until /health answers (and says ready, if asked); returns the history time it did. Waiting for
+        ready ends early, with EngineWontRecover, once the engine reports a state that cannot clear by itself
+        (`stuck_reason`): that is the engine's verdict, not a lab that timed out."""
 
         def answered() -> bool:
             body = self.client.health()
+            if ready and body is not None and (stuck := self.stuck_reason(body)):
+                raise EngineWontRecover(stuck, body)
             return body is not None and (not ready or body.get("status") == "ready")
 
         self.meter.until(
@@ -68,6 +81,20 @@ class ExperimentContext:
             what="engine ready" if ready else "engine answering /health",
         )
         return self.history.now()
+
+    def stuck_reason(self, health: dict[str, Any]) -> str | None:
+        """Why the engine will never say ready by itself: its kill switch is on and nothing in the scenario
+        switched it on (no operator step, no fault that damages the kill-switch file or the ledger). Only a
+        person with the token can clear it."""
+        if (health.get("checks") or {}).get("kill_switch", True):
+            return None
+        steps = (*self.scenario.method, *self.scenario.rollback)
+        if any(isinstance(s, ActivateKillSwitch) for s in steps):
+            return None
+        if any(isinstance(s, Inject) and fault_class(s.kind).may_trip_kill_switch for s in steps):
+            return None
+        reasons = [str(r) for r in health.get("reasons", []) if str(r).startswith("kill switch")]
+        return "the engine switched its kill switch on by itself: " + ("; ".join(reasons) or "(no reason)")
 
     def mark_ready(self, at: float) -> None:
         if self.kill_at is not None and self.ready_after_kill is None:

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -442,8 +443,11 @@ class DockerLab:
         return parse_size(self.env.get(var) or default)
 
     # -- observation ---------------------------------------------------------------------------------------
-    def logs(self, service: str) -> str:
-        return self.container(service).logs(timestamps=True).decode("utf-8", "replace")
+    def logs(self, service: str, since: datetime | None = None) -> str:
+        """The service's log, each line stamped by Docker; from `since` on (to the second before it: Docker
+        takes whole seconds, so a reader that needs the exact start filters by the stamps)."""
+        after = None if since is None else int(since.timestamp()) - 1
+        return self.container(service).logs(timestamps=True, since=after).decode("utf-8", "replace")
 
     def urls(self) -> dict[str, str]:
         return {service: f"http://127.0.0.1:{self._port(service)}" for service in PORTS}

@@ -148,6 +148,19 @@ class BrokerOrder(BaseModel):
     price: float | None = None
 
 
+class ReachEvent(BaseModel):
+    """A moment a fault can meet the engine's code: from the engine's own `REACH` lines (a failed snapshot
+    write, a broker request that timed out) or from the lab's records (a signal answered, an order the broker
+    received). `time` is on the history's axis."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    time: float
+    source: Literal["engine", "lab"]
+    fields: dict[str, Any] = Field(default_factory=dict)
+
+
 class Observation(BaseModel):
     """Everything the checkers judge, collected after recovery. Checkers read only this (pure functions)."""
 
@@ -165,6 +178,39 @@ class Observation(BaseModel):
     last_heal_at: float | None = None
     broker_knob_hits: list[dict[str, Any]] = Field(default_factory=list)  # ambiguity knobs that fired
     broker_account_reads: list[datetime] = Field(default_factory=list)  # GET /account, broker wall clock
+    reach: list[ReachEvent] = Field(default_factory=list)  # engine and lab reach events, in time order
+
+
+#: `Goal.during` in a fault kind's default goals: the window of the inject step that declares it.
+OWN_WINDOW = "@own"
+
+
+class Goal(BaseModel):
+    """What must have happened for a scenario run to count: at least `at_least` of any of `events` (matching
+    `where`), inside the window of the fault named `during` (inject to heal) or anywhere in the run. A run
+    whose goals were not met tested nothing: it is `vacuous`, not passed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    events: tuple[str, ...] = Field(min_length=1)
+    during: str | None = None
+    at_least: int = Field(default=1, ge=1, le=10_000)
+    where: dict[str, int | str | bool] = Field(default_factory=dict)
+    why: str = ""
+
+    def describe(self) -> str:
+        more = len(self.events) - 2
+        names = " or ".join(self.events[:2]) + (f" (or {more} more)" if more > 0 else "")
+        what = names + "".join(f" {k}={v}" for k, v in self.where.items())
+        return f">= {self.at_least} {what}" + (f" during {self.during}" if self.during else "")
+
+
+class GoalResult(BaseModel):
+    goal: Goal
+    seen: int
+    met: bool
+    #: what did happen, for a missed goal: reach events of the same names anywhere in the run, by name
+    elsewhere: dict[str, int] = Field(default_factory=dict)
 
 
 class CheckerSpec(BaseModel):
@@ -207,14 +253,16 @@ class RunnerError(BaseModel):
         return cls(**match.groupdict())
 
 
-ScenarioStatus = Literal["passed", "failed", "runner_error"]
+ScenarioStatus = Literal["passed", "failed", "runner_error", "vacuous"]
 
 
 class ScenarioResult(BaseModel):
     """What `run` returns and `summary.json` stores per scenario.
 
     `status`: `runner_error` when the lab could not run a step (its verdicts then judged a partial run and are
-    not counted against the engine), else `failed` when a checker's verdict failed, else `passed`.
+    not counted against the engine), else `failed` when a checker's verdict failed, else `vacuous` when a
+    reach goal was not met (the faults never met the code they were aimed at: nothing was tested), else
+    `passed`.
     """
 
     scenario: str
@@ -231,6 +279,9 @@ class ScenarioResult(BaseModel):
     runner_error: RunnerError | None = None  # the same, structured (derived from `error` when not given)
     cycle_s: float | None = None  # kill -> ready -> verified, for scenarios with a process kill
     ops: int = 0
+    goals: list[GoalResult] = Field(default_factory=list)
+    reach: dict[str, int] = Field(default_factory=dict)  # reach events seen in the run, by name
+    replay: str | None = None  # the command that runs this scenario and seed again
 
     @model_validator(mode="after")
     def _runner_error_from_error(self) -> ScenarioResult:
@@ -243,7 +294,41 @@ class ScenarioResult(BaseModel):
     def status(self) -> ScenarioStatus:
         if self.runner_error is not None:
             return "runner_error"
-        return "passed" if all(v.ok for v in self.verdicts) else "failed"
+        if not all(v.ok for v in self.verdicts):
+            return "failed"
+        return "passed" if all(g.met for g in self.goals) else "vacuous"
+
+    @property
+    def missed_goals(self) -> list[GoalResult]:
+        return [g for g in self.goals if not g.met]
+
+
+class ReachMap(BaseModel):
+    """A whole run's reach (Antithesis' "sometimes" table): how often each reach event happened in each
+    scenario, and which declared goals were never met in any run of their scenario."""
+
+    events: dict[str, dict[str, int]] = Field(default_factory=dict)  # event -> scenario -> count
+    goals_declared: int = 0
+    goals_met: int = 0
+    goals_never_met: list[str] = Field(default_factory=list)  # "scenario: goal"
+
+    @classmethod
+    def of(cls, results: list[ScenarioResult]) -> ReachMap:
+        events: dict[str, dict[str, int]] = {}
+        met: dict[tuple[str, str], bool] = {}
+        for r in results:
+            for name, n in r.reach.items():
+                by = events.setdefault(name, {})
+                by[r.scenario] = by.get(r.scenario, 0) + n
+            for g in r.goals:
+                key = (r.scenario, g.goal.describe())
+                met[key] = met.get(key, False) or g.met
+        return cls(
+            events={name: dict(sorted(by.items())) for name, by in sorted(events.items())},
+            goals_declared=len(met),
+            goals_met=sum(met.values()),
+            goals_never_met=[f"{scenario}: {goal}" for (scenario, goal), ok in sorted(met.items()) if not ok],
+        )
 
 
 class RunSummary(BaseModel):
@@ -269,3 +354,14 @@ class RunSummary(BaseModel):
     def runner_errors(self) -> int:
         """Scenario runs the lab could not run as declared."""
         return sum(r.status == "runner_error" for r in self.results)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def reach_map(self) -> ReachMap:
+        return ReachMap.of(self.results)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def vacuous(self) -> int:
+        """Scenario runs whose faults did not reach their goals: they passed without testing anything."""
+        return sum(r.status == "vacuous" for r in self.results)

@@ -3,6 +3,7 @@ the others), plus the containers' logs for the report."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -51,11 +52,12 @@ def collect(ctx: ExperimentContext) -> Observation:
     return obs
 
 
-def logs(lab: Any) -> dict[str, str]:
+def logs(lab: Any, since: datetime | None = None) -> dict[str, str]:
+    """Each service's log from `since` on (the scenario's start), each line stamped by the runtime."""
     out: dict[str, str] = {}
     for service in SERVICES:
         try:
-            out[service] = lab.logs(service)
+            out[service] = lab.logs(service, since=since)
         except Exception as exc:
             out[service] = f"(logs unavailable: {exc})"
     return out

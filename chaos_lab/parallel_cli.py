@@ -24,7 +24,14 @@ from chaos_lab.waiting import WaitMeter
 def cmd_run_parallel(
     args: argparse.Namespace, cases: list[tuple[Scenario, int]], console: Console, lab_factory: Any = None
 ) -> int:
-    from chaos_lab.cli import _print_result, _print_totals, exit_status, finished_ok, take_down
+    from chaos_lab.cli import (
+        _print_result,
+        _print_totals,
+        exit_status,
+        finished_ok,
+        replay_command,
+        take_down,
+    )
 
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     run_dir = args.reports / run_id
@@ -45,7 +52,10 @@ def cmd_run_parallel(
             t_up = time.monotonic()
             pool.up()
             summary.lab_up_s = round(time.monotonic() - t_up, 3)
+            by_name = {s.name: s for s, _ in cases}
             for run in workers.results():
+                scenario, seed = by_name[run.result.scenario], run.result.seed
+                run.result.replay = replay_command(scenario, seed, getattr(args, "file", None))
                 summary.results.append(run.result)
                 summary.results.sort(key=lambda r: order.get((r.scenario, r.seed), 0))
                 append_history(run_dir, run.history)

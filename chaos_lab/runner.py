@@ -19,12 +19,15 @@ from typing import Any
 from chaos_lab import observe
 from chaos_lab.actions import execute
 from chaos_lab.checkers import run_checkers
-from chaos_lab.context import ExperimentContext, ScenarioError
+from chaos_lab.context import EngineWontRecover, ExperimentContext, ScenarioError
 from chaos_lab.faults.lab_ops import ENGINE, engine_running, run_on_data
 from chaos_lab.faults.network import reset_toxiproxy
 from chaos_lab.generator import plan
 from chaos_lab.history import History, fault_windows
 from chaos_lab.models import Op, PhaseTiming, ScenarioResult, Verdict
+from chaos_lab.reach import events as reach_events
+from chaos_lab.reach import goals as reach_goals
+from chaos_lab.reach.goals import scenario_goals
 from chaos_lab.scenarios.model import Scenario
 from chaos_lab.waiting import WaitMeter
 from chaos_lab.workload import BURST_DEADLINE, HealthProber, demo_bars
@@ -63,6 +66,7 @@ class Runner:
         phases: list[PhaseTiming] = []
         verdicts: list[Verdict] = []
         error: str | None = None
+        stuck: Verdict | None = None
 
         def phase(name: str) -> None:
             history.phase = name
@@ -100,6 +104,10 @@ class Runner:
                     phase("verify")
                     self.verify(ctx)
                     end_phase()
+        except EngineWontRecover as exc:  # the engine's verdict, judged with the others below
+            end_phase()
+            stuck = Verdict(name="recovers", ok=False, summary=exc.reason,
+                            evidence={"phase": history.phase, "health": exc.health})
         except Exception as exc:  # any failure of the method is the scenario's error; Ctrl-C still propagates
             end_phase()
             error = f"{history.phase}: {type(exc).__name__}: {exc}"
@@ -110,17 +118,20 @@ class Runner:
                 error = (error + "; " if error else "") + "heal failed: " + "; ".join(errors)
         phase("collect")
         obs = observe.collect(ctx)
-        logs = observe.logs(self.lab)
+        logs = observe.logs(self.lab, since=started)
+        obs.reach = reach_events.gather(obs, logs.get("engine", ""))
         end_phase()
         phase("check")
-        verdicts = run_checkers(scenario.checkers, obs)
-        end_phase()
+        verdicts = [*run_checkers(scenario.checkers, obs), *([stuck] if stuck else [])]
         ops = history.ops
+        end = ops[-1].time if ops else 0.0
+        goals = reach_goals.judge(scenario_goals(scenario), obs.reach, fault_windows(ops), end)
+        end_phase()
         result = ScenarioResult(
             scenario=scenario.name,
             tier=scenario.tier,
             seed=seed,
-            ok=error is None and all(v.ok for v in verdicts),
+            ok=error is None and all(v.ok for v in verdicts) and all(g.met for g in goals),
             started=started,
             duration_s=round(time.monotonic() - t_start, 3),
             wait_s=round(self.meter.waited - waited_before, 3),
@@ -130,8 +141,10 @@ class Runner:
             error=error,
             cycle_s=ctx.cycle_s(),
             ops=sum(1 for op in ops if op.type == "invoke"),
+            goals=goals,
+            reach=reach_events.counts(obs.reach),
         )
-        self.progress(scenario.name, "done" if result.ok else "FAILED", None)
+        self.progress(scenario.name, "done" if result.ok else result.status.upper(), None)
         return ScenarioRun(result=result, history=ops, logs=logs)
 
     # -- lab housekeeping

@@ -22,6 +22,7 @@ from chaos_lab.checkers import (
     no_phantoms,
     positions_match,
     refuses_to_trade,
+    snapshots_resume,
 )
 from chaos_lab.models import CheckerSpec, Observation, Verdict
 
@@ -44,6 +45,7 @@ CHECKERS: dict[str, Callable[..., Verdict]] = {
         clock_safety,
         balance_fresh,
         kill_switch_honoured,
+        snapshots_resume,
     )
 }
 

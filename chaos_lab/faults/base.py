@@ -12,7 +12,24 @@ import weakref
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
+from chaos_lab.faults.params import FaultParams
 from chaos_lab.history import History
+from chaos_lab.models import OWN_WINDOW, Goal
+
+#: every write-failure event the engine reports: a fault that breaks writes must make one of them happen
+WRITE_FAILED = (
+    "ledger_write_failed",
+    "ledger_recovery_failed",
+    "snapshot_write_failed",
+    "kill_switch_save_failed",
+    "config_write_failed",
+    "bars_write_failed",
+)
+
+
+def goal(*events: str, why: str, anywhere: bool = False, **where: int | str | bool) -> Goal:
+    """A default goal: one of `events` (with these fields) inside the fault's window, or `anywhere`."""
+    return Goal(events=events, during=None if anywhere else OWN_WINDOW, where=where, why=why)
 
 
 class FaultError(RuntimeError):
@@ -23,6 +40,19 @@ class Fault(ABC):
     kind: ClassVar[str]
     #: the engine does not answer while this fault is active (process kills, pause): availability exempts it
     stops_engine: ClassVar[bool] = False
+    #: what a run must show for this fault to have met its target (reach events; `during=OWN_WINDOW` binds a
+    #: goal to the inject step's window); a scenario may declare its own goals instead
+    goals: ClassVar[tuple[Goal, ...]] = ()
+    #: a correct engine may come back with its kill switch on after this fault (a damaged kill-switch file or
+    #: ledger): the recovery wait must not read that as an engine that will not recover
+    may_trip_kill_switch: ClassVar[bool] = False
+
+    @classmethod
+    def default_goals(cls, params: dict[str, Any]) -> tuple[Goal, ...]:
+        """The goals of one inject with these params (a kind whose reach depends on them overrides this)."""
+        return cls.goals
+    #: what a scenario may give as `params` (validated when a file is loaded): none unless a kind declares it
+    Params: ClassVar[type[FaultParams]] = FaultParams
 
     def __init__(self, **params: Any) -> None:
         self.params = params

@@ -7,17 +7,32 @@ rejection, or never learns the fill, now loses an order. Heal turns the knob off
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import requests
 
-from chaos_lab.faults.base import Fault, FaultError
+from chaos_lab.bounds import Between
+from chaos_lab.faults.base import Fault, FaultError, goal
+from chaos_lab.faults.params import FaultParams
 
 TIMEOUT = (2.0, 5.0)
 
 
 class BrokerAmbiguity(Fault):
     kind = "broker_ambiguity"
+    goals = (goal("broker_knob_hit", why="the broker's ambiguity knob fired on an order"),)
+
+    class Params(FaultParams):
+        """The fake broker's knob (broker/ambiguity.py AmbiguityConfig): the same names and bounds, so the
+        broker never refuses at inject what the file was allowed to say."""
+
+        mode: Literal["commit_then_5xx", "commit_then_drop", "commit_then_late", "partial_fill"] = (
+            "commit_then_5xx"
+        )
+        probability: Annotated[float, Between(0.0, 1.0)] = 0.3
+        seed: Annotated[int, Between(0, 2**31 - 1, integer=True)] = 1
+        late_s: Annotated[float, Between(0.0, 60.0, " s")] = 5.0
+        fill_fraction: Annotated[float, Between(0.0, 1.0, lo_open=True, hi_open=True)] = 0.5
 
     def __init__(
         self, lab: Any, mode: str = "commit_then_5xx", probability: float = 0.3, seed: int = 1, **extra: Any

@@ -46,6 +46,10 @@ FAULT_KINDS = frozenset(LAB_FAULTS) | frozenset(NETWORK_FAULTS)
 ENGINE_STOPPING = frozenset(k for k, cls in {**LAB_FAULTS, **NETWORK_FAULTS}.items() if cls.stops_engine)
 
 
+def fault_class(kind: str) -> type[Fault]:
+    return {**LAB_FAULTS, **NETWORK_FAULTS}[kind]
+
+
 def build_fault(kind: str, params: dict[str, Any], lab: Any, toxiproxy_url: str) -> Fault:
     if kind in LAB_FAULTS:
         return LAB_FAULTS[kind](lab, **params)

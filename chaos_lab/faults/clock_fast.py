@@ -10,14 +10,20 @@ the engine's socket timeouts run 10x short while this fault is on. Scenarios len
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from chaos_lab.faults.base import Fault, FaultError
+from chaos_lab.bounds import Between
+from chaos_lab.faults.base import Fault, FaultError, goal
 from chaos_lab.faults.faketime import read_clock_spec, reset_clock, set_clock
+from chaos_lab.faults.params import FaultParams
 
 
 class ClockFast(Fault):
     kind = "clock_fast"
+    goals = (goal("signal_answered", why="the engine handled signals under the fast clock"),)
+
+    class Params(FaultParams):
+        rate: Annotated[float, Between(0.0, 100.0, lo_open=True)] = 10.0  # libfaketime's `x` factor
 
     def __init__(self, lab: Any, rate: float = 10.0) -> None:
         super().__init__(rate=rate)

@@ -4,14 +4,22 @@ step or a VM resumed from a snapshot does. Monotonic time is untouched (see faul
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any
 
-from chaos_lab.faults.base import Fault, FaultError
+from chaos_lab.bounds import Between
+from chaos_lab.faults.base import Fault, FaultError, goal
 from chaos_lab.faults.faketime import engine_wall_clock, reset_clock, set_clock
+from chaos_lab.faults.params import FaultParams
+
+YEAR_S = 365 * 86_400
 
 
 class ClockStep(Fault):
     kind = "clock_step"
+    goals = (goal("signal_answered", why="the engine handled signals under the wrong clock"),)
+
+    class Params(FaultParams):
+        offset_s: Annotated[float, Between(-YEAR_S, YEAR_S, " s")] = 301.0  # forward or back, up to a year
 
     def __init__(self, lab: Any, offset_s: float = 301.0) -> None:
         super().__init__(offset_s=offset_s)

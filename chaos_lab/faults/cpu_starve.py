@@ -9,10 +9,12 @@ request needs on this host: a latency budget in the engine is crossed on a slow 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from chaos_lab.faults.base import Fault
+from chaos_lab.bounds import Between
+from chaos_lab.faults.base import Fault, goal
 from chaos_lab.faults.lab_ops import ENGINE
+from chaos_lab.faults.params import FaultParams
 
 PERIOD_US = 100_000  # the kernel's default CFS period
 MIN_PERIOD_US, MAX_PERIOD_US, MIN_QUOTA_US = 1_000, 1_000_000, 1_000  # the limits Docker accepts
@@ -20,6 +22,13 @@ MIN_PERIOD_US, MAX_PERIOD_US, MIN_QUOTA_US = 1_000, 1_000_000, 1_000  # the limi
 
 class CpuStarve(Fault):
     kind = "cpu_starve"
+    goals = (goal("stall", why="the engine was starved long enough to stall"),)
+
+    class Params(FaultParams):
+        """The period within what Docker accepts (the constructor would clamp it silently)."""
+
+        cpu_fraction: Annotated[float, Between(0.0, 1.0, lo_open=True)] = 0.05
+        period_s: Annotated[float, Between(MIN_PERIOD_US / 1e6, MAX_PERIOD_US / 1e6, " s")] = PERIOD_US / 1e6
 
     def __init__(self, lab: Any, cpu_fraction: float = 0.05, period_s: float = PERIOD_US / 1e6) -> None:
         super().__init__(cpu_fraction=cpu_fraction, period_s=period_s)

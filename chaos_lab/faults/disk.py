@@ -6,13 +6,20 @@ mounted at /data, whether the engine runs or not), so the engine's next write ge
 
 from __future__ import annotations
 
+import errno
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from chaos_lab.faults.base import Fault, FaultError
+from pydantic import model_validator
+
+from chaos_lab.bounds import Between
+from chaos_lab.faults.base import WRITE_FAILED, Fault, FaultError, goal
 from chaos_lab.faults.lab_ops import query_data, run_on_data
+from chaos_lab.faults.params import FaultParams
+from chaos_lab.models import Goal
 
 FILLER = "/data/.chaos-filler"  # one file per fault: <FILLER>-<hex>, so what a fill wrote is its file's size
+MAX_BYTES = 2**40  # 1 TiB: far above any lab volume, far below a typo like 1e30
 SLACK = 64 * 1024  # what other writers may free meanwhile; a "full" disk with more free than this is not full
 
 # Runs in the engine image: computes how much to write from statvfs, then writes it with real data pages
@@ -55,6 +62,29 @@ class DiskFill(Fault):
     `leave_bytes=N` leaves exactly N bytes free (0 = completely full)."""
 
     kind = "disk_fill"
+
+    class Params(FaultParams):
+        """Exactly one of the three; byte counts up to MAX_BYTES (the lab's /data is 64 MiB by default)."""
+
+        bytes: Annotated[int, Between(0, MAX_BYTES, " bytes", integer=True)] | None = None
+        percent: Annotated[int, Between(0, 100, " %", integer=True)] | None = None
+        leave_bytes: Annotated[int, Between(0, MAX_BYTES, " bytes", integer=True)] | None = None
+
+        @model_validator(mode="after")
+        def _one(self) -> DiskFill.Params:
+            given = [k for k in ("bytes", "percent", "leave_bytes") if getattr(self, k) is not None]
+            if len(given) != 1:
+                got = ", ".join(given) or "none"
+                raise ValueError(f"exactly one of bytes, percent, leave_bytes (got {got})")
+            return self
+
+    @classmethod
+    def default_goals(cls, params: dict[str, Any]) -> tuple[Goal, ...]:
+        """A disk filled to the last byte must make an engine write fail with ENOSPC while it is full; a
+        partial fill promises no failure, so it has no default goal (a scenario states its own)."""
+        if params.get("leave_bytes") != 0:
+            return ()
+        return (goal(*WRITE_FAILED, errno=errno.ENOSPC, why="an engine write failed with ENOSPC while full"),)
 
     def __init__(
         self, lab: Any, bytes: int | None = None, percent: int | None = None, leave_bytes: int | None = None

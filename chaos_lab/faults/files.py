@@ -6,14 +6,21 @@ the exact byte offset it damaged and the checkers can hold the engine to it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from chaos_lab.faults.base import Fault, FaultError
+from pydantic import Field
+
+from chaos_lab.bounds import Between
+from chaos_lab.faults.base import Fault, FaultError, goal
 from chaos_lab.faults.lab_ops import read_data_file, run_on_data
+from chaos_lab.faults.params import FaultParams
 from chaos_lab.ledger_reader import record_bounds
 
 LEDGER = "/data/ledger/ledger.log"
 KILL_SWITCH = "/data/kill_switch.json"
+Fraction = Annotated[float, Between(0.0, 1.0)]  # where in the file, drawn from the seed
+# a path component under /data/bars: the engine's own name rule, so nothing escapes the directory
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 
 # XOR one byte in place; never touches a newline, so the damage stays inside one record.
 _FLIP_SCRIPT = r"""
@@ -46,6 +53,11 @@ class TearLedgerTail(_FileFault):
 
     kind = "tear_ledger_tail"
 
+    goals = (goal("recovery_record_written", anywhere=True, why="start-up cut the torn tail"),)
+
+    class Params(FaultParams):
+        fraction: Fraction = 0.5
+
     def __init__(self, lab: Any, fraction: float = 0.5) -> None:
         super().__init__(lab, fraction=fraction)
         self.fraction = fraction
@@ -70,6 +82,14 @@ class FlipLedgerByte(_FileFault):
     """Flip one bit in a record in the middle of the ledger: a checksum mismatch followed by good records."""
 
     kind = "flip_ledger_byte"
+
+    may_trip_kill_switch = True
+
+    goals = (goal("kill_switch_tripped", anywhere=True, cause="ledger_corrupt", why="start-up saw the flip"),)
+
+    class Params(FaultParams):
+        record_fraction: Fraction = 0.5
+        byte_fraction: Fraction = 0.5
 
     def __init__(self, lab: Any, record_fraction: float = 0.5, byte_fraction: float = 0.5) -> None:
         super().__init__(lab, record_fraction=record_fraction, byte_fraction=byte_fraction)
@@ -98,6 +118,13 @@ class TruncateParquet(_FileFault):
 
     kind = "truncate_parquet"
 
+    goals = (goal("bars_read_failed", anywhere=True, why="a read met the truncated bar file"),)
+
+    class Params(FaultParams):
+        symbol: Name
+        timeframe: Name
+        fraction: Fraction = 0.5
+
     def __init__(self, lab: Any, symbol: str, timeframe: str, fraction: float = 0.5) -> None:
         super().__init__(lab, symbol=symbol, timeframe=timeframe, fraction=fraction)
         self.path = f"/data/bars/{symbol}/{timeframe}.parquet"
@@ -116,6 +143,10 @@ class CorruptKillSwitch(_FileFault):
     """Replace the kill-switch file with a torn JSON document (the engine must fail closed, not open)."""
 
     kind = "corrupt_kill_switch"
+
+    may_trip_kill_switch = True
+
+    goals = (goal("kill_switch_unreadable", anywhere=True, why="start-up met the corrupt file"),)
     GARBAGE = '{"active": tr'
 
     def __init__(self, lab: Any) -> None:

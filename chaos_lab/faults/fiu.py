@@ -8,10 +8,12 @@ makes the real libc call return -1 with errno = failinfo inside the engine: Pyth
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
+from chaos_lab.bounds import Between
 from chaos_lab.faults.base import Fault, FaultError
 from chaos_lab.faults.lab_ops import ENGINE, engine_running
+from chaos_lab.faults.params import FaultParams
 
 ENGINE_PID = "1"
 EIO = 5
@@ -47,6 +49,9 @@ class FailurePoint(Fault):
 
     point: ClassVar[str]
     onetime: ClassVar[bool] = False
+
+    class Params(FaultParams):
+        errno: Annotated[int, Between(1, 133, integer=True)] = EIO  # Linux errno values (EIO 5, ENOSPC 28)
 
     def __init__(self, lab: Any, errno: int = EIO) -> None:
         super().__init__(errno=errno)

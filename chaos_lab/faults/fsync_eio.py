@@ -7,6 +7,7 @@ fsync failures?" found most storage engines mishandle exactly this. The engine m
 
 from __future__ import annotations
 
+from chaos_lab.faults.base import WRITE_FAILED, goal
 from chaos_lab.faults.fiu import FailurePoint
 
 FSYNC = "posix/io/sync/fsync"
@@ -14,4 +15,5 @@ FSYNC = "posix/io/sync/fsync"
 
 class FsyncEIO(FailurePoint):
     kind = "fsync_eio"
+    goals = (goal(*WRITE_FAILED, why="a write or sync failed while syncs fail"),)
     point = FSYNC

@@ -8,11 +8,13 @@ outcome unknown), cuts the bytes, and writes them again only as a new record.
 
 from __future__ import annotations
 
+from chaos_lab.faults.base import WRITE_FAILED, goal
 from chaos_lab.faults.fiu import FailurePoint
 from chaos_lab.faults.fsync_eio import FSYNC
 
 
 class FsyncEIOOnce(FailurePoint):
     kind = "fsync_eio_once"
+    goals = (goal(*WRITE_FAILED, why="the one failing sync hit an engine write"),)
     point = FSYNC
     onetime = True

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Any
+from typing import Annotated, Any
 
-from chaos_lab.faults.base import Fault, FaultError
+from chaos_lab.bounds import Between
+from chaos_lab.faults.base import Fault, FaultError, goal
 from chaos_lab.faults.lab_ops import ENGINE, engine_running
+from chaos_lab.faults.params import FaultParams
 
 HEADROOM = 48 * 2**20
 NO_CAP = "8g"  # Docker cannot unset a memory limit on a running container; this is far above any lab use
@@ -23,7 +25,14 @@ _GROW = "b = []\nfor _ in range(128):\n    b.append(bytearray(8 * 2**20))\n"
 
 class MemoryOOM(Fault):
     kind = "memory_oom"
+    goals = (goal("workload_hit", why="the OOM kill struck while signals were being sent"),)
     stops_engine = True
+
+    class Params(FaultParams):
+        """Headroom above the engine's usage, up to 1 GiB (the grower allocates 1 GiB); a bounded wait."""
+
+        headroom_bytes: Annotated[int, Between(1, 2**30, " bytes", integer=True)] = HEADROOM
+        timeout_s: Annotated[float, Between(0.0, 120.0, " s", lo_open=True)] = 15.0
 
     def __init__(self, lab: Any, headroom_bytes: int = HEADROOM, timeout_s: float = 15.0) -> None:
         super().__init__(headroom_bytes=headroom_bytes)

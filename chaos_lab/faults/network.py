@@ -6,13 +6,16 @@ The engine's broker URL points at Toxiproxy's `broker` proxy, so every byte betw
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlparse
 
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
 from toxiproxy import Toxiproxy
 from toxiproxy.api import APIConsumer
 
-from chaos_lab.faults.base import Fault, FaultError
+from chaos_lab.bounds import Between
+from chaos_lab.faults.base import Fault, FaultError, goal
+from chaos_lab.faults.params import FaultParams
 
 PROXY = "broker"
 # Every call to the Toxiproxy API gets this (connect, read) timeout. The library sends its requests with none,
@@ -32,8 +35,57 @@ def _bounded(method: Callable[..., Any]) -> classmethod:  # type: ignore[type-ar
 for _name in ("get", "post", "delete"):
     if not getattr(getattr(APIConsumer, _name), "bounded", False):  # once, even if this module is reloaded
         setattr(APIConsumer, _name, _bounded(getattr(APIConsumer, _name)))
-TOXIC_TYPES = ("latency", "timeout", "reset_peer", "bandwidth", "slicer", "limit_data", "slow_close")
+
 Stream = Literal["upstream", "downstream"]
+ToxicType = Literal["latency", "timeout", "reset_peer", "bandwidth", "slicer", "limit_data", "slow_close"]
+TOXIC_TYPES: tuple[str, ...] = get_args(ToxicType)
+_MS = Annotated[int, Between(0, 600_000, " ms", integer=True)]  # Toxiproxy's attributes are integers
+_US = Annotated[int, Between(0, 600_000_000, " us", integer=True)]
+_BYTES = Annotated[int, Between(0, 2**30, " bytes", integer=True)]
+
+
+class _Attributes(BaseModel):
+    """A toxic's attributes (Toxiproxy's README); unset ones take Toxiproxy's defaults."""
+
+    model_config = FaultParams.model_config
+
+
+class _Latency(_Attributes):
+    latency: _MS = 0
+    jitter: _MS = 0
+
+
+class _Timeout(_Attributes):  # timeout and reset_peer: 0 = forever / at once
+    timeout: _MS = 0
+
+
+class _Bandwidth(_Attributes):
+    rate: Annotated[int, Between(0, 10**9, " KB/s", integer=True)] = 0
+
+
+class _Slicer(_Attributes):
+    average_size: _BYTES = 0
+    size_variation: _BYTES = 0
+    delay: _US = 0
+
+
+class _LimitData(_Attributes):
+    bytes: _BYTES = 0
+
+
+class _SlowClose(_Attributes):
+    delay: _MS = 0
+
+
+ATTRIBUTES: dict[str, type[_Attributes]] = {
+    "latency": _Latency,
+    "timeout": _Timeout,
+    "reset_peer": _Timeout,
+    "bandwidth": _Bandwidth,
+    "slicer": _Slicer,
+    "limit_data": _LimitData,
+    "slow_close": _SlowClose,
+}
 
 
 def toxiproxy(api_url: str) -> Toxiproxy:
@@ -56,6 +108,33 @@ class Toxic(Fault):
     bandwidth(rate=1), slicer(average_size=1, size_variation=0, delay=1000), limit_data(bytes=64)."""
 
     kind = "toxic"
+
+    goals = (goal("broker_order_received", "broker_request_failed", why="a request crossed the sick link"),)
+
+    class Params(FaultParams):
+        """`down` is not a toxic here: the `proxy_down` kind disables the whole proxy."""
+
+        type: ToxicType
+        stream: Stream = "downstream"
+        attributes: dict[str, Any] = Field(default_factory=dict)
+        toxicity: Annotated[float, Between(0.0, 1.0)] = 1.0
+
+        @field_validator("attributes")
+        @classmethod
+        def _for_type(cls, attributes: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+            model = ATTRIBUTES.get(info.data.get("type", ""))
+            if model is None:  # the type itself failed: that error is the one to report
+                return attributes
+            kind, allowed = info.data["type"], ", ".join(model.model_fields)
+            for key, value in attributes.items():
+                if key not in model.model_fields:
+                    raise ValueError(f"{key!r} is not an attribute of a {kind} toxic (one of {allowed})")
+                try:
+                    model.model_validate({key: value})
+                except ValidationError as exc:
+                    problem = exc.errors()[0]["msg"].removeprefix("Value error, ")
+                    raise ValueError(f"attribute {key} of a {kind} toxic {problem}") from None
+            return attributes
 
     def __init__(
         self,
@@ -95,6 +174,8 @@ class ProxyDown(Fault):
     """The link is gone: Toxiproxy stops listening and drops every open connection."""
 
     kind = "proxy_down"
+
+    goals = (goal("broker_request_failed", why="a broker request met the missing link"),)
 
     def __init__(self, api_url: str) -> None:
         super().__init__()

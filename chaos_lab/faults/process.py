@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from chaos_lab.faults.base import Fault, FaultError
+from chaos_lab.bounds import Between
+from chaos_lab.faults.base import Fault, FaultError, goal
 from chaos_lab.faults.lab_ops import ENGINE, engine_running
+from chaos_lab.faults.params import FaultParams, Service, SignalName
 
 
 def _status(lab: Any, service: str) -> str:
@@ -20,7 +22,13 @@ class Kill(Fault):
     Heal starts it again if it is down, as an operator or a restart policy would."""
 
     kind = "kill"
+
+    goals = (goal("workload_hit", why="the kill struck while signals were being sent"),)
     stops_engine = True
+
+    class Params(FaultParams):
+        signal: SignalName = "SIGKILL"
+        service: Service = ENGINE
 
     def __init__(self, lab: Any, signal: str = "SIGKILL", service: str = ENGINE) -> None:
         super().__init__(signal=signal, service=service)
@@ -46,6 +54,10 @@ class Stop(Fault):
     kind = "stop"
     stops_engine = True
 
+    class Params(FaultParams):
+        service: Service = ENGINE
+        timeout: Annotated[int, Between(0, 60, " s", integer=True)] = 10  # Docker's grace before SIGKILL
+
     def __init__(self, lab: Any, service: str = ENGINE, timeout: int = 10) -> None:
         super().__init__(service=service)
         self.lab, self.service, self.timeout = lab, service, timeout
@@ -62,7 +74,11 @@ class Stop(Fault):
 
 class Restart(Fault):
     kind = "restart"
+    goals = (goal("workload_hit", why="the restart struck while signals were being sent"),)
     stops_engine = True
+
+    class Params(FaultParams):
+        service: Service = ENGINE
 
     def __init__(self, lab: Any, service: str = ENGINE) -> None:
         super().__init__(service=service)
@@ -81,7 +97,12 @@ class Pause(Fault):
     nothing."""
 
     kind = "pause"
+
+    goals = (goal("workload_hit", why="the pause froze signals in flight"),)
     stops_engine = True
+
+    class Params(FaultParams):
+        service: Service = ENGINE
 
     def __init__(self, lab: Any, service: str = ENGINE) -> None:
         super().__init__(service=service)

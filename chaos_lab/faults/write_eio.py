@@ -9,6 +9,7 @@ and health_truth checkers prove the engine kept answering and told the truth mea
 
 from __future__ import annotations
 
+from chaos_lab.faults.base import goal
 from chaos_lab.faults.fiu import FailurePoint
 
 WRITE = "posix/io/rw/write"
@@ -16,4 +17,6 @@ WRITE = "posix/io/rw/write"
 
 class WriteEIO(FailurePoint):
     kind = "write_eio"
+    # The engine's own REACH lines are writes to stdout and fail too: the lab's record of the answer tells.
+    goals = (goal("signal_answered", status=507, why="a signal was refused: its intent was not written"),)
     point = WRITE

@@ -51,8 +51,9 @@ def junit_xml(summary: RunSummary) -> str:
     for r in summary.results:
         by_tier[r.tier].append(r)
     for tier, results in sorted(by_tier.items()):
-        cases = sum(len(r.verdicts) + (1 if r.runner_error else 0) for r in results)
-        failures = sum(sum(not v.ok for v in r.verdicts) for r in results if r.runner_error is None)
+        cases = sum(len(r.verdicts) + (1 if r.runner_error else 0) + (1 if r.goals else 0) for r in results)
+        judged = [r for r in results if r.runner_error is None]
+        failures = sum(sum(not v.ok for v in r.verdicts) + (r.status == "vacuous") for r in judged)
         errors = sum(r.runner_error is not None for r in results)
         skipped = sum(len(r.verdicts) for r in results if r.runner_error is not None)
         suite = ET.SubElement(
@@ -71,15 +72,23 @@ def junit_xml(summary: RunSummary) -> str:
                 case = ET.SubElement(suite, "testcase", classname=case_name(r), name="run")
                 text = f"the lab could not run {e.phase} ({e.cause}): {e.message}"
                 ET.SubElement(case, "error", message=text[:500], type=e.cause).text = text
+            if r.goals:
+                case = ET.SubElement(suite, "testcase", classname=case_name(r), name="reach")
+                if r.status == "vacuous":
+                    missed = "; ".join(g.goal.describe() for g in r.missed_goals)
+                    text = f"vacuous: the faults never reached {missed}" + (
+                        f"\nreplay: {r.replay}" if r.replay else "")
+                    ET.SubElement(case, "failure", message=text[:500], type="vacuous").text = text
             for v in r.verdicts:
                 case = ET.SubElement(suite, "testcase", classname=case_name(r), name=v.name)
                 if r.runner_error is not None:
                     note = f"not judged: the lab could not run the scenario; on the partial run: {v.summary}"
                     ET.SubElement(case, "skipped", message=note[:500])
                 elif not v.ok:
+                    replay = f"\nreplay: {r.replay}" if r.replay else ""
                     ET.SubElement(
                         case, "failure", message=v.summary[:500]
-                    ).text = f"{v.summary}\nevidence: {v.evidence}"
+                    ).text = f"{v.summary}{replay}\nevidence: {v.evidence}"
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -88,7 +97,7 @@ _CSS = """
 body{font-family:sans-serif;margin:24px;color:#222} table{border-collapse:collapse;margin:8px 0}
 td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top;font-size:13px}
 .pass{color:#2e7d32;font-weight:bold} .fail{color:#c62828;font-weight:bold} section{margin:28px 0}
-.laberr{color:#e65100;font-weight:bold}
+.laberr{color:#e65100;font-weight:bold} .vacuous{color:#8e24aa;font-weight:bold}
 .legend span{display:inline-block;margin-right:14px} .ev{font-family:monospace;font-size:11px;max-width:700px;
 overflow-wrap:anywhere}
 """
@@ -101,7 +110,37 @@ def _badge(ok: bool) -> str:
 def _status_badge(r: ScenarioResult) -> str:
     if r.status == "runner_error":
         return '<span class="laberr">LAB ERROR</span>'
+    if r.status == "vacuous":
+        return '<span class="vacuous">VACUOUS</span>'
     return _badge(r.status == "passed")
+
+
+EVIDENCE_CHARS = 1500
+
+
+def _evidence(text: str) -> str:
+    """Escaped evidence, cut before (never inside) an escape, with a mark when cut."""
+    if len(text) <= EVIDENCE_CHARS:
+        return escape(text)
+    return escape(text[:EVIDENCE_CHARS]) + " <b>… truncated; the full evidence is in summary.json</b>"
+
+
+def _reach_map(summary: RunSummary) -> list[str]:
+    m = summary.reach_map
+    out = [
+        f"<section id='reach'><h2>Reach map</h2><p>{m.goals_met} of {m.goals_declared} declared goals met in "
+        "at least one run of their scenario.</p>"
+    ]
+    if m.goals_never_met:
+        out.append("<p class='vacuous'>Never met:</p><ul>")
+        out.extend(f"<li>{escape(g)}</li>" for g in m.goals_never_met)
+        out.append("</ul>")
+    out.append("<table><tr><th>reach event</th><th>runs of scenarios (count)</th></tr>")
+    for name, by in m.events.items():
+        where = ", ".join(f"{escape(s)} ({n})" for s, n in by.items())
+        out.append(f"<tr><td>{escape(name)}</td><td>{where}</td></tr>")
+    out.append("</table></section>")
+    return out
 
 
 def render_html(summary: RunSummary, ops: list[Op]) -> str:
@@ -117,6 +156,7 @@ def render_html(summary: RunSummary, ops: list[Op]) -> str:
         f"{waited:.0f}% of it waiting (sleeps and polls)"
         f"{' — INTERRUPTED' if summary.interrupted else ''}</p>",
         f"<p>{summary.failed_verdicts} scenario run(s) with a failed verdict against the engine; "
+        f"{summary.vacuous} vacuous (faults that never reached their goals: <a href='#reach'>reach map</a>); "
         f"{summary.runner_errors} the lab could not run (not a verdict on the engine)"
         + (f"; lab error: {escape(summary.lab_error)}" if summary.lab_error else "") + "</p>",
         "<table><tr><th>scenario</th><th>tier</th><th>seed</th><th>result</th><th>duration</th>"
@@ -158,14 +198,28 @@ def render_html(summary: RunSummary, ops: list[Op]) -> str:
             f"<p>{r.ops} operations; {r.duration_s:.1f}s ({r.wait_s:.1f}s waiting){cycle}. "
             f"Phases: {escape(phases)}</p>"
         )
+        if r.replay and r.status != "passed":
+            out.append(f"<p>Replay: <code>{escape(r.replay)}</code></p>")
+        logs = f"{LOGS}/{r.scenario}-seed{r.seed}-engine.log"
+        out.append(f"<p><a href='{escape(logs)}'>engine log</a> · <a href='{HISTORY}'>history.jsonl</a></p>")
         out.append(timeline_svg(case_ops, r.faults))
+        if r.goals:
+            out.append("<table><tr><th>reach goal</th><th>met</th><th>seen</th><th>why</th></tr>")
+            for g in r.goals:
+                mark = _badge(True) if g.met else '<span class="vacuous">MISSED</span>'
+                out.append(
+                    f"<tr><td>{escape(g.goal.describe())}</td><td>{mark}</td><td>{g.seen}</td>"
+                    f"<td>{escape(g.goal.why)}</td></tr>"
+                )
+            out.append("</table>")
         out.append("<table><tr><th>checker</th><th>result</th><th>summary</th><th>evidence</th></tr>")
         for v in r.verdicts:
             out.append(
                 f"<tr><td>{escape(v.name)}</td><td>{_badge(v.ok)}</td><td>{escape(v.summary)}</td>"
-                f"<td class='ev'>{escape(str(v.evidence))[:1500]}</td></tr>"
+                f"<td class='ev'>{_evidence(str(v.evidence))}</td></tr>"
             )
         out.append("</table></section>")
+    out.extend(_reach_map(summary))
     out.append("</body></html>")
     return "\n".join(out)
 

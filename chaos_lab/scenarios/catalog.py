@@ -5,8 +5,10 @@ tiers finish in a few minutes; every wait is bounded.
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
+from chaos_lab.models import Goal
 from chaos_lab.scenarios.checks import AVAILABLE, CORE, _c
 from chaos_lab.scenarios.model import (
     ActivateKillSwitch,
@@ -25,10 +27,13 @@ from chaos_lab.scenarios.model import (
     Sleep,
     Step,
     WaitEngine,
+    WaitLedgerBytes,
     WaitOps,
 )
 from chaos_lab.scenarios.real_faults import REAL_FAULT_SCENARIOS
 from chaos_lab.scenarios.shapes import during_burst
+
+SNAPSHOT_INTERVAL_S = 0.5  # s between snapshots where snapshots are the target (the engine's default: 5 s)
 
 
 def _with_engine_stopped(*file_faults: Inject) -> tuple[Step, ...]:
@@ -68,17 +73,35 @@ SCENARIOS: tuple[Scenario, ...] = (
         name="disk-full-on-snapshot",
         tier=1,
         description=(
-            "Positions change, then the disk is full across a snapshot interval and a few "
-            "signals: the failed snapshot must not corrupt positions after restart."
+            "The disk fills to the last byte mid-burst, right after positions changed, and stays full across "
+            "several snapshot intervals: snapshot writes fail with ENOSPC, /health says so, nothing "
+            "unrecorded reaches the broker, and once the disk is freed the engine writes its snapshot again."
         ),
+        engine_config={"snapshot_interval": SNAPSHOT_INTERVAL_S},
         method=(
-            Burst(count=10),
+            Burst(count=40, interval_s=0.1, background=True),
+            # Just past a 4 KiB page: on the full tmpfs the ledger's last page still takes a few records, so
+            # positions change (a snapshot is due) while no new file, the snapshot's, can be created.
+            WaitLedgerBytes(bytes=2 * 4096 + 1),
             Inject(name="disk-full", kind="disk_fill", params={"leave_bytes": 0}),
-            Sleep(seconds=FloatRange(lo=1.5, hi=2.5)),
-            Burst(count=3),
+            Sleep(seconds=FloatRange(lo=1.0, hi=1.5)),  # 2-3 snapshot intervals
             Heal(name="disk-full"),
+            AwaitBurst(),
+            Sleep(seconds=SNAPSHOT_INTERVAL_S * 3),  # the engine runs on: is its snapshot written again?
         ),
-        checkers=(*CORE, _c("fail_closed", min_ops_in_window=1), AVAILABLE),
+        goals=(
+            Goal(events=("snapshot_write_failed",), during="disk-full", where={"errno": errno.ENOSPC},
+                 why="a snapshot write failed because the disk was full"),
+            Goal(events=("signal_answered",), during="disk-full", where={"outcome": "fail"},
+                 why="a signal was refused while the disk was full"),
+        ),
+        checkers=(
+            *CORE,
+            _c("fail_closed", min_ops_in_window=1),
+            _c("snapshots_resume", within_s=SNAPSHOT_INTERVAL_S * 3),
+            _c("health_truth"),
+            AVAILABLE,
+        ),
     ),
     Scenario(
         name="torn-ledger-tail",
@@ -219,6 +242,9 @@ SCENARIOS: tuple[Scenario, ...] = (
         ),
         restart_on_recover=False,
         expect_ready=False,
+        goals=(
+            Goal(events=("kill_switch_unreadable",), why="the restarted engine met the corrupt switch file"),
+        ),
         checkers=(_c("kill_switch_persisted", same_reason=False), _c("refuses_to_trade"), *CORE, AVAILABLE),
     ),
     # ---- tier 3: a sick network between engine and broker
@@ -279,6 +305,10 @@ SCENARIOS: tuple[Scenario, ...] = (
         ),
         restart_on_recover=False,
         expect_ready=False,
+        goals=(
+            Goal(events=("kill_switch_restored",), where={"active": True},
+                 why="the engine killed with its kill switch on restored it from its file"),
+        ),
         checkers=(_c("kill_switch_persisted"), _c("refuses_to_trade"), *CORE, AVAILABLE),
     ),
     Scenario(

@@ -3,68 +3,94 @@ steps of faults and workload), a rollback, and the checkers that judge the outco
 
 Ranges (IntRange/FloatRange) are resolved by the generator from the seed, so a scenario + seed is one exact
 schedule.
+
+Every number a step takes is finite and bounded (`Between`, chaos_lab/bounds.py): a scenario is also a file an
+engineer types, and a typo (`seconds: 1e9`, `count: -5`, `.nan`) must fail at load with the allowed range, not
+hang or crash a lab run. The bounds are listed in docs/incident-files.md ("What a file may hold").
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
+from chaos_lab.bounds import Between
 from chaos_lab.faults.catalog import FAULT_KINDS
-from chaos_lab.models import CheckerSpec
+from chaos_lab.models import CheckerSpec, Goal
+from chaos_lab.reach.events import KNOWN as REACH_EVENTS
 
 
 class _Data(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _inverted(lo: float, hi: float) -> ValueError:
+    return ValueError(f"empty range: lo {lo:g} is above hi {hi:g} (a range needs lo <= hi)")
+
+
 class IntRange(_Data):
-    lo: int
-    hi: int
+    lo: Annotated[int, Between(integer=True)]
+    hi: Annotated[int, Between(integer=True)]
 
     @model_validator(mode="after")
     def _ordered(self) -> IntRange:
         if self.lo > self.hi:
-            raise ValueError(f"empty range {self.lo}..{self.hi}")
+            raise _inverted(self.lo, self.hi)
         return self
 
 
 class FloatRange(_Data):
-    lo: float
-    hi: float
+    lo: Annotated[float, Between()]
+    hi: Annotated[float, Between()]
 
     @model_validator(mode="after")
     def _ordered(self) -> FloatRange:
         if self.lo > self.hi:
-            raise ValueError(f"empty range {self.lo}..{self.hi}")
+            raise _inverted(self.lo, self.hi)
         return self
 
 
+def _shape(value: object) -> str:
+    """A number or a range, told apart by the input's shape: a union would try both and report the wrong
+    one (an inverted range came out as "Input should be a valid number")."""
+    return "range" if isinstance(value, dict | IntRange | FloatRange) else "number"
+
+
+IntOrRange = Annotated[
+    Annotated[int, Tag("number")] | Annotated[IntRange, Tag("range")], Discriminator(_shape)
+]
+FloatOrRange = Annotated[
+    Annotated[float, Tag("number")] | Annotated[FloatRange, Tag("range")], Discriminator(_shape)
+]
+TIMEOUT = Between(0, 300, " s", lo_open=True)  # every step's timeout_s: a bounded wait, never forever
+# the engine's own name rules (execution_routes.SYMBOL_PATTERN, data_routes.NAME_PATTERN)
+Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9._-]{0,31}$")]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+
+
 class Signal(_Data):
-    symbol: str
+    symbol: Symbol
     side: Literal["BUY", "SELL"]
-    quantity: float
+    quantity: Annotated[float, Between(0, 1_000_000, lo_open=True)]
 
 
 class Burst(_Data):
     """`count` signals, one after another; in the background when a fault must hit it mid-flight."""
 
     action: Literal["burst"] = "burst"
-    count: int | IntRange = Field(default=20)
-    interval_s: float = 0.0
+    count: Annotated[IntOrRange, Between(1, 200, " signals", integer=True)] = 20  # every load loop is bounded
+    interval_s: Annotated[float, Between(0, 10, " s")] = 0.0
     background: bool = False
-    symbols: tuple[str, ...] = ("EURUSD", "GBPUSD", "USDJPY")
-    max_quantity: int = 5
-    concurrency: int = Field(default=1, ge=1, le=8)  # concurrent clients, each sending one signal at a time
-    retry_unknown: int = 0  # resend the same intent_id after an `info` outcome, up to this many times
+    symbols: tuple[Symbol, ...] = Field(default=("EURUSD", "GBPUSD", "USDJPY"), min_length=1)
+    max_quantity: Annotated[int, Between(1, 1000, integer=True)] = 5
+    concurrency: Annotated[int, Between(1, 8, integer=True)] = 1  # clients, each sending one signal at a time
+    # resend the same intent_id after an `info` outcome, up to this many times
+    retry_unknown: Annotated[int, Between(0, 10, integer=True)] = 0
     signals: tuple[Signal, ...] = ()  # filled by the generator
 
     @model_validator(mode="after")
     def _bounded(self) -> Burst:
-        hi = self.count.hi if isinstance(self.count, IntRange) else self.count
-        if not 0 < hi <= 200:
-            raise ValueError("a burst is 1..200 signals: every load loop is bounded")
         if self.signals and self.count != len(self.signals):
             raise ValueError(f"count {self.count} but {len(self.signals)} signals listed")
         return self
@@ -72,25 +98,25 @@ class Burst(_Data):
 
 class AwaitBurst(_Data):
     action: Literal["await_burst"] = "await_burst"
-    timeout_s: float = 30.0
+    timeout_s: Annotated[float, TIMEOUT] = 30.0
 
 
 class WaitOps(_Data):
     """Wait until the background burst has completed `count` operations: 'the fault hits mid-burst'."""
 
     action: Literal["wait_ops"] = "wait_ops"
-    count: int | IntRange
-    timeout_s: float = 15.0
+    count: Annotated[IntOrRange, Between(0, 1000, " ops", integer=True)]
+    timeout_s: Annotated[float, TIMEOUT] = 15.0
 
 
 class Sleep(_Data):
     action: Literal["sleep"] = "sleep"
-    seconds: float | FloatRange
+    seconds: Annotated[FloatOrRange, Between(0, 120, " s")]  # a longer hold is a scenario bug, not a fault
 
 
 class Inject(_Data):
     action: Literal["inject"] = "inject"
-    name: str
+    name: Name
     kind: str
     params: dict[str, Any] = Field(default_factory=dict)
     random_params: dict[str, FloatRange] = Field(default_factory=dict)  # resolved into params from the seed
@@ -105,18 +131,20 @@ class Inject(_Data):
 
 class Heal(_Data):
     action: Literal["heal"] = "heal"
-    name: str
+    name: Name
 
 
 class BrokerConfig(_Data):
+    """The fake broker's own bounds (broker/app.py AdminConfig), so it never refuses what a file allowed."""
+
     action: Literal["broker_config"] = "broker_config"
-    order_delay_s: float = 0.0
-    fail_next: int = 0
+    order_delay_s: Annotated[float, Between(0, 120, " s")] = 0.0
+    fail_next: Annotated[int, Between(0, 10_000, integer=True)] = 0
 
 
 class ActivateKillSwitch(_Data):
     action: Literal["kill_switch"] = "kill_switch"
-    reason: str
+    reason: str = Field(min_length=1, max_length=1000)  # the engine's own limits
     required: bool = True  # False: an operator acting at a random moment (the engine may be down): recorded
 
 
@@ -124,7 +152,7 @@ class ResetKillSwitch(_Data):
     """The operator resets the kill switch with the lab's token (LAB_KILL_SWITCH_TOKEN, default lab-token)."""
 
     action: Literal["reset_kill_switch"] = "reset_kill_switch"
-    token: str | None = None  # None: the lab's token
+    token: str | None = Field(default=None, max_length=1000)  # None: the lab's token
     required: bool = True  # False: tolerate a refusal or a down engine (recorded in the history either way)
 
 
@@ -133,8 +161,8 @@ class WaitLedgerBytes(_Data):
     ("fill the disk when the ledger reaches B bytes"), not by a count or a clock."""
 
     action: Literal["await_ledger_bytes"] = "await_ledger_bytes"
-    bytes: int | IntRange
-    timeout_s: float = Field(default=15.0, gt=0, le=120)
+    bytes: Annotated[IntOrRange, Between(0, 2**30, " bytes", integer=True)]
+    timeout_s: Annotated[float, TIMEOUT] = 15.0
     required: bool = True  # False: go on when the state is not reached in time (the workload may be over)
 
 
@@ -143,8 +171,8 @@ class WaitBrokerOrders(_Data):
     when the broker has received its K-th order"."""
 
     action: Literal["await_broker_orders"] = "await_broker_orders"
-    count: int | IntRange
-    timeout_s: float = Field(default=15.0, gt=0, le=120)
+    count: Annotated[IntOrRange, Between(0, 1000, " orders", integer=True)]
+    timeout_s: Annotated[float, TIMEOUT] = 15.0
     required: bool = True
 
 
@@ -157,7 +185,8 @@ class ObserveKillSwitch(_Data):
 class WaitEngine(_Data):
     action: Literal["wait_engine"] = "wait_engine"
     ready: bool = True  # False: only wait until /health answers
-    timeout_s: float = 120.0  # a guard, not a judgement: recovery time is the availability checker's
+    # a guard, not a judgement: recovery time is the availability checker's
+    timeout_s: Annotated[float, TIMEOUT] = 120.0
 
 
 class RetryUnknown(_Data):
@@ -170,15 +199,15 @@ class RetryUnknown(_Data):
 
 class PutBars(_Data):
     action: Literal["put_bars"] = "put_bars"
-    symbol: str = "EURUSD"
-    timeframe: str = "M1"
-    count: int = 200
+    symbol: Symbol = "EURUSD"
+    timeframe: Name = "M1"
+    count: Annotated[int, Between(1, 100_000, " bars", integer=True)] = 200
 
 
 class ReadBars(_Data):
     action: Literal["read_bars"] = "read_bars"
-    symbol: str = "EURUSD"
-    timeframe: str = "M1"
+    symbol: Symbol = "EURUSD"
+    timeframe: Name = "M1"
 
 
 Step = Annotated[
@@ -222,10 +251,23 @@ class Scenario(_Data):
     seeds: tuple[int, ...] = (1,)  # the seeds `run` uses when none is given
     #: written to the engine's /data/config.json before it starts (e.g. a short balance_max_age)
     engine_config: dict[str, Any] = Field(default_factory=dict)
+    #: what a run must show to count (reach events); None: the defaults of each injected fault kind
+    goals: tuple[Goal, ...] | None = None
 
     @property
     def fault_kinds(self) -> list[str]:
         return [s.kind for s in self.method if isinstance(s, Inject)]
+
+    @model_validator(mode="after")
+    def _goals_known(self) -> Scenario:
+        faults = {s.name for s in self.method if isinstance(s, Inject)}
+        for i, g in enumerate(self.goals or ()):
+            unknown = [e for e in g.events if e not in REACH_EVENTS]
+            if unknown:
+                raise ValueError(f"goals.{i}: unknown reach event {unknown[0]!r} (see `chaos-lab reach`)")
+            if g.during is not None and g.during not in faults:
+                raise ValueError(f"goals.{i}: during {g.during!r} names no inject step of the method")
+        return self
 
 
 class Plan(_Data):

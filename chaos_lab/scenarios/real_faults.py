@@ -265,7 +265,9 @@ REAL_FAULT_SCENARIOS: tuple[Scenario, ...] = (
         description="fsync fails with EIO mid-burst, the engine is SIGKILLed while it fails, restarts with "
         "healthy syncs: what it refused stays refused, nothing acknowledged is lost.",
         method=(
-            Burst(count=30, interval_s=0.05, background=True, concurrency=2, retry_unknown=2),
+            # 0.1 s apart: refused signals answer at once, and with 0.05 s the burst was over before the kill
+            # (a kill of an idle engine: its reach goal missed).
+            Burst(count=40, interval_s=0.1, background=True, concurrency=2, retry_unknown=2),
             WaitOps(count=IntRange(lo=3, hi=8)),
             Inject(name="fsync-eio", kind="fsync_eio"),
             Sleep(seconds=FloatRange(lo=0.8, hi=1.5)),

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
 
+from solat_engine import reach
 from solat_engine.durable import atomic_write_bytes
 
 ENV_PREFIX = "SOLAT_"
@@ -77,7 +78,11 @@ class EngineConfig(BaseModel):
 
 def save_config(path: Path, cfg: EngineConfig) -> None:
     """Atomic replace: a crash or a full disk leaves the previous config intact."""
-    atomic_write_bytes(Path(path), cfg.model_dump_json(indent=2).encode() + b"\n")
+    try:
+        atomic_write_bytes(Path(path), cfg.model_dump_json(indent=2).encode() + b"\n")
+    except OSError as exc:
+        reach.emit("config_write_failed", errno=exc.errno)
+        raise
 
 
 def load_config(path: Path) -> EngineConfig:

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from solat_engine import reach
 from solat_engine.broker_client import BrokerClient, BrokerError
 from solat_engine.broker_probe import BrokerProbe
 from solat_engine.config import EngineConfig
@@ -85,7 +86,8 @@ class Engine:
             self.ledger = ExecutionLedger(self.data_dir / "ledger")
         except LedgerCorruption as exc:
             self.ledger_problem = str(exc)
-            self.trip(f"ledger corrupt: file {exc.path} offset {exc.offset} seq {exc.seq}: {exc.reason}")
+            self.trip(f"ledger corrupt: file {exc.path} offset {exc.offset} seq {exc.seq}: {exc.reason}",
+                      cause="ledger_corrupt")
             return
         except LedgerError as exc:
             self.ledger_problem = str(exc)
@@ -122,9 +124,10 @@ class Engine:
         thread.start()
 
     # ---- kill switch --------------------------------------------------------------------------------
-    def trip(self, reason: str) -> str | None:
+    def trip(self, reason: str, cause: str = "operator") -> str | None:
         """Activate the kill switch (in memory first). Returns why it could not be saved, or None."""
         log.error("kill switch: %s", printable(reason))
+        reach.emit("kill_switch_tripped", cause=cause)  # the cause, never the reason text
         problem = None
         try:
             self.kill_switch.activate(reason)
@@ -159,6 +162,7 @@ class Engine:
                 resolved = self.router.reconcile_open_intents()
                 drift = self.router.position_drift()
             except (BrokerError, LedgerError) as exc:
+                reach.emit("startup_reconcile_failed", error=type(exc).__name__)
                 self.reconcile_error = f"startup reconcile pending: {exc}"
                 self.router.block(self.reconcile_error)
                 log.warning("%s (retry in %.1fs)", self.reconcile_error, delay)
@@ -166,8 +170,9 @@ class Engine:
                 delay = min(delay * 2, cap)
                 continue
             log.info("startup reconcile resolved %d open intent(s)", resolved)
+            reach.emit("startup_reconciled", resolved=resolved, drift=len(drift))
             if drift:
-                self.trip(describe_drift(drift))
+                self.trip(describe_drift(drift), cause="position_drift")
             self.reconcile_error = None
             self.router.unblock()
             self.reconciled.set()
@@ -232,7 +237,12 @@ class Engine:
         ks_ok = not self.kill_switch.is_active
         if not ks_ok:
             reasons.append(f"kill switch: {self.kill_switch.reason}")
-        checks = {"ledger": ledger_ok, "disk": disk_ok, "broker": broker_ok, "kill_switch": ks_ok}
+        # Degraded, not down: the ledger still holds every position; a restart would read it from there.
+        snapshot_error = self.snapshotter.last_error if self.snapshotter is not None else None
+        if snapshot_error:
+            reasons.append(f"snapshot: {snapshot_error}")
+        checks = {"ledger": ledger_ok, "disk": disk_ok, "broker": broker_ok, "kill_switch": ks_ok,
+                  "snapshot": not snapshot_error}
         return HealthReport(status="ready" if all(checks.values()) else "degraded", reasons=reasons,
                             checks=checks)
 

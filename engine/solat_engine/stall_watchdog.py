@@ -20,6 +20,8 @@ import threading
 import time
 import traceback
 
+from solat_engine import reach
+
 log = logging.getLogger("solat_engine.stall")
 
 
@@ -67,6 +69,7 @@ class StallWatchdog:
             last = now
             if late >= self.threshold_s:
                 self._report(f"stall: the process did not run for {late:.2f}s (not scheduled, or GIL held)")
+                reach.emit("stall", what="process", seconds=round(late, 3))
                 continue  # the loop did not run either: give it a tick to beat before judging it blocked
             stale = now - self._beat
             if stale < self.threshold_s:
@@ -76,6 +79,7 @@ class StallWatchdog:
                 continue
             reported = True
             self._report(self._diagnose(stale))
+            reach.emit("stall", what="event_loop", seconds=round(stale, 3))
 
     def _diagnose(self, stale: float) -> str:
         """A loop caught inside its selector's wait was not blocked by a call: its wait had ended (the

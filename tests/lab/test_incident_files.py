@@ -38,6 +38,8 @@ def test_disk_full_during_snapshot_incident_replays(lab: Any) -> None:
     assert window.start >= trigger.time and window.result["free_bytes_after"] == 0
     assert window.end is not None and window.end - window.start >= 6.0  # across a 5 s snapshot interval
     assert any(op.status_code == 507 for op in run.history if op.f == "signal")
+    assert [g.goal.why for g in run.result.goals] == [g.why for g in scenario.goals or ()]
+    assert run.result.status == "passed", [g.model_dump() for g in run.result.missed_goals]
 
 
 KILL_AT_KTH_ORDER = """

@@ -13,6 +13,8 @@ import pytest
 from chaos_lab.docker_lab import DockerLab
 from chaos_lab.runner import Runner
 from chaos_lab.scenarios.catalog import BY_NAME
+from chaos_lab.scenarios.checks import AVAILABLE, CORE, _c
+from chaos_lab.scenarios.model import Burst, FloatRange, Heal, Inject, Scenario, Sleep
 from chaos_lab.selftest.build import ROOT, build_variant, scratch_tree
 from chaos_lab.selftest.mutants import MUTANTS_DIR, apply_mutant, load_mutant
 
@@ -27,7 +29,24 @@ PLANTED = [  # mutant, scenario, checker that must flag it (fault under test)
     ("14-signal-ttl-wall-clock", "clock-runs-fast", "no_false_rejects"),  # clock_fast
     ("15-signal-budget-abandons-order", "cpu-starved-burst", "no_false_rejects"),  # cpu_starve
     ("16-intent-lock-released-over-io", "pause-past-client-timeout", "positions_match"),  # pause
+    ("17-snapshot-writer-gives-up", "disk-full-on-snapshot", "snapshots_resume"),  # disk_fill (snapshot)
 ]
+# The same bug against disk-full-on-snapshot as it was before it had reach goals: the disk held full for
+# 1.5-2.5 s at the engine's default 5 s snapshot interval, no snapshot checker. It passes.
+OLD_SNAPSHOT_SCENARIO = Scenario(
+    name="disk-full-on-snapshot-before-reach",
+    tier=1,
+    description="disk-full-on-snapshot as it was before reach goals",
+    method=(
+        Burst(count=10),
+        Inject(name="disk-full", kind="disk_fill", params={"leave_bytes": 0}),
+        Sleep(seconds=FloatRange(lo=1.5, hi=2.5)),
+        Burst(count=3),
+        Heal(name="disk-full"),
+    ),
+    checkers=(*CORE, _c("fail_closed", min_ops_in_window=1), AVAILABLE),
+    goals=(),
+)
 
 
 def _env() -> tuple[str, dict[str, str]]:
@@ -52,3 +71,23 @@ def test_planted_engine_bug_is_flagged(tmp_path: Path, name: str, scenario: str,
         DockerLab(project=project, env=env).remove_images(tag)
     flagged = {v.name: v.summary for v in result.verdicts if not v.ok}
     assert checker in flagged, f"{name} on {scenario}: {checker} passed; failed {flagged}; {result.error}"
+    assert result.runner_error is None and result.status == "failed", result.error
+
+
+@pytest.mark.lab
+@pytest.mark.tier1
+def test_snapshot_bug_passes_the_old_scenario(tmp_path: Path) -> None:
+    """The planted snapshot-writer bug passes disk-full-on-snapshot as it was (the fixed one flags it:
+    test_planted_engine_bug_is_flagged[17-...]): nothing in the old scenario judged whether snapshots
+    resumed, and in most of its runs no snapshot was even due while the disk was full."""
+    project, env = _env()
+    tag = "proof-17-old"
+    mutant = load_mutant(MUTANTS_DIR / "17-snapshot-writer-gives-up.patch", set(BY_NAME))
+    engine = apply_mutant(mutant, ROOT / "engine", tmp_path / "engine")
+    build_variant(scratch_tree(engine, tmp_path / "tree"), tag, tmp_path / "build.log")
+    try:
+        with DockerLab(project=project, env={**env, "LAB_IMAGE_TAG": tag}) as lab:
+            result = Runner(lab).run(OLD_SNAPSHOT_SCENARIO, 1).result
+    finally:
+        DockerLab(project=project, env=env).remove_images(tag)
+    assert result.status == "passed", [v.summary for v in result.verdicts if not v.ok]

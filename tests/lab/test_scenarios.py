@@ -60,3 +60,6 @@ def test_scenario(lab: Any, scenario: Scenario, seed: int) -> None:
     )
     assert {v.name for v in result.verdicts} == {c.name for c in scenario.checkers}
     assert result.faults, "the scenario injected no fault"
+    missed = [f"{g.goal.describe()}: saw {g.seen}, elsewhere {g.elsewhere}" for g in result.missed_goals]
+    assert result.goals and not missed, f"{scenario.name} seed={seed} is vacuous: {missed} ({run_dir})"
+    assert result.status == "passed"

@@ -18,14 +18,15 @@ MUTANTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
         "execution/ledger.py",
         [
             (
-                "                write_all(self._fd, line)\n                os.fsync(self._fd)\n",
+                "                write_all(self._fd, line)\n                op = \"fsync\"\n"
+                "                os.fsync(self._fd)\n",
                 "                write_all(self._fd, line)\n",
             ),
             (
-                "                    if error is None:\n                        try:\n"
-                "                            os.fsync(self._fd)\n",
-                "                    if error is None:\n                        try:\n"
-                "                            pass\n",
+                "                    if error is None:\n                        op = \"fsync\"\n"
+                "                        try:\n                            os.fsync(self._fd)\n",
+                "                    if error is None:\n                        op = \"fsync\"\n"
+                "                        try:\n                            pass\n",
             ),
         ],
     ),
@@ -35,10 +36,10 @@ MUTANTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
         [
             ("import hmac\n", "import hmac\nimport os\n"),
             (
-                "            atomic_write_json(self.state_file, self._state)\n",
+                "            atomic_write_json(self.state_file, state)\n",
                 "            tmp = self.state_file.with_name('.' + self.state_file.name + '.tmp')\n"
                 "            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)\n"
-                "            os.write(fd, self._state.model_dump_json().encode() + b'\\n')\n"
+                "            os.write(fd, state.model_dump_json().encode() + b'\\n')\n"
                 "            os.fsync(fd)\n"
                 "            os.close(fd)\n"
                 "            os.replace(tmp, self.state_file)\n",

@@ -51,7 +51,9 @@ def test_buffer_is_cleared_by_every_flush_and_nothing_written_when_unchanged(tmp
     assert snap.flush(force=True) is True
 
 
-def test_failed_write_raises_clears_buffer_keeps_positions(tmp_path: Path) -> None:
+def test_failed_write_raises_keeps_positions_and_retries(tmp_path: Path) -> None:
+    """A failed flush keeps its updates pending: the next tick writes them once the disk takes writes again
+    (clearing them left a stale snapshot and the old error until the next ledger record)."""
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where the snapshot directory should be")
     snap = PositionSnapshotter(blocker / "positions.json")
@@ -60,7 +62,11 @@ def test_failed_write_raises_clears_buffer_keeps_positions(tmp_path: Path) -> No
         snap.flush()
     assert str(blocker / "positions.json") in str(info.value)
     assert snap.positions == {"AAPL": 4.0} and snap.last_seq == 1
-    assert snap.pending_updates == 0 and snap.last_error is not None
+    assert snap.pending_updates == 1 and snap.last_error is not None
+    blocker.unlink()
+    assert snap.flush() is True
+    assert snap.pending_updates == 0 and snap.last_error is None
+    assert PositionSnapshotter(blocker / "positions.json").load().positions == {"AAPL": 4.0}
 
 
 def ledger_with_fills(tmp_path: Path) -> ExecutionLedger:

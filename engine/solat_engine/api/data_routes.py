@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from solat_engine import reach
 from solat_engine.api.errors import error_response, error_responses
 from solat_engine.data.parquet_store import Bar, CorruptDataError, ParquetStore
 
@@ -58,6 +59,7 @@ def put_bars(
     try:
         path = store_for(request).write_bars(symbol, timeframe, body.bars)
     except OSError as exc:
+        reach.emit("bars_write_failed", errno=exc.errno)
         return storage_error(exc, "bars could not be stored")
     return {"ok": True, "symbol": symbol, "timeframe": timeframe, "count": len(body.bars), "path": str(path)}
 
@@ -74,7 +76,9 @@ def get_bars(
     except FileNotFoundError:
         return error_response(404, f"no bars stored for {symbol}/{timeframe}")
     except CorruptDataError as exc:
+        reach.emit("bars_read_failed", why="corrupt")
         return error_response(422, str(exc), path=str(exc.path), offset=exc.offset)
     except OSError as exc:
+        reach.emit("bars_read_failed", errno=exc.errno)
         return storage_error(exc, "bars could not be read")
     return {"symbol": symbol, "timeframe": timeframe, "bars": [b.model_dump(mode="json") for b in bars]}

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from solat_engine import reach
 from solat_engine.durable import atomic_write_json
 from solat_engine.execution.models import UtcDatetime, utc_now
 
@@ -80,12 +81,19 @@ class KillSwitch:
             raise PermissionError("wrong kill switch token")
         with self._lock:
             new_state = KillSwitchState()
-            atomic_write_json(self.state_file, new_state)
+            self._write(new_state)
             self._state = new_state
 
     def save_state(self) -> None:
         with self._lock:
-            atomic_write_json(self.state_file, self._state)
+            self._write(self._state)
+
+    def _write(self, state: KillSwitchState) -> None:
+        try:
+            atomic_write_json(self.state_file, state)
+        except OSError as exc:
+            reach.emit("kill_switch_save_failed", errno=exc.errno, active=state.active)
+            raise
 
     def restore_state(self) -> None:
         """Missing file: inactive (first start). Unreadable or corrupt: active, naming the file."""
@@ -103,6 +111,9 @@ class KillSwitch:
             except ValidationError as exc:
                 err = exc.errors()[0]
                 self._fail_safe(f"kill switch file {self.state_file} corrupt: {err['msg']}")
+                return
+            reach.emit("kill_switch_restored", active=self._state.active)
 
     def _fail_safe(self, reason: str) -> None:
+        reach.emit("kill_switch_unreadable")
         self._state = KillSwitchState(active=True, reason=reason, activated_at=utc_now())

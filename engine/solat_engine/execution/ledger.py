@@ -44,6 +44,7 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import to_json
 
+from solat_engine import reach
 from solat_engine.durable import ensure_dir, fsync_dir, write_all
 from solat_engine.execution.models import (
     ENTRY_TYPES,
@@ -558,12 +559,14 @@ class ExecutionLedger:
     def _write_alone(self, line: bytes, record: RawLedgerEntry) -> None:
         """Write + fsync one line with the write lock already held (no batch was queued); releases it."""
         try:
+            op = "write"
             try:
                 write_all(self._fd, line)
+                op = "fsync"
                 os.fsync(self._fd)
             except Exception as exc:
                 with self._lock:
-                    failure, failed = self._settle_failed(exc)
+                    failure, failed = self._settle_failed(exc, op)
                 for done in failed:
                     done.wake()
                 raise failure from exc
@@ -588,6 +591,7 @@ class ExecutionLedger:
                     settled = wake_later
                 else:
                     error: Exception | None = None
+                    op = "write"
                     try:
                         if closed:
                             raise OSError(errno_codes.EBADF, "ledger closed before the batch was written")
@@ -597,6 +601,7 @@ class ExecutionLedger:
                     for done in wake_later:
                         done.wake()
                     if error is None:
+                        op = "fsync"
                         try:
                             os.fsync(self._fd)
                         except Exception as exc:
@@ -609,7 +614,7 @@ class ExecutionLedger:
                             if self._batches:  # a leader is waiting: it wakes these after its write
                                 self._unwoken, settled = settled, []
                         else:
-                            batch.error, failed = self._settle_failed(error)
+                            batch.error, failed = self._settle_failed(error, op)
                             batch.settled = True
                             settled = [batch, *failed]
             for done in settled:
@@ -627,10 +632,12 @@ class ExecutionLedger:
         self._size = size
         self._state.fold(records)
 
-    def _settle_failed(self, error: Exception) -> tuple[LedgerError, list[_Batch]]:
-        """Mark the ledger unhealthy after a failed write of the batch in hand, and fail every batch queued
-        behind it (their seqs would leave a gap). Lock held. Returns the error and the batches failed."""
+    def _settle_failed(self, error: Exception, op: str) -> tuple[LedgerError, list[_Batch]]:
+        """Mark the ledger unhealthy after a failed write (or fsync: `op`) of the batch in hand, and fail
+        every batch queued behind it (their seqs would leave a gap). Lock held. Returns the error and the
+        batches failed."""
         code = getattr(error, "errno", None)
+        reach.emit("ledger_write_failed", op=op, errno=code)
         failure = LedgerError(f"ledger write to {self.path} failed: {error}", code)
         self._healthy = False
         self._last_error = str(failure)
@@ -668,6 +675,7 @@ class ExecutionLedger:
                 tail = fh.read(self._size - start)
             self._probe_write()
         except OSError as exc:
+            reach.emit("ledger_recovery_failed", errno=exc.errno)
             self._last_error = f"ledger {self.path} recovery failed: {exc}"
             raise LedgerError(self._last_error, exc.errno) from exc
         last = self._state.last_seq
@@ -721,6 +729,7 @@ class ExecutionLedger:
         self._settle_ok([line], (record,))
         self._next_seq = seq + 1
         self._pending_recovery = None
+        reach.emit("recovery_record_written", seq=seq)
 
     def probe(self) -> bool:
         """Try to recover an unhealthy ledger without appending (for health checks). Returns `healthy`.

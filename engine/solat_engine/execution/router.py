@@ -22,6 +22,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
+from solat_engine import reach
 from solat_engine.broker_client import (
     Account,
     BrokerClient,
@@ -200,7 +201,9 @@ class ExecutionRouter:
                 self.refresh_balance()
             except BrokerError as exc:
                 limit = self.config.balance_max_age
+                reach.emit("balance_stale_refused", age_s=round(age, 3), limit_s=limit)
                 return f"balance stale ({age:.0f}s > {limit:.0f}s) and refresh failed: {exc}"
+            reach.emit("balance_refreshed_stale", age_s=round(age, 3), limit_s=self.config.balance_max_age)
         if self.balance.available <= 0:
             return f"no available balance ({self.balance.available})"
         return None
@@ -233,6 +236,7 @@ class ExecutionRouter:
     def _route_new(self, intent: Intent) -> RouteResult:
         problem = self._risk_problem(intent)
         if problem:  # not written: a full disk must not stop the engine from saying no
+            reach.emit("refused_to_trade", stage="risk", why=problem.split(" ")[0])
             return self._result(intent, Outcome.REJECTED, reason=problem, stage="risk")
         payload = {"symbol": intent.symbol, "side": str(intent.side), "quantity": intent.quantity,
                    "client_order_id": intent.client_order_id}
@@ -240,6 +244,7 @@ class ExecutionRouter:
             self._record(EntryType.INTENT, intent.intent_id, payload)
         except LedgerError as exc:
             log.error("intent %s not durable, not sent: %s", intent.intent_id, exc)
+            reach.emit("refused_to_trade", stage="ledger", errno=reach.errno_of(exc))
             return self._result(intent, Outcome.REJECTED, reason=f"intent could not be made durable: {exc}",
                                 stage="ledger")
         return self._send(intent)
@@ -316,7 +321,9 @@ class ExecutionRouter:
         try:
             order = self.broker.get_order(view.intent.client_order_id)
         except BrokerError as exc:
+            reach.emit("retry_lookup", result="failed")
             return self._result(intent, Outcome.UNKNOWN, reason=f"outcome still unknown: {exc}")
+        reach.emit("retry_lookup", result="not_found" if order is None else "found")
         if order is not None:
             return self._outcome(view.intent, [self._order_record(EntryType.FILL, order)])
         if self.kill_switch.is_active or self._blocked:
@@ -354,7 +361,12 @@ class ExecutionRouter:
                 if view is None or not view.open:
                     continue
                 coid = view.intent.client_order_id
-                order = self.broker.get_order(coid)
+                try:
+                    order = self.broker.get_order(coid)
+                except BrokerError:
+                    reach.emit("reconcile_lookup", result="failed")
+                    raise
+                reach.emit("reconcile_lookup", result="not_found" if order is None else "found")
                 if order is None:
                     self._record(EntryType.NOT_SENT, intent_id, {"client_order_id": coid})
                 else:

@@ -8,6 +8,7 @@ so), and a failed snapshot write loses nothing because every position is recover
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,9 +16,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from solat_engine import reach
 from solat_engine.durable import atomic_write_json
 from solat_engine.execution.ledger import ReplayState
 from solat_engine.execution.models import LedgerEntry, UtcDatetime, position_delta, utc_now
+
+log = logging.getLogger(__name__)
 
 
 class SnapshotError(Exception):
@@ -89,7 +93,9 @@ class PositionSnapshotter:
     def flush(self, force: bool = False) -> bool:
         """Write a snapshot if anything changed (or `force`). Returns whether one was written.
 
-        Raises SnapshotError on a failed write; the in-memory positions are unaffected.
+        Raises SnapshotError on a failed write; the in-memory positions are unaffected, and the updates stay
+        pending so the next flush writes them (a failure that cleared them left the last error, and a stale
+        snapshot, in place until the next ledger record: the lab's disk-full-on-snapshot scenario).
         """
         with self._lock:
             if not self._pending and not force:
@@ -97,14 +103,21 @@ class PositionSnapshotter:
             snapshot = PositionSnapshot(
                 positions=dict(self._positions), last_seq=self._last_seq, written_at=utc_now()
             )
-            self._pending = 0
+            taken, self._pending = self._pending, 0
         try:
             atomic_write_json(self.path, snapshot)
         except OSError as exc:
+            with self._lock:
+                self._pending += taken
             self.last_error = f"position snapshot {self.path}: write failed: {exc}"
+            log.error("%s", self.last_error)
+            reach.emit("snapshot_write_failed", errno=exc.errno)
             raise SnapshotError(self.path, f"write failed: {exc}", exc.errno) from exc
+        if self.last_error is not None:
+            log.info("position snapshot %s written again", self.path)
         self.last_error = None
         self.last_written_at = snapshot.written_at
+        reach.emit("snapshot_written", seq=snapshot.last_seq)
         return True
 
     def load(self) -> PositionSnapshot | None:
@@ -128,10 +141,12 @@ class PositionSnapshotter:
             snapshot = self.load()
         except SnapshotError as exc:
             snapshot, note = None, f"{exc}; ignored, positions rebuilt from the ledger"
+            reach.emit("snapshot_ignored", why="unreadable")
         if snapshot is not None and snapshot.last_seq == ledger_state.last_seq:
             result = RecoveredPositions(dict(snapshot.positions), snapshot.last_seq, "snapshot", None)
         else:
             if snapshot is not None:
+                reach.emit("snapshot_ignored", why="behind the ledger")
                 note = (
                     f"position snapshot {self.path} is at seq {snapshot.last_seq}, ledger at "
                     f"{ledger_state.last_seq}: the ledger wins"
