@@ -1,15 +1,13 @@
-"""`chaos-lab`: list the scenarios, run them against the Compose lab, re-render a saved report.
+"""`chaos-lab`: list the scenarios, run them against the Compose lab, replay a report's failures, re-render a
+saved report, and print the reference generated from the code.
 
-Exit status: 0 every checker passed and every reach goal was met; 1 a checker's verdict failed against the
-engine; 3 no verdict failed but the lab could not run a step (a scenario's runner error, or the lab itself
-failed: the cause is printed and in summary.json); 4 nothing failed and the lab ran everything, but a run was
-vacuous (its faults never reached the goals it declares: it tested nothing); 2 bad usage; 130 interrupted (the
-lab is still healed and taken down).
+Exit statuses are chaos_lab/exits.py's, the same for every subcommand (`chaos-lab --help` prints the table).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import signal
@@ -22,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
 
+from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -33,13 +32,23 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from chaos_lab.exits import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_LAB,
+    EXIT_OK,
+    EXIT_TABLE,
+    EXIT_USAGE,
+    EXIT_VACUOUS,
+)
 from chaos_lab.models import RunSummary, ScenarioResult
+from chaos_lab.replay import Finished, save_scenarios, stamp
+from chaos_lab.replay import add_parser as add_replay
 from chaos_lab.report.files import append_history, read_summary, write_logs, write_reports, write_summary
 from chaos_lab.scenarios.catalog import SCENARIOS, select
 from chaos_lab.scenarios.model import Scenario
 from chaos_lab.selftest import command as selftest_command
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LAB, EXIT_VACUOUS, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 EVIDENCE_CHARS = 600  # per failed checker on the console; summary.json and the HTML keep it all
 
 
@@ -55,12 +64,6 @@ def exit_status(summary: RunSummary) -> int:
     if summary.runner_errors or summary.lab_error or not summary.vacuous:
         return EXIT_LAB
     return EXIT_VACUOUS
-
-
-def replay_command(scenario: Scenario, seed: int, file: Path | None) -> str:
-    """The one command that runs this scenario run again, as `make chaos` users type it."""
-    what = f"--file {file}" if file is not None else f"--scenario {scenario.name}"
-    return f"chaos-lab run {what} --seed {seed}"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -82,9 +85,20 @@ def _seed(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="chaos-lab", description="Chaos lab for the solat execution engine.")
+    rows = "\n".join(f"  {code:<4} {text}" for code, text in EXIT_TABLE)
+    epilog = f"exit status (every subcommand):\n{rows}"
+    parser = _Parser(
+        prog="chaos-lab",
+        description="Chaos lab for the solat execution engine.",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="list the scenarios")
+    listing = sub.add_parser("list", help="list the scenarios (tab-separated when not on a terminal)")
+    listing.add_argument("--tier", type=int, help="only this tier (1-4)")
+    listing.add_argument(
+        "--format", choices=["table", "tsv", "json"], help="default: table on a terminal, else tsv"
+    )
     run = sub.add_parser("run", help="bring the lab up, run scenarios, write a report, take the lab down")
     run.add_argument("--tier", type=int, help="only this tier (1-4)")
     run.add_argument("--scenario", help="only this scenario (see `list`)")
@@ -105,6 +119,10 @@ def _parser() -> argparse.ArgumentParser:
     add_explore(sub)
     report = sub.add_parser("report", help="re-render report.html and junit.xml from a saved run")
     report.add_argument("run_dir", type=Path)
+    add_replay(sub)
+    from chaos_lab import reference
+
+    reference.add_parsers(sub)
     from chaos_lab.crashstates import cli as crashstates_cli
 
     crashstates_cli.add_parser(sub)
@@ -117,18 +135,52 @@ def _usage_error(message: str) -> int:
     return EXIT_USAGE
 
 
-def cmd_list(console: Console) -> int:
-    table = Table("tier", "scenario", "faults", "checkers", "seeds", "description", show_lines=False)
-    for s in SCENARIOS:
-        table.add_row(
-            str(s.tier),
-            s.name,
-            ", ".join(s.fault_kinds),
-            ", ".join(c.name for c in s.checkers),
-            ",".join(map(str, s.seeds)),
-            s.description,
+class ListedScenario(BaseModel):
+    """One row of `chaos-lab list --format json` (read by scripts)."""
+
+    tier: int
+    name: str
+    faults: list[str]
+    checkers: list[str]
+    seeds: list[int]
+    description: str
+
+
+def cmd_list(args: argparse.Namespace, console: Console) -> int:
+    """The catalogue; a name is never cut: a script (stdout not a terminal) gets tab-separated lines with a
+    header, or JSON; a terminal a table whose name column is as wide as the longest name."""
+    tier = getattr(args, "tier", None)
+    if tier is not None and not 1 <= tier <= 4:
+        return _usage_error(f"unknown tier {tier} (tiers: 1-4)")
+    rows = [
+        ListedScenario(
+            tier=s.tier, name=s.name, faults=s.fault_kinds, checkers=[c.name for c in s.checkers],
+            seeds=list(s.seeds), description=s.description,
         )
-    console.print(table)
+        for s in SCENARIOS
+        if tier is None or s.tier == tier
+    ]
+    fmt = getattr(args, "format", None) or ("table" if sys.stdout.isatty() else "tsv")
+    if fmt == "json":
+        print(json.dumps([r.model_dump() for r in rows], indent=2))
+    elif fmt == "tsv":
+        print("tier\tscenario\tfaults\tcheckers\tseeds\tdescription")
+        for r in rows:
+            seeds = ",".join(map(str, r.seeds))
+            cells = [str(r.tier), r.name, ",".join(r.faults), ",".join(r.checkers), seeds]
+            print("\t".join([*cells, " ".join(r.description.split())]))
+    else:
+        table = Table(show_lines=False)
+        table.add_column("tier")
+        table.add_column("scenario", no_wrap=True, min_width=max((len(r.name) for r in rows), default=8))
+        for column in ("faults", "checkers", "seeds", "description"):
+            table.add_column(column)
+        for r in rows:
+            table.add_row(
+                str(r.tier), r.name, ", ".join(r.faults), ", ".join(r.checkers), ",".join(map(str, r.seeds)),
+                r.description,
+            )
+        console.print(table)
     return EXIT_OK
 
 
@@ -183,8 +235,8 @@ def _print_result(console: Console, r: ScenarioResult) -> None:
             f"saw {g.seen}; elsewhere: {seen}",
             highlight=False,
         )
-    if r.status != "passed" and r.replay:
-        console.print(f"   replay: {r.replay}", markup=False, highlight=False)
+    if r.status != "passed" and r.replay:  # never wrapped: it is copied and pasted
+        console.print(f"   replay: {r.replay}", markup=False, highlight=False, soft_wrap=True)
 
 
 def cmd_run(args: argparse.Namespace, console: Console, lab_factory: Any = None) -> int:
@@ -201,18 +253,35 @@ def cmd_run(args: argparse.Namespace, console: Console, lab_factory: Any = None)
         except ScenarioFileError as exc:
             return _usage_error(str(exc))
     cases = [(s, seed) for s in scenarios for seed in ([args.seed] if args.seed is not None else s.seeds)]
+    sources = {s.name: file for s in scenarios} if file is not None else {}
+    return run_cases(args, cases, console, lab_factory, sources=sources)
+
+
+def run_cases(
+    args: argparse.Namespace,
+    cases: list[tuple[Scenario, int]],
+    console: Console,
+    lab_factory: Any = None,
+    sources: dict[str, Path] | None = None,
+    finished: Finished | None = None,
+) -> int:
+    """Run `cases` into a new run directory under `args.reports` (on one lab, or N with `--parallel`).
+
+    `sources` names the file each scenario came from (`run --file`, `replay`); `finished(run_dir, summary)` is
+    called once the report is written (replay compares the new results with the old ones there)."""
+    if args.reports.exists() and not args.reports.is_dir():
+        return _usage_error(f"--reports {args.reports}: not a directory")
     if getattr(args, "parallel", 1) > 1:
         from chaos_lab.parallel_cli import cmd_run_parallel
 
-        return cmd_run_parallel(args, cases, console, lab_factory)
+        return cmd_run_parallel(args, cases, console, lab_factory, sources=sources, finished=finished)
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     run_dir = args.reports / run_id
-    if args.reports.exists() and not args.reports.is_dir():
-        return _usage_error(f"--reports {args.reports}: not a directory")
     try:
         run_dir.mkdir(parents=True, exist_ok=False)
     except OSError as exc:
         return _usage_error(f"--reports {args.reports}: cannot create {run_dir}: {exc.strerror or exc}")
+    saved = save_scenarios(run_dir, cases)
     started, t0 = datetime.now(UTC), time.monotonic()
     summary = RunSummary(run_id=run_id, started=started, duration_s=0.0, wait_s=0.0, ok=False)
 
@@ -252,7 +321,7 @@ def cmd_run(args: argparse.Namespace, console: Console, lab_factory: Any = None)
             runner = Runner(lab, progress=show, meter=meter)
             for scenario, seed in cases:
                 run = runner.run(scenario, seed)
-                run.result.replay = replay_command(scenario, seed, file)
+                stamp(run.result, run_dir, saved, sources or {})
                 summary.results.append(run.result)
                 append_history(run_dir, run.history)
                 write_logs(run_dir, run.result, run.logs)
@@ -276,6 +345,8 @@ def cmd_run(args: argparse.Namespace, console: Console, lab_factory: Any = None)
                 write_summary(run_dir, summary)
         signal.signal(signal.SIGTERM, old_term)
     _print_totals(console, summary, run_dir)
+    if finished is not None:
+        finished(run_dir, summary)
     return exit_status(summary)
 
 
@@ -347,9 +418,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console(stderr=False, highlight=False)
     if args.command == "list":
-        return cmd_list(console)
+        return cmd_list(args, console)
     if args.command == "report":
         return cmd_report(args, console)
+    if args.command in ("kinds", "checkers", "steps", "reach", "reference"):
+        from chaos_lab import reference
+
+        return reference.main(args.command)
+    if args.command == "replay":
+        from chaos_lab.replay import cmd_replay
+
+        return cmd_replay(args, console)
     if args.command == "crashstates":
         from chaos_lab.crashstates import cli as crashstates_cli
 

@@ -8,6 +8,7 @@ import argparse
 import secrets
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -15,6 +16,7 @@ from rich.console import Console
 from chaos_lab.docker_lab import interrupts_as_keyboard_interrupt
 from chaos_lab.models import RunSummary
 from chaos_lab.parallel import LabPool, Work, Workers
+from chaos_lab.replay import Finished, save_scenarios, stamp
 from chaos_lab.report.files import append_history, write_logs, write_reports, write_summary
 from chaos_lab.runner import Runner, ScenarioRun
 from chaos_lab.scenarios.model import Scenario
@@ -22,20 +24,30 @@ from chaos_lab.waiting import WaitMeter
 
 
 def cmd_run_parallel(
-    args: argparse.Namespace, cases: list[tuple[Scenario, int]], console: Console, lab_factory: Any = None
+    args: argparse.Namespace,
+    cases: list[tuple[Scenario, int]],
+    console: Console,
+    lab_factory: Any = None,
+    sources: dict[str, Path] | None = None,
+    finished: Finished | None = None,
 ) -> int:
+    """As `cli.run_cases` (which calls it for `--parallel` > 1): the same run directory, files and hook."""
     from chaos_lab.cli import (
         _print_result,
         _print_totals,
+        _usage_error,
         exit_status,
         finished_ok,
-        replay_command,
         take_down,
     )
 
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     run_dir = args.reports / run_id
-    run_dir.mkdir(parents=True, exist_ok=False)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=False)
+    except OSError as exc:
+        return _usage_error(f"--reports {args.reports}: cannot create {run_dir}: {exc.strerror or exc}")
+    saved = save_scenarios(run_dir, cases)
     summary = RunSummary(run_id=run_id, started=datetime.now(UTC), duration_s=0.0, wait_s=0.0, ok=False)
     t0 = time.monotonic()
     pool = LabPool(args.parallel, lab_factory=lab_factory)
@@ -52,10 +64,8 @@ def cmd_run_parallel(
             t_up = time.monotonic()
             pool.up()
             summary.lab_up_s = round(time.monotonic() - t_up, 3)
-            by_name = {s.name: s for s, _ in cases}
             for run in workers.results():
-                scenario, seed = by_name[run.result.scenario], run.result.seed
-                run.result.replay = replay_command(scenario, seed, getattr(args, "file", None))
+                stamp(run.result, run_dir, saved, sources or {})
                 summary.results.append(run.result)
                 summary.results.sort(key=lambda r: order.get((r.scenario, r.seed), 0))
                 append_history(run_dir, run.history)
@@ -84,4 +94,6 @@ def cmd_run_parallel(
                 take_down(console, summary, down_all, "the labs")
             write_summary(run_dir, summary)
     _print_totals(console, summary, run_dir)
+    if finished is not None:
+        finished(run_dir, summary)
     return exit_status(summary)

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from chaos_lab.crashstates.models import Model
+from chaos_lab.exits import EXIT_FAILED, EXIT_LAB, EXIT_OK, EXIT_USAGE
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 MAX_SIGNALS = 1000
 MODELS: dict[str, tuple[Model, ...]] = {
     "process": ("process",),
@@ -97,7 +97,7 @@ def main(args: argparse.Namespace) -> int:
         report, out = run(opts)
     except (RecordError, RecoverError) as exc:
         print(f"chaos-lab crashstates: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_LAB
     for m in report.models:
         print(
             f"{m.model:8s} crash points {m.crash_points:5d}  states possible {m.states_possible:7d}  checked "

@@ -1,6 +1,6 @@
-"""One SVG timeline per scenario: fault windows shaded behind every signal's latency, coloured by
-outcome, with
-/health probes and phases underneath. Plain inline SVG built here: the report opens offline, no JS, no CDN."""
+"""One SVG timeline per scenario: fault windows shaded (by fault family) behind every signal's latency,
+coloured by outcome, with /health probes and phases underneath. Plain inline SVG built here: the report opens
+offline, no JS, no CDN."""
 
 from __future__ import annotations
 
@@ -11,16 +11,18 @@ from chaos_lab.models import FaultWindow, Op
 WIDTH, PLOT_H, LEFT, RIGHT, TOP = 960, 220, 56, 16, 28
 STRIP_H = 14
 COLORS = {"ok": "#2e7d32", "fail": "#c62828", "info": "#ef6c00"}
-FAULT_FILL = {
-    "disk_fill": "#90caf9",
-    "kill": "#ef9a9a",
-    "stop": "#ef9a9a",
-    "restart": "#ef9a9a",
-    "pause": "#ef9a9a",
-    "toxic": "#ce93d8",
-    "proxy_down": "#ce93d8",
-}
-FILE_FILL = "#ffe082"
+#: fault families as the timeline shades them: (family, colour, the fault kinds in it). The report's legend is
+#: built from this, and a unit test checks every fault kind of chaos_lab/faults/catalog.py is in one family.
+FAULT_FAMILIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("disk and syscall", "#90caf9", ("disk_fill", "fsync_eio", "fsync_eio_once", "write_eio")),
+    ("process", "#ef9a9a", ("kill", "stop", "restart", "pause")),
+    ("resource", "#ffab91", ("cpu_starve", "memory_oom")),
+    ("network and broker", "#ce93d8", ("toxic", "proxy_down", "broker_ambiguity")),
+    ("file", "#ffe082", ("tear_ledger_tail", "flip_ledger_byte", "truncate_parquet", "corrupt_kill_switch")),
+    ("clock", "#a5d6a7", ("clock_step", "clock_fast")),
+)
+FAULT_FILL = {kind: colour for _, colour, kinds in FAULT_FAMILIES for kind in kinds}
+OTHER_FILL = "#bdbdbd"  # a kind no family names (a new one): grey, never another family's colour
 
 
 def _nice_max(value: float) -> float:
@@ -55,7 +57,7 @@ def timeline_svg(ops: list[Op], faults: list[FaultWindow]) -> str:
     # Fault windows first, so everything else is drawn over them.
     for i, w in enumerate(faults):
         x0, x1 = x(w.start), x(w.end if w.end is not None else t_end)
-        fill = FAULT_FILL.get(w.kind, FILE_FILL)
+        fill = FAULT_FILL.get(w.kind, OTHER_FILL)
         label = f"{w.name} ({w.kind}) {w.start:.2f}s-{'open' if w.end is None else f'{w.end:.2f}s'}"
         parts.append(
             f'<rect class="fault" data-kind="{escape(w.kind)}" x="{x0:.1f}" y="{TOP}" '

@@ -10,11 +10,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from chaos_lab.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LAB, EXIT_OK, EXIT_USAGE
 from chaos_lab.parallel import MAX_INSTANCES, instance
 from chaos_lab.scenarios.catalog import BY_NAME
 from chaos_lab.selftest.mutants import MUTANTS_DIR, MutantError, load_mutants
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def add_parser(sub: Any) -> None:
@@ -87,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     except LabError as exc:
         print(f"chaos-lab: lab error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_LAB
     print(
         f"mutation score {summary.score:.0%} ({summary.detected}/{summary.total}); "
         f"wall {summary.wall_s:.0f}s; "

@@ -12,10 +12,34 @@ from chaos_lab import cli
 from chaos_lab.scenarios.catalog import SCENARIOS
 
 
-def test_list(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["list"]) == 0
+def test_list_to_a_pipe_is_tab_separated_and_cuts_no_name(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["list"]) == 0  # captured: stdout is not a terminal
+    header, *lines = capsys.readouterr().out.splitlines()
+    assert header.split("\t") == ["tier", "scenario", "faults", "checkers", "seeds", "description"]
+    rows = [line.split("\t") for line in lines]
+    assert all(len(row) == 6 for row in rows)
+    assert [row[1] for row in rows] == [s.name for s in SCENARIOS]
+    assert [row[4] for row in rows] == [",".join(map(str, s.seeds)) for s in SCENARIOS]
+
+
+def test_list_json_and_tier(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    assert cli.main(["list", "--format", "json", "--tier", "4"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in rows] == [s.name for s in SCENARIOS if s.tier == 4]
+    assert rows and all(r["tier"] == 4 and r["checkers"] and r["seeds"] for r in rows)
+    assert cli.main(["list", "--tier", "9"]) == 2
+    assert "unknown tier 9" in capsys.readouterr().err
+
+
+def test_list_table_on_a_narrow_terminal_keeps_every_name(capsys: pytest.CaptureFixture[str]) -> None:
+    from argparse import Namespace
+
+    console = cli.Console(width=60, force_terminal=False)
+    assert cli.cmd_list(Namespace(tier=None, format="table"), console) == 0
     out = capsys.readouterr().out
-    assert all(s.name[:12] in out for s in SCENARIOS)
+    assert all(s.name in out for s in SCENARIOS)
 
 
 @pytest.mark.parametrize(
@@ -193,3 +217,21 @@ def test_bad_seed_is_one_line_and_exit_2(
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err and "usage" not in err
+
+
+def test_one_exit_table_in_help_readme_and_docs(capsys: pytest.CaptureFixture[str]) -> None:
+    """The numbers come from chaos_lab/exits.py; the help epilog, README and docs/chaos-lab.md carry them."""
+    from chaos_lab import exits
+    from chaos_lab.crashstates import cli as crashstates_cli
+    from chaos_lab.explore import cli as explore_cli
+    from chaos_lab.selftest import command as selftest_command
+
+    root = Path(__file__).resolve().parents[2]
+    table = exits.markdown_table()
+    assert table in (root / "README.md").read_text() and table in (root / "docs" / "chaos-lab.md").read_text()
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    assert all(f"  {code:<4} {text}" in out for code, text in exits.EXIT_TABLE)
+    for module in (cli, explore_cli, selftest_command, crashstates_cli):
+        assert module.EXIT_LAB == exits.EXIT_LAB == 3 and module.EXIT_USAGE == 2

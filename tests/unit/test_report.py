@@ -168,3 +168,37 @@ def test_runner_error_parsed_from_a_summary_written_before_it_existed(tmp_path: 
         r.pop("runner_error"), r.pop("status")
     old = RunSummary.model_validate(raw)
     assert [r.status for r in old.results] == ["passed", "failed", "runner_error"]
+
+
+def test_every_link_of_the_html_is_a_file_of_the_run_directory(tmp_path: Path) -> None:
+    """Each scenario run links its engine, broker and toxiproxy logs (where write_logs put them, relative to
+    report.html) and history.jsonl; no link may point at nothing."""
+    import re
+
+    from chaos_lab.report.files import write_logs
+
+    run_dir, summary = _run_dir(tmp_path)
+    for r in summary.results:
+        write_logs(run_dir, r, {s: f"{s} log\n" for s in ("datavol", "broker", "toxiproxy", "engine")})
+    write_reports(run_dir, summary)
+    html = (run_dir / "report.html").read_text()
+    links = [h for h in re.findall(r"href='([^']*)'", html) if not h.startswith("#")]
+    assert "logs/disk-full-during-burst-seed2-engine.log" in links
+    assert "logs/disk-full-during-burst-seed2-broker.log" in links
+    assert "logs/disk-full-during-burst-seed1-toxiproxy.log" in links
+    assert all((run_dir / link).is_file() for link in links), links
+
+
+def test_every_fault_kind_has_one_family_and_the_legend_names_it(tmp_path: Path) -> None:
+    """The legend used to say "yellow file" while fsync, clock, CPU, OOM and broker faults were shaded yellow
+    too (everything not listed fell back to the file colour)."""
+    from chaos_lab.faults.catalog import FAULT_KINDS
+    from chaos_lab.report.timeline import FAULT_FAMILIES
+
+    kinds = [kind for _, _, family in FAULT_FAMILIES for kind in family]
+    assert sorted(kinds) == sorted(FAULT_KINDS)  # each exactly once
+    assert len({colour for _, colour, _ in FAULT_FAMILIES}) == len(FAULT_FAMILIES)
+    run_dir, summary = _run_dir(tmp_path)
+    write_reports(run_dir, summary)
+    html = (run_dir / "report.html").read_text()
+    assert all(f"{name}: {', '.join(family)}" in html for name, _, family in FAULT_FAMILIES)
