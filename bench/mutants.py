@@ -71,8 +71,10 @@ MUTANTS: tuple[Mutant, ...] = (
             ),
             (
                 "engine.py",
-                "            if drift:\n                self.trip(describe_drift(drift))\n",
-                "            if drift:\n                self.trip(describe_drift(drift))\n"
+                "            if drift:\n"
+                "                self.trip(describe_drift(drift), cause=\"position_drift\")\n",
+                "            if drift:\n"
+                "                self.trip(describe_drift(drift), cause=\"position_drift\")\n"
                 "            elif self.kill_switch.is_active and not was_active:\n"
                 "                self.kill_switch.reset(self.config.kill_switch_token or '', "
                 "self.config.kill_switch_token)\n",
@@ -90,10 +92,11 @@ MUTANTS: tuple[Mutant, ...] = (
         (
             (
                 "execution/router.py",
-                "                order = self.broker.get_order(coid)\n                if order is None:",
-                "                try:\n                    order = self.broker.get_order(coid)\n"
+                "                except BrokerError:\n"
+                "                    reach.emit(\"reconcile_lookup\", result=\"failed\")\n"
+                "                    raise\n",
                 "                except BrokerError:  # broker unreachable: it cannot have the order\n"
-                "                    order = None\n                if order is None:",
+                "                    order = None\n",
             ),
             (
                 "engine.py",
@@ -145,11 +148,11 @@ MUTANTS: tuple[Mutant, ...] = (
             (
                 "execution/kill_switch.py",
                 "            new_state = KillSwitchState()\n"
-                "            atomic_write_json(self.state_file, new_state)\n"
+                "            self._write(new_state)\n"
                 "            self._state = new_state\n",
                 "            new_state = KillSwitchState()\n"
                 "            self._state = new_state  # trading resumes at once; the file follows\n"
-                "            atomic_write_json(self.state_file, new_state)\n",
+                "            self._write(new_state)\n",
             ),
         ),
         ("kill-switch-survives-sigkill", "kill-switch-file-vs-memory", "disk-full-during-burst"),

@@ -282,6 +282,10 @@ class ScenarioResult(BaseModel):
     goals: list[GoalResult] = Field(default_factory=list)
     reach: dict[str, int] = Field(default_factory=dict)  # reach events seen in the run, by name
     replay: str | None = None  # the command that runs this scenario and seed again
+    # The exact scenario this run ran, saved in the run directory (relative to it) as `chaos-lab show` prints
+    # it, so `chaos-lab replay RUN_DIR` re-runs it even after the catalogue or the incident file changed.
+    scenario_file: str | None = None
+    source_file: str | None = None  # the file given to `run --file` (or replayed), as given
 
     @model_validator(mode="after")
     def _runner_error_from_error(self) -> ScenarioResult:
@@ -342,6 +346,7 @@ class RunSummary(BaseModel):
     lab_up_s: float = 0.0  # DockerLab.up (containers created and healthy)
     lab_down_s: float = 0.0
     lab_error: str | None = None  # the lab itself failed (Docker gone, a service never healthy, down failed)
+    replay_of: str | None = None  # the run directory this run replayed (`chaos-lab replay`)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

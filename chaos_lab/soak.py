@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.table import Table
 
+from chaos_lab.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LAB, EXIT_OK, EXIT_VACUOUS
 from chaos_lab.models import RunSummary
 
 RUN_TIMEOUT_S = 3000  # bound on one `chaos-lab run`
@@ -42,6 +43,7 @@ class SoakRun(BaseModel):
     scenario_runs: int
     runner_errors: list[str] = Field(default_factory=list)  # "scenario[seed]: phase (cause): message"
     failed_verdicts: list[str] = Field(default_factory=list)  # "scenario[seed]: checker: summary"
+    vacuous: list[str] = Field(default_factory=list)  # "scenario[seed]: missed goal"
     lab_error: str | None = None
     durations: dict[str, float] = Field(default_factory=dict)  # "scenario[seed]" -> seconds
     phases: dict[str, float] = Field(default_factory=dict)  # "scenario[seed] phase" -> seconds
@@ -60,6 +62,7 @@ class SoakSummary(BaseModel):
     cpu_workers: int
     runner_errors: int
     failed_verdicts: int
+    vacuous: int  # scenario runs whose faults missed a reach goal
     lab_errors: int
     idle: Percentiles | None
     loaded: Percentiles | None
@@ -101,6 +104,8 @@ def run_from_summary(index: int, loaded: bool, exit_code: int, run_dir: Path | N
             run.runner_errors.append(f"{case}: {e.phase} ({e.cause}): {e.message[:300]}")
         elif r.status == "failed":
             run.failed_verdicts += [f"{case}: {v.name}: {v.summary}" for v in r.verdicts if not v.ok]
+        elif r.status == "vacuous":
+            run.vacuous += [f"{case}: missed {g.goal.describe()}" for g in r.missed_goals]
     return run
 
 
@@ -126,6 +131,7 @@ def aggregate(runs: list[SoakRun], cpu_workers: int, started: datetime, top: int
         cpu_workers=cpu_workers,
         runner_errors=sum(len(r.runner_errors) for r in runs),
         failed_verdicts=sum(len(r.failed_verdicts) for r in runs),
+        vacuous=sum(len({v.split(":")[0] for v in r.vacuous}) for r in runs),
         lab_errors=sum(r.lab_error is not None for r in runs),
         idle=p_idle,
         loaded=p_loaded,
@@ -149,9 +155,9 @@ def print_summary(console: Console, s: SoakSummary) -> None:
     table.add_row("loaded / idle", "", "", f"{s.p50_ratio}", f"{s.p95_ratio}", f"{s.max_ratio}")
     console.print(table)
     console.print(f"runner errors: {s.runner_errors}   failed verdicts: {s.failed_verdicts}   "
-                  f"lab errors: {s.lab_errors}")
+                  f"vacuous: {s.vacuous}   lab errors: {s.lab_errors}")
     for r in s.details:
-        for line in r.runner_errors + r.failed_verdicts + ([r.lab_error] if r.lab_error else []):
+        for line in r.runner_errors + r.failed_verdicts + r.vacuous + ([r.lab_error] if r.lab_error else []):
             console.print(f"  run {r.index}: {line}", highlight=False, markup=False)
     console.print("slowest steps under load: " + ", ".join(f"{k} {v:.1f}s" for k, v in s.slowest_steps))
 
@@ -248,18 +254,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 runs.append(one_run(i, True, reports, extra, console))
             r, took = runs[-1], time.monotonic() - t0
             console.print(f"  exit {r.exit_code}, {r.scenario_runs} scenario runs, {len(r.runner_errors)} "
-                          f"runner errors, {len(r.failed_verdicts)} failed verdicts, {took:.0f}s")
+                          f"runner errors, {len(r.failed_verdicts)} failed verdicts, {len(r.vacuous)} missed "
+                          f"goals, {took:.0f}s")
     except KeyboardInterrupt:
         interrupted = True
         console.print(f"soak interrupted: {len(runs)} finished run(s) summarised below")
         if not runs:
-            return 130
+            return EXIT_INTERRUPTED
     summary = aggregate(runs, args.cpu_workers, started)
     (reports / "soak-summary.json").write_text(summary.model_dump_json(indent=2) + "\n")
     print_summary(console, summary)
     console.print(f"soak summary: {reports / 'soak-summary.json'}")
-    clean = summary.runner_errors == 0 and summary.failed_verdicts == 0 and summary.lab_errors == 0
-    return 130 if interrupted else 0 if clean else 1
+    clean = not (summary.runner_errors or summary.failed_verdicts or summary.vacuous or summary.lab_errors)
+    return (EXIT_INTERRUPTED if interrupted else EXIT_OK if clean else EXIT_FAILED if summary.failed_verdicts
+            else EXIT_LAB if summary.runner_errors or summary.lab_errors else EXIT_VACUOUS)
 
 
 if __name__ == "__main__":

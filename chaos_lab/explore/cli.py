@@ -17,12 +17,13 @@ from typing import Any
 
 from rich.console import Console
 
+from chaos_lab.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LAB, EXIT_OK, EXIT_USAGE
 from chaos_lab.explore.explorer import Explorer, Settings, new_report
 from chaos_lab.explore.kinds import explorable
 from chaos_lab.explore.outcome import ExploreReport
 from chaos_lab.faults.catalog import FAULT_KINDS
+from chaos_lab.reach.events import ENGINE_EVENTS
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 MAX_BUDGET_S = 24 * 3600
 
 
@@ -161,8 +162,8 @@ def cmd_explore(args: argparse.Namespace, console: Console, lab_factory: Any = N
     if report.interrupted:
         return EXIT_INTERRUPTED
     if report.determinism is not None:
-        return EXIT_OK if report.determinism.same_plan and report.lab_error is None else EXIT_FAILED
-    return EXIT_FAILED if report.violations or report.lab_error else EXIT_OK
+        return EXIT_LAB if report.lab_error else EXIT_OK if report.determinism.same_plan else EXIT_FAILED
+    return EXIT_FAILED if report.violations else EXIT_LAB if report.lab_error else EXIT_OK
 
 
 def _write(out: Path, report: ExploreReport) -> None:
@@ -177,6 +178,11 @@ def _summary(report: ExploreReport, out: Path, say: Any) -> None:
     )
     if report.unexplored_kinds:
         say(f"fault kinds not explored (no parameter generator): {', '.join(report.unexplored_kinds)}")
+    never = sorted(set(ENGINE_EVENTS) - set(report.reach_map))
+    say(
+        f"reach: {report.vacuous} vacuous schedules (a fault missed its goal); schedules per reach event "
+        f"{report.reach_map or 'none'}; engine events never reached: {', '.join(never) or 'none'}"
+    )
     sh = report.shrink
     if sh is not None:
         say(

@@ -152,6 +152,8 @@ class Explorer:
                 verdict_digest=verdict_digest(run.result),
                 lab=str(getattr(lab, "project", "")),
                 finished_s=round(time.monotonic() - self.t0, 3),
+                reach=run.result.reach,
+                missed_goals=[g.goal.describe() for g in run.result.missed_goals],
             )
 
         self.workers = Workers(self.labs, Work(next_index), one)
@@ -177,8 +179,9 @@ class Explorer:
             raise RuntimeError(f"lab {key} unusable ({MAX_RESET_FAILURES} resets in a row failed): {error}")
 
     def _say_outcome(self, o: ScheduleOutcome) -> None:
-        mark = "VIOLATION" if o.violated else ("error" if o.error else "ok")
-        detail = ", ".join(o.violated) if o.violated else (o.error or "")
+        quiet = "vacuous" if o.missed_goals else "ok"
+        mark = "VIOLATION" if o.violated else ("error" if o.error else quiet)
+        detail = ", ".join(o.violated) if o.violated else (o.error or "; ".join(o.missed_goals))
         self.say(
             f"[{o.finished_s:7.1f}s] {o.name:<22} {mark:<9} {o.duration_s:5.1f}s faults={','.join(o.faults)} "
             f"signals={o.signals} {detail[:160]}"

@@ -8,7 +8,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from chaos_lab.generator import plan
 from chaos_lab.models import Op, ScenarioResult
@@ -68,6 +68,8 @@ class ScheduleOutcome(BaseModel):
     verdict_digest: str
     lab: str = ""
     finished_s: float = 0.0  # since the exploration started
+    reach: dict[str, int] = Field(default_factory=dict)  # reach events of the run, by name
+    missed_goals: list[str] = Field(default_factory=list)  # goals its faults never met: a vacuous schedule
 
 
 class ShrinkStep(BaseModel):
@@ -129,6 +131,22 @@ class ExploreReport(BaseModel):
     @property
     def errors(self) -> list[ScheduleOutcome]:
         return [s for s in self.schedules if s.error]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def vacuous(self) -> int:
+        """Schedules that violated nothing and ran through, but whose faults missed a goal: tested nothing."""
+        return sum(1 for s in self.schedules if s.missed_goals and not s.violated and not s.error)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def reach_map(self) -> dict[str, int]:
+        """In how many schedules each reach event happened: what the exploration has touched so far."""
+        seen: dict[str, int] = {}
+        for s in self.schedules:
+            for name in s.reach:
+                seen[name] = seen.get(name, 0) + 1
+        return dict(sorted(seen.items()))
 
     def per_minute(self) -> float:
         return round(60 * len(self.schedules) / self.duration_s, 2) if self.duration_s else 0.0

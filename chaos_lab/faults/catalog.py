@@ -30,7 +30,6 @@ LAB_FAULTS: dict[str, type[Fault]] = {
         FlipLedgerByte,
         TruncateParquet,
         CorruptKillSwitch,
-        # syscall, clock and resource faults (issue 10)
         FsyncEIO,
         FsyncEIOOnce,
         WriteEIO,

@@ -27,7 +27,9 @@ ENGINE_EVENTS: dict[str, str] = {
     "config_write_failed": "config.json could not be written (errno)",
     "bars_write_failed": "a bar file could not be written (errno)",
     "bars_read_failed": "a bar file could not be read (why or errno)",
-    "broker_request_failed": "a broker request timed out, lost its connection or got a 5xx (call, error)",
+    "broker_request_failed": "an order, lookup or account request to the broker timed out, lost its "
+    "connection or got a 5xx (call, error)",
+    "broker_probe_failed": "the engine's background /health probe of the broker failed (error)",
     "reconcile_lookup": "start-up reconcile looked an open intent up at the broker (result)",
     "retry_lookup": "a client's retry of an open intent looked it up at the broker (result)",
     "startup_reconcile_failed": "start-up reconcile failed and will retry (error)",

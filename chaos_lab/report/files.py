@@ -9,10 +9,11 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from html import escape
 from pathlib import Path
+from urllib.parse import quote
 
 from chaos_lab.history import read_jsonl, write_jsonl
 from chaos_lab.models import Op, RunSummary, ScenarioResult
-from chaos_lab.report.timeline import COLORS, timeline_svg
+from chaos_lab.report.timeline import COLORS, FAULT_FAMILIES, timeline_svg
 
 SUMMARY, JUNIT, HISTORY, HTML, LOGS = "summary.json", "junit.xml", "history.jsonl", "report.html", "logs"
 
@@ -33,11 +34,20 @@ def append_history(run_dir: Path, ops: list[Op]) -> None:
     write_jsonl(ops, run_dir / HISTORY)
 
 
+#: the services whose logs report.html links for each scenario run (datavol only holds the volume)
+LINKED_LOGS = ("engine", "broker", "toxiproxy")
+
+
+def log_path(result: ScenarioResult, service: str) -> str:
+    """A service's log of one scenario run, relative to the run directory: where `write_logs` puts it and
+    what report.html (in the same directory) links, so the two cannot drift apart."""
+    return f"{LOGS}/{result.scenario}-seed{result.seed}-{service}.log"
+
+
 def write_logs(run_dir: Path, result: ScenarioResult, logs: dict[str, str]) -> None:
-    folder = run_dir / LOGS
-    folder.mkdir(exist_ok=True)
+    (run_dir / LOGS).mkdir(exist_ok=True)
     for service, text in logs.items():
-        (folder / f"{result.scenario}-seed{result.seed}-{service}.log").write_text(text, encoding="utf-8")
+        (run_dir / log_path(result, service)).write_text(text, encoding="utf-8")
 
 
 def junit_xml(summary: RunSummary) -> str:
@@ -177,7 +187,10 @@ def render_html(summary: RunSummary, ops: list[Op]) -> str:
         f"<span style='color:{COLORS['ok']}'>● ok (acknowledged)</span>"
         f"<span style='color:{COLORS['fail']}'>● fail (rejected)</span>"
         f"<span style='color:{COLORS['info']}'>✕ info (outcome unknown)</span>"
-        "<span>shaded: fault active (blue disk, red process, purple network, yellow file)</span></p>"
+        "<span>shaded: fault active</span>" + "".join(
+            f"<span style='background:{colour}'>&nbsp;{escape(name)}: {escape(', '.join(kinds))}&nbsp;</span>"
+            for name, colour, kinds in FAULT_FAMILIES
+        ) + "</p>"
     )
     for r in summary.results:
         case_ops = by_case.get((r.scenario, r.seed), [])
@@ -200,8 +213,8 @@ def render_html(summary: RunSummary, ops: list[Op]) -> str:
         )
         if r.replay and r.status != "passed":
             out.append(f"<p>Replay: <code>{escape(r.replay)}</code></p>")
-        logs = f"{LOGS}/{r.scenario}-seed{r.seed}-engine.log"
-        out.append(f"<p><a href='{escape(logs)}'>engine log</a> · <a href='{HISTORY}'>history.jsonl</a></p>")
+        links = [f"<a href='{escape(quote(log_path(r, s)))}'>{s} log</a>" for s in LINKED_LOGS]
+        out.append(f"<p>{' · '.join(links)} · <a href='{HISTORY}'>history.jsonl</a> (the whole run)</p>")
         out.append(timeline_svg(case_ops, r.faults))
         if r.goals:
             out.append("<table><tr><th>reach goal</th><th>met</th><th>seen</th><th>why</th></tr>")

@@ -53,7 +53,8 @@ def _network(name: str, description: str, toxic: dict[str, Any] | None) -> Scena
         tier=3,
         description=description,
         method=during_burst("link", kind, params, count=32, concurrency=4, interval_s=0.2),
-        checkers=(*CORE, AVAILABLE),
+        # A sick link is where an engine is tempted to give up on an order that is still going out.
+        checkers=(*CORE, _c("no_false_rejects"), AVAILABLE),
     )
 
 
@@ -319,7 +320,9 @@ SCENARIOS: tuple[Scenario, ...] = (
             "freed while it is down, and it restarts: no lost ack, no phantom, positions agree."
         ),
         method=(
-            Burst(count=25, interval_s=0.05, background=True, concurrency=2),
+            # 0.1 s apart: refused signals answer at once, and with 25 signals 0.05 s apart the burst was over
+            # before the kill in 1 of 2 runs (a kill of an idle engine: its reach goal missed).
+            Burst(count=40, interval_s=0.1, background=True, concurrency=2),
             WaitOps(count=IntRange(lo=3, hi=8)),
             Inject(name="disk-full", kind="disk_fill", params={"leave_bytes": 0}),
             Sleep(seconds=FloatRange(lo=0.5, hi=1.5)),
@@ -334,7 +337,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
 )
 
-SCENARIOS = SCENARIOS + REAL_FAULT_SCENARIOS  # syscall, clock, resource, broker-ambiguity faults (issue 10)
+SCENARIOS = SCENARIOS + REAL_FAULT_SCENARIOS  # syscall, clock, resource, broker-ambiguity faults
 
 BY_NAME: dict[str, Scenario] = {s.name: s for s in SCENARIOS}
 

@@ -24,7 +24,7 @@ class Cell(BaseModel):
     ok: bool
     flagged_by: list[str] = Field(default_factory=list)  # failed checkers
     ignored: list[str] = Field(default_factory=list)  # failed timing checkers (not judged)
-    error: str | None = None  # the scenario could not complete (counts as a detection for a mutant)
+    error: str | None = None  # the scenario could not complete: a lab error, never a detection
     duration_s: float = 0.0
 
     @classmethod
@@ -52,7 +52,9 @@ class Row(BaseModel):
 
     @property
     def detected(self) -> bool:
-        return any(not c.ok for c in self.cells)
+        """Only an engine verdict detects a mutant: a run the lab could not finish says nothing about it (an
+        engine that will not come back is a `recovers` verdict, not a lab error)."""
+        return any(c.flagged_by for c in self.cells)
 
 
 class SelftestSummary(BaseModel):
@@ -92,7 +94,7 @@ def _cell_html(cell: Cell | None, clean: bool) -> str:
         cls = "pass" if clean else "miss"
         return f"<td class={cls}>{'pass' if clean else 'missed'}</td>"
     what = html.escape(cell.error or ", ".join(cell.flagged_by))
-    cls = "alarm" if clean else "hit"
+    cls = "alarm" if clean else ("hit" if cell.flagged_by else "miss")
     return f"<td class={cls}>{what}</td>"
 
 

@@ -90,24 +90,26 @@ class BrokerClient:
 
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         timeout = kwargs.pop("timeout", self.timeout)
+        # The background health probe has its own event: a sick link must be shown to have met an order.
+        event = "broker_probe_failed" if path == "/health" else "broker_request_failed"
         call = f"{method} {path.split('/')[1] if path.count('/') else path}"  # no order ids in events
         try:
             resp = self._session().request(method, self.base_url + path, timeout=timeout, **kwargs)
         except requests.ConnectTimeout as exc:
-            reach.emit("broker_request_failed", call=call, error="connect_timeout")
+            reach.emit(event, call=call, error="connect_timeout")
             raise BrokerNotSent(f"{method} {path}: broker unreachable, not sent: connect timeout") from exc
         except requests.ConnectionError as exc:
             if _never_connected(exc):
-                reach.emit("broker_request_failed", call=call, error="not_connected")
+                reach.emit(event, call=call, error="not_connected")
                 raise BrokerNotSent(f"{method} {path}: broker unreachable, not sent: {exc}") from exc
-            reach.emit("broker_request_failed", call=call, error="connection_lost")
+            reach.emit(event, call=call, error="connection_lost")
             raise BrokerOutcomeUnknown(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         except requests.RequestException as exc:
             error = "read_timeout" if isinstance(exc, requests.Timeout) else type(exc).__name__
-            reach.emit("broker_request_failed", call=call, error=error)
+            reach.emit(event, call=call, error=error)
             raise BrokerOutcomeUnknown(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         if resp.status_code >= 500:
-            reach.emit("broker_request_failed", call=call, error="http_5xx", status=resp.status_code)
+            reach.emit(event, call=call, error="http_5xx", status=resp.status_code)
         return resp
 
     @staticmethod

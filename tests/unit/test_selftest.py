@@ -74,14 +74,16 @@ def test_score_counts_detected_mutants_and_a_false_alarm_fails(tmp_path: Path) -
             Row(name="02-y", cells=[_cell("b")]),
             Row(name="03-z", cells=[_cell("a"), _cell("b", "health_truth", "no_lost_acks")]),
             Row(name="04-w", build_error="does not apply"),
+            # The lab could not finish the run: no engine verdict, so not a detection.
+            Row(name="05-v", cells=[Cell(scenario="a", ok=False, error="recover: WaitTimeout: timed out")]),
         ],
     )
     score(summary)
-    assert (summary.detected, summary.total, summary.score, summary.ok) == (2, 4, 0.5, True)
+    assert (summary.detected, summary.total, summary.score, summary.ok) == (2, 5, 0.4, True)
     write(summary, tmp_path)
     page = (tmp_path / "report.html").read_text()
-    assert "50%" in page and "SURVIVED" in page and "health_truth, no_lost_acks" in page
-    assert SelftestSummary.model_validate_json((tmp_path / "summary.json").read_text()).score == 0.5
+    assert "40%" in page and "SURVIVED" in page and "health_truth, no_lost_acks" in page
+    assert SelftestSummary.model_validate_json((tmp_path / "summary.json").read_text()).score == 0.4
     summary.clean.cells[1] = _cell("b", "no_lost_acks")
     score(summary)
     assert not summary.ok and summary.false_alarms == ["b: no_lost_acks"]
@@ -236,3 +238,14 @@ def test_a_lab_error_on_one_instance_takes_every_lab_down_and_removes_the_images
     assert ups <= downs
     saved = SelftestSummary.model_validate_json((tmp_path / "out" / "summary.json").read_text())
     assert saved.lab_error == "RuntimeError: docker went away" and not saved.ok
+
+
+def test_every_planted_explore_bug_still_applies() -> None:
+    """The explorer's planted bugs (bench/mutants.py) are text patches: each old text must still occur exactly
+    once in the engine, or the explore proof would test a build that never carried the bug."""
+    from bench.mutants import ENGINE_SRC
+    from bench.mutants import MUTANTS as PLANTED
+
+    for mutant in PLANTED:
+        for rel, old, _ in mutant.patches:
+            assert (ENGINE_SRC / rel).read_text().count(old) == 1, f"{mutant.name}: {rel}: {old!r}"
