@@ -8,62 +8,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
-import signal
 import sys
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any, NoReturn
 
 from pydantic import BaseModel
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
 from chaos_lab.exits import (
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    EXIT_LAB,
     EXIT_OK,
     EXIT_TABLE,
     EXIT_USAGE,
-    EXIT_VACUOUS,
 )
-from chaos_lab.models import RunSummary, ScenarioResult
-from chaos_lab.replay import Finished, save_scenarios, stamp
 from chaos_lab.replay import add_parser as add_replay
-from chaos_lab.report.files import append_history, read_summary, write_logs, write_reports, write_summary
+from chaos_lab.report.files import read_summary, write_reports
 from chaos_lab.scenarios.catalog import SCENARIOS, select
 from chaos_lab.scenarios.model import Scenario
 from chaos_lab.selftest import command as selftest_command
-
-EVIDENCE_CHARS = 600  # per failed checker on the console; summary.json and the HTML keep it all
-
-
-def exit_status(summary: RunSummary) -> int:
-    """A failed verdict is news about the engine and wins; then a lab that could not run everything (3); then
-    a run that tested nothing it claims (4). Never reported as the engine's."""
-    if summary.interrupted:
-        return EXIT_INTERRUPTED
-    if summary.failed_verdicts:
-        return EXIT_FAILED
-    if summary.ok:
-        return EXIT_OK
-    if summary.runner_errors or summary.lab_error or not summary.vacuous:
-        return EXIT_LAB
-    return EXIT_VACUOUS
+from chaos_lab.session import exit_status, print_result, print_totals, run_cases, seed_arg, usage_error
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,17 +35,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"chaos-lab: error: {message}\n")
-
-
-def _seed(text: str) -> int:
-    """A seed is a non-negative integer: `-1` used to give seed 1's plan under another label."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid seed {text!r}: a non-negative integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"invalid seed {value}: a non-negative integer")
-    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -103,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--tier", type=int, help="only this tier (1-4)")
     run.add_argument("--scenario", help="only this scenario (see `list`)")
     run.add_argument(
-        "--seed", type=_seed, help="one seed for every scenario (default: each scenario's seeds)"
+        "--seed", type=seed_arg, help="one seed for every scenario (default: each scenario's seeds)"
     )
     run.add_argument("--file", type=Path, help="run the scenario or incident in this YAML/JSON file")
     run.add_argument("--parallel", type=int, default=1, help="spread the runs over N lab instances")
@@ -130,11 +83,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _usage_error(message: str) -> int:
-    print(f"chaos-lab: error: {message}", file=sys.stderr)
-    return EXIT_USAGE
-
-
 class ListedScenario(BaseModel):
     """One row of `chaos-lab list --format json` (read by scripts)."""
 
@@ -151,7 +99,7 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
     header, or JSON; a terminal a table whose name column is as wide as the longest name."""
     tier = getattr(args, "tier", None)
     if tier is not None and not 1 <= tier <= 4:
-        return _usage_error(f"unknown tier {tier} (tiers: 1-4)")
+        return usage_error(f"unknown tier {tier} (tiers: 1-4)")
     rows = [
         ListedScenario(
             tier=s.tier, name=s.name, faults=s.fault_kinds, checkers=[c.name for c in s.checkers],
@@ -184,222 +132,36 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-def _sigterm_as_interrupt(_signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
-@contextmanager
-def _uninterruptible() -> Iterator[None]:
-    """Taking the lab down must finish even if the user presses Ctrl-C again."""
-    old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    old_term = signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, old_int)
-        signal.signal(signal.SIGTERM, old_term)
-
-
-_MARKS = {
-    "passed": "[green]PASS[/green]",
-    "failed": "[red]FAIL[/red]",
-    "runner_error": "[yellow]LAB ERROR[/yellow]",
-    "vacuous": "[magenta]VACUOUS[/magenta]",
-}
-
-
-def _print_result(console: Console, r: ScenarioResult) -> None:
-    mark = _MARKS[r.status]
-    console.print(
-        f"{mark} tier{r.tier} {r.scenario} seed={r.seed} {r.duration_s:.1f}s"
-        + (f" cycle={r.cycle_s:.1f}s" if r.cycle_s is not None else "")
-    )
-    if r.runner_error is not None:
-        e = r.runner_error
-        console.print(
-            f"   [yellow]lab could not run {e.phase}[/yellow] ({e.cause}): {e.message}", highlight=False
-        )
-        console.print("   (its checkers judged a partial run: not counted against the engine)")
-        return
-    for v in r.verdicts:
-        if not v.ok:
-            console.print(f"   [red]{v.name}[/red]: {v.summary}", highlight=False)
-            evidence = str(v.evidence)
-            if len(evidence) > EVIDENCE_CHARS:
-                evidence = evidence[:EVIDENCE_CHARS] + " ... (truncated, all of it in summary.json)"
-            console.print(f"      evidence: {evidence}", markup=False, highlight=False)
-    for g in r.missed_goals:
-        seen = ", ".join(f"{n} x{c}" for n, c in g.elsewhere.items()) or "none of them anywhere in the run"
-        console.print(
-            f"   [magenta]goal missed[/magenta]: {g.goal.describe()} ({g.goal.why or 'declared'}): "
-            f"saw {g.seen}; elsewhere: {seen}",
-            highlight=False,
-        )
-    if r.status != "passed" and r.replay:  # never wrapped: it is copied and pasted
-        console.print(f"   replay: {r.replay}", markup=False, highlight=False, soft_wrap=True)
-
-
 def cmd_run(args: argparse.Namespace, console: Console, lab_factory: Any = None) -> int:
     file: Path | None = getattr(args, "file", None)
     try:
         scenarios: list[Scenario] = select(args.tier, args.scenario) if file is None else []
     except KeyError as exc:
-        return _usage_error(str(exc.args[0]))
+        return usage_error(str(exc.args[0]))
     if file is not None:
         from chaos_lab.scenarios.files import ScenarioFileError, load_scenario
 
         try:
             scenarios = [load_scenario(file)]
         except ScenarioFileError as exc:
-            return _usage_error(str(exc))
+            return usage_error(str(exc))
     cases = [(s, seed) for s in scenarios for seed in ([args.seed] if args.seed is not None else s.seeds)]
     sources = {s.name: file for s in scenarios} if file is not None else {}
     return run_cases(args, cases, console, lab_factory, sources=sources)
 
 
-def run_cases(
-    args: argparse.Namespace,
-    cases: list[tuple[Scenario, int]],
-    console: Console,
-    lab_factory: Any = None,
-    sources: dict[str, Path] | None = None,
-    finished: Finished | None = None,
-) -> int:
-    """Run `cases` into a new run directory under `args.reports` (on one lab, or N with `--parallel`).
-
-    `sources` names the file each scenario came from (`run --file`, `replay`); `finished(run_dir, summary)` is
-    called once the report is written (replay compares the new results with the old ones there)."""
-    if args.reports.exists() and not args.reports.is_dir():
-        return _usage_error(f"--reports {args.reports}: not a directory")
-    if getattr(args, "parallel", 1) > 1:
-        from chaos_lab.parallel_cli import cmd_run_parallel
-
-        return cmd_run_parallel(args, cases, console, lab_factory, sources=sources, finished=finished)
-    run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-    run_dir = args.reports / run_id
-    try:
-        run_dir.mkdir(parents=True, exist_ok=False)
-    except OSError as exc:
-        return _usage_error(f"--reports {args.reports}: cannot create {run_dir}: {exc.strerror or exc}")
-    saved = save_scenarios(run_dir, cases)
-    started, t0 = datetime.now(UTC), time.monotonic()
-    summary = RunSummary(run_id=run_id, started=started, duration_s=0.0, wait_s=0.0, ok=False)
-
-    from chaos_lab.runner import Runner
-    from chaos_lab.waiting import WaitMeter
-
-    if lab_factory is None:
-        from chaos_lab.docker_lab import PROJECT, DockerLab
-
-        def lab_factory() -> DockerLab:  # COMPOSE_PROJECT_NAME, as `make up/down` use: not always `solat-lab`
-            return DockerLab(project=os.environ.get("COMPOSE_PROJECT_NAME") or PROJECT)
-
-    old_term = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
-    lab = lab_factory()
-    meter = WaitMeter()
-    console.print(f"chaos-lab run {run_id}: {len(cases)} scenario runs, report in {run_dir}")
-    try:
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as progress:
-            task = progress.add_task("bringing the lab up", total=len(cases))
-
-            def show(scenario: str, phase: str, fault: str | None) -> None:
-                progress.update(
-                    task, description=f"{scenario} · {phase}" + (f" · fault: {fault}" if fault else "")
-                )
-
-            t_up = time.monotonic()
-            lab.up()
-            summary.lab_up_s = round(time.monotonic() - t_up, 3)
-            runner = Runner(lab, progress=show, meter=meter)
-            for scenario, seed in cases:
-                run = runner.run(scenario, seed)
-                stamp(run.result, run_dir, saved, sources or {})
-                summary.results.append(run.result)
-                append_history(run_dir, run.history)
-                write_logs(run_dir, run.result, run.logs)
-                write_summary(run_dir, summary)
-                progress.advance(task)
-                _print_result(progress.console, run.result)
-    except KeyboardInterrupt:
-        summary.interrupted = True
-        console.print("[yellow]interrupted: faults healed, taking the lab down[/yellow]")
-    except Exception as exc:  # the lab itself failed (Docker gone, a service unhealthy): one line, exit 3
-        summary.lab_error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        console.print(f"[yellow]lab error[/yellow] {summary.lab_error}", highlight=False)
-    finally:
-        summary.duration_s = round(time.monotonic() - t0, 3)
-        summary.wait_s = round(meter.waited, 3)
-        summary.ok = finished_ok(summary, len(cases))
-        with _uninterruptible():
-            write_reports(run_dir, summary)
-            if not args.keep_up:
-                take_down(console, summary, lab.down, "the lab")
-                write_summary(run_dir, summary)
-        signal.signal(signal.SIGTERM, old_term)
-    _print_totals(console, summary, run_dir)
-    if finished is not None:
-        finished(run_dir, summary)
-    return exit_status(summary)
-
-
-def finished_ok(summary: RunSummary, expected: int) -> bool:
-    """A run passed only if it ran every case, was neither interrupted nor stopped by the lab, and every
-    scenario passed."""
-    return (
-        bool(summary.results)
-        and not summary.interrupted
-        and summary.lab_error is None
-        and len(summary.results) == expected
-        and all(r.ok for r in summary.results)
-    )
-
-
-def take_down(console: Console, summary: RunSummary, down: Callable[[], None], what: str) -> None:
-    """Take the lab(s) down, timed; a failure to do so fails the run (something may be left behind)."""
-    t_down = time.monotonic()
-    try:
-        down()
-    except Exception as exc:
-        console.print(f"[red]taking {what} down failed[/red]: {exc}", highlight=False)
-        summary.ok = False
-        summary.lab_error = summary.lab_error or f"taking {what} down failed: {exc}"
-    summary.lab_down_s = round(time.monotonic() - t_down, 3)
-
-
-def _print_totals(console: Console, summary: RunSummary, run_dir: Path) -> None:
-    passed = sum(r.ok for r in summary.results)
-    share = 100 * summary.wait_s / summary.duration_s if summary.duration_s else 0.0
-    cycles = [r.cycle_s for r in summary.results if r.cycle_s is not None]
-    console.print(
-        f"{passed}/{len(summary.results)} scenario runs passed, {summary.failed_verdicts} with a failed "
-        f"verdict, {summary.vacuous} vacuous, {summary.runner_errors} the lab could not run, "
-        f"in {summary.duration_s:.1f}s "
-        f"({share:.0f}% waiting; lab up {summary.lab_up_s:.1f}s, down {summary.lab_down_s:.1f}s)"
-        + (f"; kill→ready→verified cycle max {max(cycles):.1f}s" if cycles else "")
-    )
-    console.print(f"report: {run_dir / 'report.html'}")
-
-
 def cmd_report(args: argparse.Namespace, console: Console) -> int:
     run_dir: Path = args.run_dir
     if not (run_dir / "summary.json").is_file():
-        return _usage_error(f"{run_dir} has no summary.json (not a chaos-lab run directory)")
+        return usage_error(f"{run_dir} has no summary.json (not a chaos-lab run directory)")
     try:
         summary = read_summary(run_dir)
         write_reports(run_dir, summary)
     except ValueError as exc:
-        return _usage_error(f"{run_dir}: {str(exc).splitlines()[0]}")
+        return usage_error(f"{run_dir}: {str(exc).splitlines()[0]}")
     for r in summary.results:
-        _print_result(console, r)
-    _print_totals(console, summary, run_dir)
+        print_result(console, r)
+    print_totals(console, summary, run_dir)
     return exit_status(summary)
 
 
@@ -409,7 +171,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     try:
         (scenario,) = select(None, args.name)
     except KeyError as exc:
-        return _usage_error(str(exc.args[0]))
+        return usage_error(str(exc.args[0]))
     print(dump_scenario(scenario, args.format), end="")
     return EXIT_OK
 
@@ -443,11 +205,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_explore(args, console)
     if args.file is not None and (args.scenario is not None or args.tier is not None):
         given = "--scenario" if args.scenario is not None else "--tier"
-        return _usage_error(f"--file runs the scenario in the file: it cannot be combined with {given}")
+        return usage_error(f"--file runs the scenario in the file: it cannot be combined with {given}")
     if not 1 <= getattr(args, "parallel", 1) <= 8:
-        return _usage_error(f"--parallel must be 1..8, got {args.parallel}")
+        return usage_error(f"--parallel must be 1..8, got {args.parallel}")
     if args.tier is not None and not 1 <= args.tier <= 4:
-        return _usage_error(f"unknown tier {args.tier} (tiers: 1-4)")
+        return usage_error(f"unknown tier {args.tier} (tiers: 1-4)")
     return cmd_run(args, console)
 
 

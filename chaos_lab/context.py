@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chaos_lab.client import BrokerAdmin, EngineClient
 from chaos_lab.faults.base import Nemesis
@@ -18,10 +18,6 @@ from chaos_lab.models import KillSwitchState
 from chaos_lab.scenarios.model import ActivateKillSwitch, Inject, Scenario
 from chaos_lab.waiting import WaitMeter, WaitTimeout
 from chaos_lab.workload import BurstClients
-
-if TYPE_CHECKING:
-    from chaos_lab.runner import Runner
-
 
 STEADY_WITHIN_S = 10.0
 
@@ -41,13 +37,15 @@ class EngineWontRecover(RuntimeError):
 class ExperimentContext:
     """Per-scenario state. Every wait goes through the runner's WaitMeter and is bounded."""
 
-    def __init__(self, runner: Runner, scenario: Scenario, history: History) -> None:
-        self.runner, self.scenario, self.history = runner, scenario, history
-        self.lab: Any = runner.lab
-        self.meter: WaitMeter = runner.meter
-        self.toxiproxy_url = runner.toxiproxy_url
-        self.client = EngineClient(runner.engine_url, history)
-        self.broker = BrokerAdmin(runner.broker_url)
+    def __init__(self, lab: Any, meter: WaitMeter, urls: dict[str, str], scenario: Scenario,
+                 history: History) -> None:
+        """`urls`: the lab's engine, broker and toxiproxy addresses (`lab.urls()`)."""
+        self.scenario, self.history = scenario, history
+        self.lab: Any = lab
+        self.meter: WaitMeter = meter
+        self.toxiproxy_url = urls["toxiproxy"]
+        self.client = EngineClient(urls["engine"], history)
+        self.broker = BrokerAdmin(urls["broker"])
         self.nemesis = Nemesis(history)
         self.bursts: list[BurstClients] = []
         self.stop = threading.Event()

@@ -13,24 +13,24 @@ import io
 import os
 import re
 import shutil
-import signal as _signal
 import subprocess
 import sys
 import tarfile
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import Any, NoReturn
 
 import docker
 import docker.errors
 import requests
 from docker.models.containers import Container
+
+from chaos_lab.signals import interrupts_as_keyboard_interrupt, signals_deferred
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = REPO_ROOT / "compose" / "lab.yml"
@@ -85,39 +85,6 @@ def parse_size(text: str) -> int:
     if match is None:
         raise ValueError(f"not a tmpfs size: {text!r}")
     return int(match.group(1)) * 1024 ** " kmg".index(match.group(2).lower() or " ")
-
-
-def _raise_interrupt(signum: int, _frame: FrameType | None) -> NoReturn:
-    raise KeyboardInterrupt(f"signal {_signal.Signals(signum).name}")
-
-
-@contextmanager
-def interrupts_as_keyboard_interrupt() -> Iterator[None]:
-    """SIGINT and SIGTERM both raise KeyboardInterrupt in the main thread, so `finally`/`__exit__` take the
-    lab down when CI or a person stops the run."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = {s: _signal.signal(s, _raise_interrupt) for s in (_signal.SIGINT, _signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in old.items():
-            _signal.signal(sig, handler)
-
-
-@contextmanager
-def signals_deferred() -> Iterator[None]:
-    """Tear-down must not be cut in half by a second Ctrl-C; it is bounded by its own timeouts instead."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = {s: _signal.signal(s, _signal.SIG_IGN) for s in (_signal.SIGINT, _signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in old.items():
-            _signal.signal(sig, handler)
 
 
 # A guard against a lab that never comes up, not a speed check: at a load average of 36 on 2 cores (four labs

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+from chaos_lab.signals import signals_deferred
 from chaos_lab.waiting import WaitMeter
 
 T = TypeVar("T")
@@ -80,8 +81,6 @@ class LabPool:
             raise errors[0]
 
     def down(self) -> None:
-        from chaos_lab.docker_lab import signals_deferred
-
         with signals_deferred():
             errors = self._each(lambda lab: lab.down())
         if errors:

@@ -10,46 +10,20 @@ catalogue or the incident file the run came from: either may have changed since,
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 from rich.console import Console
 
+from chaos_lab.exits import EXIT_OK
 from chaos_lab.models import RunSummary, ScenarioResult, ScenarioStatus
+from chaos_lab.report.files import read_summary, write_summary
+from chaos_lab.scenarios.files import ScenarioFileError, load_scenario
 from chaos_lab.scenarios.model import Scenario
+from chaos_lab.session import run_cases, seed_arg, usage_error
 
-SCENARIOS_DIR = "scenarios"
 REPLAY_JSON = "replay.json"
-Finished = Callable[[Path, RunSummary], None]  # (run directory, its summary) once the report is written
-
-
-def replay_command(run_dir: Path, scenario: str, seed: int) -> str:
-    """The command a person types to run this scenario run again from its run directory."""
-    return f"chaos-lab replay {run_dir} --scenario {scenario} --seed {seed}"
-
-
-def save_scenarios(run_dir: Path, cases: list[tuple[Scenario, int]]) -> dict[str, str]:
-    """Write each scenario of `cases` once, before anything runs (an interrupted run can be replayed too);
-    returns scenario name -> its file, relative to `run_dir`."""
-    from chaos_lab.scenarios.files import write_scenario
-
-    saved: dict[str, str] = {}
-    for scenario, _ in cases:
-        if scenario.name not in saved:
-            rel = f"{SCENARIOS_DIR}/{scenario.name}.yaml"
-            write_scenario(scenario, run_dir / rel)
-            saved[scenario.name] = rel
-    return saved
-
-
-def stamp(result: ScenarioResult, run_dir: Path, saved: dict[str, str], sources: dict[str, Path]) -> None:
-    """Record in a result where its exact scenario is, the file it came from and how to replay it."""
-    result.scenario_file = saved.get(result.scenario)
-    source = sources.get(result.scenario)
-    result.source_file = str(source) if source is not None else None
-    result.replay = replay_command(run_dir, result.scenario, result.seed)
 
 
 class Outcome(BaseModel):
@@ -128,15 +102,13 @@ class ReplayRecord(BaseModel):
 
 
 def add_parser(sub: Any) -> None:
-    from chaos_lab.cli import _seed
-
     p = sub.add_parser(
         "replay",
         help="re-run a report's failed, vacuous and lab-error scenario runs from their saved files and seeds",
     )
     p.add_argument("run_dir", type=Path, help="a run directory (reports/<run-id>)")
     p.add_argument("--scenario", help="only this scenario's runs, whatever their status")
-    p.add_argument("--seed", type=_seed, help="only the run with this seed")
+    p.add_argument("--seed", type=seed_arg, help="only the run with this seed")
     p.add_argument("--parallel", type=int, default=1, help="spread the runs over N lab instances")
     p.add_argument("--keep-up", action="store_true", help="leave the lab running afterwards")
     p.add_argument(
@@ -164,36 +136,32 @@ def _picked(summary: RunSummary, args: argparse.Namespace) -> list[ScenarioResul
 
 
 def cmd_replay(args: argparse.Namespace, console: Console, lab_factory: Any = None) -> int:
-    from chaos_lab import cli
-    from chaos_lab.report.files import read_summary, write_summary
-    from chaos_lab.scenarios.files import ScenarioFileError, load_scenario
-
     run_dir: Path = args.run_dir
     if not (run_dir / "summary.json").is_file():
-        return cli._usage_error(f"{run_dir} has no summary.json (not a chaos-lab run directory)")
+        return usage_error(f"{run_dir} has no summary.json (not a chaos-lab run directory)")
     if not 1 <= args.parallel <= 8:
-        return cli._usage_error(f"--parallel must be 1..8, got {args.parallel}")
+        return usage_error(f"--parallel must be 1..8, got {args.parallel}")
     try:
         old = read_summary(run_dir)
     except ValueError as exc:
-        return cli._usage_error(f"{run_dir}: {str(exc).splitlines()[0]}")
+        return usage_error(f"{run_dir}: {str(exc).splitlines()[0]}")
     picked = _picked(old, args)
     if isinstance(picked, str):
-        return cli._usage_error(picked)
+        return usage_error(picked)
     if not picked:
         console.print(f"nothing to replay: every scenario run in {run_dir} passed", soft_wrap=True)
-        return cli.EXIT_OK
+        return EXIT_OK
     scenarios: dict[str, Scenario] = {}
     for r in picked:
         if r.scenario in scenarios:
             continue
         if r.scenario_file is None:
-            return cli._usage_error(f"{run_dir}: {r.scenario} has no saved scenario file (a run from before "
+            return usage_error(f"{run_dir}: {r.scenario} has no saved scenario file (a run from before "
                                     "replay existed): use its run command instead")
         try:
             scenarios[r.scenario] = load_scenario(run_dir / r.scenario_file)
         except ScenarioFileError as exc:
-            return cli._usage_error(str(exc))
+            return usage_error(str(exc))
     cases = [(scenarios[r.scenario], r.seed) for r in picked]
     checks = [ReplayCheck(scenario=r.scenario, seed=r.seed, before=Outcome.of(r)) for r in picked]
     args.reports = args.reports if args.reports is not None else run_dir.parent
@@ -214,4 +182,4 @@ def cmd_replay(args: argparse.Namespace, console: Console, lab_factory: Any = No
         (new_dir / REPLAY_JSON).write_text(record.model_dump_json(indent=2) + "\n", encoding="utf-8")
 
     sources = {r.scenario: run_dir / str(r.scenario_file) for r in picked}
-    return cli.run_cases(args, cases, console, lab_factory, sources=sources, finished=compare)
+    return run_cases(args, cases, console, lab_factory, sources=sources, finished=compare)

@@ -49,7 +49,7 @@ class ScenarioRun:
 class Runner:
     def __init__(self, lab: Any, progress: Progress | None = None, meter: WaitMeter | None = None) -> None:
         self.lab = lab
-        urls = lab.urls()
+        self.urls = urls = lab.urls()
         self.engine_url, self.broker_url, self.toxiproxy_url = (
             urls["engine"],
             urls["broker"],
@@ -62,7 +62,7 @@ class Runner:
     def run(self, scenario: Scenario, seed: int) -> ScenarioRun:
         started, t_start, waited_before = datetime.now(UTC), time.monotonic(), self.meter.waited
         history = History(scenario.name, seed)
-        ctx = ExperimentContext(self, scenario, history)
+        ctx = ExperimentContext(self.lab, self.meter, self.urls, scenario, history)
         phases: list[PhaseTiming] = []
         verdicts: list[Verdict] = []
         error: str | None = None

@@ -18,11 +18,13 @@ from typing import Any
 from rich.console import Console
 
 from chaos_lab.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LAB, EXIT_OK, EXIT_USAGE
+from chaos_lab.explore.determinism import check_determinism
 from chaos_lab.explore.explorer import Explorer, Settings, new_report
 from chaos_lab.explore.kinds import explorable
 from chaos_lab.explore.outcome import ExploreReport
 from chaos_lab.faults.catalog import FAULT_KINDS
 from chaos_lab.reach.events import ENGINE_EVENTS
+from chaos_lab.signals import interrupts_as_keyboard_interrupt
 
 MAX_BUDGET_S = 24 * 3600
 
@@ -106,7 +108,6 @@ def cmd_explore(args: argparse.Namespace, console: Console, lab_factory: Any = N
     settings = _settings(args)
     if isinstance(settings, str):
         return _usage(settings)
-    from chaos_lab.docker_lab import interrupts_as_keyboard_interrupt
     from chaos_lab.parallel import LabPool
 
     _, unexplored = explorable()
@@ -130,7 +131,7 @@ def cmd_explore(args: argparse.Namespace, console: Console, lab_factory: Any = N
             pool.up()
             explorer.t0 = time.monotonic()
             if args.check_determinism:
-                det = explorer.check_determinism(args.index)
+                det = check_determinism(explorer, args.index)
                 say(
                     f"determinism of {det.schedule}: plan {'identical' if det.same_plan else 'DIFFERENT'} "
                     f"({det.plan_digests[0]}), verdicts {'identical' if det.same_verdicts else 'DIFFERENT'}"

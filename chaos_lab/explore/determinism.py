@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chaos_lab.explore.outcome import DeterminismReport, executed_digest, plan_digest, verdict_digest
+from chaos_lab.explore.outcome import (
+    DeterminismReport,
+    executed_digest,
+    keep_run,
+    plan_digest,
+    verdict_digest,
+)
 from chaos_lab.explore.render import render
 from chaos_lab.explore.schedule import generate
 from chaos_lab.scenarios.files import dump_scenario, write_scenario
@@ -42,8 +48,7 @@ def check_determinism(explorer: Explorer, index: int) -> DeterminismReport:
         same_verdicts=not differences,
         differences=differences,
     )
-    from chaos_lab.explore.explorer import keep_run
-
+    explorer.report.determinism = report
     for i, run in enumerate(runs):
         keep_run(explorer.out / "determinism", f"{schedule.name}-run{i + 1}", run)
     return report

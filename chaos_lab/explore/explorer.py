@@ -15,20 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from chaos_lab.explore.outcome import (
-    DeterminismReport,
     ExploreReport,
     ScheduleOutcome,
     ShrinkReport,
     classify,
+    keep_run,
     plan_digest,
     verdict_digest,
 )
 from chaos_lab.explore.render import render
 from chaos_lab.explore.schedule import Schedule, generate
 from chaos_lab.explore.shrink import Candidate, shrink
-from chaos_lab.models import RunSummary
 from chaos_lab.parallel import Work, Workers
-from chaos_lab.report.files import append_history, write_logs, write_reports
 from chaos_lab.runner import Runner, ScenarioRun
 from chaos_lab.scenarios.files import write_scenario
 from chaos_lab.waiting import WaitMeter
@@ -52,21 +50,6 @@ class Settings:
     keep_going: bool = False  # explore the whole budget even after a violation (no shrinking then)
 
 
-def keep_run(out: Path, name: str, run: ScenarioRun) -> Path:
-    """History, logs and report.html of one run, for a post-mortem."""
-    run_dir = out / name
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "history.jsonl").unlink(missing_ok=True)
-    append_history(run_dir, run.history)
-    write_logs(run_dir, run.result, run.logs)
-    r = run.result
-    summary = RunSummary(
-        run_id=name, started=r.started, duration_s=r.duration_s, wait_s=r.wait_s, ok=r.ok, results=[r]
-    )
-    write_reports(run_dir, summary)
-    return run_dir
-
-
 class Explorer:
     def __init__(
         self, labs: list[Any], settings: Settings, out: Path, report: ExploreReport, say: Say
@@ -75,12 +58,6 @@ class Explorer:
         self.t0 = time.monotonic()
         self.workers: Workers[Any, Any] | None = None
         self._reset_failures: dict[str, int] = {}
-
-    def check_determinism(self, index: int) -> DeterminismReport:
-        from chaos_lab.explore.determinism import check_determinism
-
-        self.report.determinism = check_determinism(self, index)
-        return self.report.determinism
 
     def stop(self) -> None:
         if self.workers is not None:

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, computed_field
 
 from chaos_lab.generator import plan
-from chaos_lab.models import Op, ScenarioResult
+from chaos_lab.models import Op, RunSummary, ScenarioResult
+from chaos_lab.report.files import append_history, write_logs, write_reports
+from chaos_lab.runner import ScenarioRun
 from chaos_lab.scenarios.model import Scenario
 
 # Errors in these phases mean the engine did not come back or could not be verified: judged, not discarded.
@@ -150,3 +153,18 @@ class ExploreReport(BaseModel):
 
     def per_minute(self) -> float:
         return round(60 * len(self.schedules) / self.duration_s, 2) if self.duration_s else 0.0
+
+
+def keep_run(out: Path, name: str, run: ScenarioRun) -> Path:
+    """History, logs and report.html of one run, for a post-mortem."""
+    run_dir = out / name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "history.jsonl").unlink(missing_ok=True)
+    append_history(run_dir, run.history)
+    write_logs(run_dir, run.result, run.logs)
+    r = run.result
+    summary = RunSummary(
+        run_id=name, started=r.started, duration_s=r.duration_s, wait_s=r.wait_s, ok=r.ok, results=[r]
+    )
+    write_reports(run_dir, summary)
+    return run_dir

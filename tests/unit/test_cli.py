@@ -10,6 +10,7 @@ import pytest
 
 from chaos_lab import cli
 from chaos_lab.scenarios.catalog import SCENARIOS
+from chaos_lab.session import exit_status
 
 
 def test_list_to_a_pipe_is_tab_separated_and_cuts_no_name(capsys: pytest.CaptureFixture[str]) -> None:
@@ -180,7 +181,7 @@ def _summary(*statuses: str) -> Any:
 def test_exit_status_tells_a_failed_verdict_from_a_lab_that_could_not_run(
     statuses: tuple[str, ...], code: int
 ) -> None:
-    assert cli.exit_status(_summary(*statuses)) == code
+    assert exit_status(_summary(*statuses)) == code
 
 
 def test_reports_path_that_is_a_file_is_one_line_and_exit_2(
@@ -221,7 +222,7 @@ def test_bad_seed_is_one_line_and_exit_2(
 
 def test_one_exit_table_in_help_readme_and_docs(capsys: pytest.CaptureFixture[str]) -> None:
     """The numbers come from chaos_lab/exits.py; the help epilog, README and docs/chaos-lab.md carry them."""
-    from chaos_lab import exits
+    from chaos_lab import exits, session
     from chaos_lab.crashstates import cli as crashstates_cli
     from chaos_lab.explore import cli as explore_cli
     from chaos_lab.selftest import command as selftest_command
@@ -233,5 +234,5 @@ def test_one_exit_table_in_help_readme_and_docs(capsys: pytest.CaptureFixture[st
         cli.main(["--help"])
     out = capsys.readouterr().out
     assert all(f"  {code:<4} {text}" in out for code, text in exits.EXIT_TABLE)
-    for module in (cli, explore_cli, selftest_command, crashstates_cli):
+    for module in (session, explore_cli, selftest_command, crashstates_cli):
         assert module.EXIT_LAB == exits.EXIT_LAB == 3 and module.EXIT_USAGE == 2

@@ -341,7 +341,7 @@ def no_lab(monkeypatch: pytest.MonkeyPatch) -> None:
         pytest.fail("a lab was created for a bad file")
 
     monkeypatch.setattr("chaos_lab.docker_lab.DockerLab", boom)
-    monkeypatch.setattr("chaos_lab.parallel_cli.cmd_run_parallel", boom)
+    monkeypatch.setattr("chaos_lab.session.LabPool", boom)
 
 
 def _run(argv: list[str], reports: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:

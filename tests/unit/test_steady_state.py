@@ -3,7 +3,6 @@ loaded host was a false alarm), and one that never holds still fails the scenari
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -24,11 +23,9 @@ class _Health:
 
 
 def _ctx(answers: list[str]) -> ExperimentContext:
-    runner = SimpleNamespace(
-        lab=None, meter=WaitMeter(), toxiproxy_url="", engine_url="http://x", broker_url=""
-    )
+    urls = {"engine": "http://x", "broker": "", "toxiproxy": ""}
     scenario = SCENARIOS[0].model_copy(update={"steady_state": ("engine_ready",)})
-    ctx = ExperimentContext(runner, scenario, History())  # type: ignore[arg-type]
+    ctx = ExperimentContext(None, WaitMeter(), urls, scenario, History())
     ctx.client = _Health(answers)  # type: ignore[assignment]
     return ctx
 
