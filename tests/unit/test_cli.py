@@ -236,3 +236,27 @@ def test_one_exit_table_in_help_readme_and_docs(capsys: pytest.CaptureFixture[st
     assert all(f"  {code:<4} {text}" in out for code, text in exits.EXIT_TABLE)
     for module in (session, explore_cli, selftest_command, crashstates_cli):
         assert module.EXIT_LAB == exits.EXIT_LAB == 3 and module.EXIT_USAGE == 2
+
+
+def test_a_pool_of_labs_is_the_same_session(tmp_path: Path) -> None:
+    """`--parallel 2`: the same run directory, saved scenarios, catalogue order and exit status as one lab,
+    and every instance goes down."""
+    FakeLab.instances.clear()
+
+    def factory(project: str, env: dict[str, str]) -> FakeLab:
+        lab = FakeLab()
+        lab.project = project  # type: ignore[attr-defined]
+        return lab
+
+    args = _args(tmp_path, parallel=2)
+    args.scenario, args.seed, args.tier = None, None, 3
+    code = cli.cmd_run(args, cli.Console(quiet=True), lab_factory=factory)
+    assert code == 3
+    assert len(FakeLab.instances) == 2
+    assert all("up" in lab.calls and lab.calls[-1] == "down" for lab in FakeLab.instances)
+    [run_dir] = list(tmp_path.iterdir())
+    summary = cli.read_summary(run_dir)
+    tier3 = [(s.name, seed) for s in SCENARIOS if s.tier == 3 for seed in s.seeds]
+    assert [(r.scenario, r.seed) for r in summary.results] == tier3
+    assert all(r.status == "runner_error" and r.scenario_file for r in summary.results)
+    assert all((run_dir / str(r.scenario_file)).is_file() for r in summary.results)
