@@ -20,6 +20,19 @@ from chaos_lab.waiting import WaitMeter, WaitTimeout
 from chaos_lab.workload import BurstClients
 
 STEADY_WITHIN_S = 10.0
+# An engine that answers /health but stays degraded this long for its own reasons only (ledger, kill switch,
+# snapshot: not the broker link, not the disk), unchanged and with no fault active, will not come back by
+# itself. Longer than any recovery bound the scenarios judge (20 s); a loaded host slows answers, not this.
+STUCK_S = 30.0
+OWN_CHECKS = frozenset({"ledger", "kill_switch", "snapshot"})
+
+
+def _own_degradation(health: dict[str, Any]) -> tuple[str, ...] | None:
+    """The reasons of a degraded answer whose failing checks are all the engine's own, else None."""
+    failing = {name for name, ok in (health.get("checks") or {}).items() if not ok}
+    if health.get("status") != "degraded" or not failing or not failing <= OWN_CHECKS:
+        return None
+    return tuple(sorted(str(r) for r in health.get("reasons", [])))
 
 
 class ScenarioError(RuntimeError):
@@ -66,10 +79,22 @@ class ExperimentContext:
         ready ends early, with EngineWontRecover, once the engine reports a state that cannot clear by itself
         (`stuck_reason`): that is the engine's verdict, not a lab that timed out."""
 
+        same_since: list[Any] = [None, None]  # when the engine's own unchanged reasons were first seen, them
+
         def answered() -> bool:
             body = self.client.health()
-            if ready and body is not None and (stuck := self.stuck_reason(body)):
-                raise EngineWontRecover(stuck, body)
+            if ready and body is not None:
+                if stuck := self.stuck_reason(body):
+                    raise EngineWontRecover(stuck, body)
+                own, now = _own_degradation(body), time.monotonic()
+                if own is None or own != same_since[1]:
+                    same_since[:] = [now, own]
+                elif now - same_since[0] >= STUCK_S and not self.nemesis.active:
+                    why = "; ".join(own)
+                    raise EngineWontRecover(
+                        f"the engine answers /health but stays degraded for its own reasons, unchanged for "
+                        f"{STUCK_S:.0f}s with no fault active: {why}", body
+                    )
             return body is not None and (not ready or body.get("status") == "ready")
 
         self.meter.until(
