@@ -39,9 +39,14 @@ def collect(ctx: ExperimentContext) -> Observation:
     except Exception:  # the file may be missing or the engine down; the checkers say so
         obs.ledger_file = None
     try:
-        obs.broker_attempts = ctx.broker.attempts()
-        obs.broker_orders = ctx.broker.orders()
-        obs.broker_positions = ctx.broker.positions()
+        # One consistent snapshot of the broker's record (its contract is checked on it): read again while
+        # an order arrived between the reads (a request still in flight when the workload stopped).
+        for _ in range(3):
+            obs.broker_attempts = ctx.broker.attempts()
+            obs.broker_orders = ctx.broker.orders()
+            obs.broker_positions = ctx.broker.positions()
+            if len(ctx.broker.attempts()) == len(obs.broker_attempts):
+                break
     except requests.RequestException:
         pass
     try:

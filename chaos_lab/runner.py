@@ -18,6 +18,7 @@ from typing import Any
 
 from chaos_lab import observe
 from chaos_lab.actions import execute
+from chaos_lab.broker import contract as broker_contract
 from chaos_lab.checkers import run_checkers
 from chaos_lab.context import EngineWontRecover, ExperimentContext, ScenarioError
 from chaos_lab.faults.lab_ops import ENGINE, engine_running, run_on_data
@@ -118,6 +119,7 @@ class Runner:
                 error = (error + "; " if error else "") + "heal failed: " + "; ".join(errors)
         phase("collect")
         obs = observe.collect(ctx)
+        error = broker_contract.run_error(obs, error)  # the lab's ground truth must keep its own contract
         logs = observe.logs(self.lab, since=started)
         obs.reach = reach_events.gather(obs, logs.get("engine", ""))
         end_phase()

@@ -20,6 +20,7 @@ from chaos_lab.checkers import (
     no_false_rejects,
     no_lost_acks,
     no_phantoms,
+    no_unrequested_orders,
     positions_match,
     refuses_to_trade,
     snapshots_resume,
@@ -46,6 +47,7 @@ CHECKERS: dict[str, Callable[..., Verdict]] = {
         balance_fresh,
         kill_switch_honoured,
         snapshots_resume,
+        no_unrequested_orders,
     )
 }
 

@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from chaos_lab.history import fault_windows
-from chaos_lab.models import FaultWindow, Observation, Op, Verdict
+from chaos_lab.models import BrokerAttempt, FaultWindow, Observation, Op, Verdict
 
 CLIENT_ORDER_ID_PREFIX = "SOLAT-"
 MAX_EVIDENCE = 20  # ids listed per verdict; counts are always complete
@@ -161,3 +161,115 @@ def judge_per_source(
         )
     evidence = {**evidence, "sources": sorted(sources)}
     return Verdict(name=name, ok=True, summary=ok_summary(list(sources)), evidence=evidence)
+
+
+# -- which request could have placed an order (no_unrequested_orders, kill_switch_honoured)
+
+PROCESS_ENDS = ("kill", "stop", "restart")  # kinds whose completed inject leaves the old engine process dead
+
+
+def engine_deaths(obs: Observation) -> list[float]:
+    """History times by which an engine process was certainly gone: a completed SIGKILL, stop or restart
+    (each returns once the container is down). A SIGTERM (graceful: in-flight requests may still finish) and
+    an OOM kill (its moment is not recorded) are left out, which only makes the judgement more lenient."""
+    kinds: dict[str, str] = {}
+    out: list[float] = []
+    for op in obs.history:
+        if op.process != "nemesis" or op.f != "inject":
+            continue
+        kind = str(op.value.get("kind", ""))
+        params = op.value.get("params") or {}
+        if op.type == "invoke" and op.fault:
+            kinds[op.fault] = kind
+        if op.type != "ok" or kind not in PROCESS_ENDS:
+            continue
+        if kind == "kill" and str(params.get("signal", "SIGKILL")) != "SIGKILL":
+            continue
+        out.append(op.time)
+    return sorted(out)
+
+
+def network_slack(obs: Observation, base_s: float) -> float:
+    """`base_s` plus the longest delay a latency toxic in the run could add to a request on its way to the
+    broker (latency + jitter): the broker may stamp an order that much after the engine sent it."""
+    extra = 0.0
+    for op in obs.history:
+        if op.process == "nemesis" and op.f == "inject" and op.value.get("kind") == "toxic":
+            params = op.value.get("params") or {}
+            if params.get("type") == "latency":
+                attrs = params.get("attributes") or {}
+                try:
+                    ms = float(attrs.get("latency", 0)) + float(attrs.get("jitter", 0))
+                except (TypeError, ValueError):
+                    continue
+                extra = max(extra, ms / 1000.0)
+    return base_s + extra
+
+
+@dataclass(frozen=True)
+class Request:
+    """One client request for an intent: from its invoke until the engine was certainly done with it.
+
+    An engine answer (any status) ends it: the handler sends before it answers, never after. A request that
+    never reached the engine (connection refused) ends at its completion. One the client gave up on (timeout,
+    reset) may still be running inside the engine, until that engine process is gone (or forever)."""
+
+    intent_id: UUID
+    invoked: float
+    done: float
+
+
+def requests_for(obs: Observation) -> dict[UUID, list[Request]]:
+    deaths = engine_deaths(obs)
+    pending: dict[tuple[str, UUID], list[float]] = {}
+    out: dict[UUID, list[Request]] = {}
+    for op in obs.history:
+        if op.f != "signal" or op.intent_id is None:
+            continue
+        key = (op.process, op.intent_id)
+        if op.type == "invoke":
+            pending.setdefault(key, []).append(op.time)
+            continue
+        starts = pending.get(key)
+        if not starts:
+            continue
+        invoked = starts.pop(0)
+        if op.status_code is not None or op.type == "fail":
+            done = op.time
+        else:
+            done = min((d for d in deaths if d >= invoked), default=float("inf"))
+        out.setdefault(op.intent_id, []).append(Request(op.intent_id, invoked, done))
+    for (_, intent_id), starts in pending.items():  # never completed: running until the engine died
+        for invoked in starts:
+            done = min((d for d in deaths if d >= invoked), default=float("inf"))
+            out.setdefault(intent_id, []).append(Request(intent_id, invoked, done))
+    return out
+
+
+def intent_of(coid: str) -> UUID | None:
+    """The intent a broker client order id names ("SOLAT-" + intent_id.hex), or None for any other id."""
+    if not coid.startswith(CLIENT_ORDER_ID_PREFIX):
+        return None
+    try:
+        return UUID(hex=coid[len(CLIENT_ORDER_ID_PREFIX):])
+    except ValueError:
+        return None
+
+
+def first_attempts(obs: Observation) -> list[tuple[BrokerAttempt, float]]:
+    """The first `POST /orders` the broker received for each client order id, with its history time."""
+    seen: set[str] = set()
+    out: list[tuple[BrokerAttempt, float]] = []
+    for attempt in sorted(obs.broker_attempts, key=lambda a: a.seq):
+        if attempt.client_order_id in seen:
+            continue
+        seen.add(attempt.client_order_id)
+        t = history_time_of(obs, attempt.received_at)
+        out.append((attempt, t if t is not None else float("-inf")))
+    return out
+
+
+def live_request(requests: list[Request], t: float, slack: float) -> Request | None:
+    """A request that could have placed an order the broker received at `t`: invoked before it (clocks within
+    `slack`) and not yet certainly over (within `slack`)."""
+    return next((r for r in requests if r.invoked <= t + slack and r.done >= t - slack), None)

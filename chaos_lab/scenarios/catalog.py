@@ -9,7 +9,7 @@ import errno
 from typing import Any
 
 from chaos_lab.models import Goal
-from chaos_lab.scenarios.checks import AVAILABLE, CORE, _c
+from chaos_lab.scenarios.checks import AVAILABLE, CORE, INVARIANTS, _c
 from chaos_lab.scenarios.model import (
     ActivateKillSwitch,
     AwaitBurst,
@@ -150,6 +150,7 @@ SCENARIOS: tuple[Scenario, ...] = (
             _c("ledger_integrity", expect_corruption=True),
             _c("refuses_to_trade", reason_names_offset=True),
             _c("no_duplicates"),
+            *INVARIANTS,
             AVAILABLE,
         ),
     ),

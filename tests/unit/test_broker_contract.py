@@ -1,0 +1,97 @@
+"""The fake broker's own contract (chaos_lab/broker/contract.py): a correct record passes, each broken clause
+is named, and the runner turns a broken one into a lab error, never a pass or an engine failure."""
+
+from __future__ import annotations
+
+from chaos_lab.broker import contract
+from chaos_lab.models import BrokerAttempt, Observation, RunnerError, ScenarioResult
+from chaos_lab.synthetic import ObservationBuilder
+
+
+def _record() -> Observation:
+    b = ObservationBuilder()
+    b.signal(side="BUY", qty=3.0)
+    b.signal(side="SELL", qty=1.0, symbol="GBPUSD")
+    intent = b.signal(side="SELL", qty=1.0)
+    b.broker_order("SOLAT-" + intent.hex, "EURUSD", "SELL", 1.0, duplicate=True)  # a retry, deduplicated
+    return b.build()
+
+
+def _attempt(obs: Observation, seq: int, coid: str, outcome: str) -> BrokerAttempt:
+    ref = obs.broker_attempts[0]
+    return BrokerAttempt(seq=seq, client_order_id=coid, received_at=ref.received_at,
+                         duplicate=outcome == "duplicate", outcome=outcome, body={})  # type: ignore[arg-type]
+
+
+def test_a_correct_record_keeps_the_contract() -> None:
+    obs = _record()
+    assert obs.broker_positions == {"EURUSD": 2.0, "GBPUSD": -1.0}
+    assert contract.broken_clauses(obs) == []
+    contract.verify(obs)
+    assert contract.run_error(obs, None) is None
+    assert contract.broken_clauses(Observation(scenario="empty")) == []  # nothing read: nothing broken
+
+
+def test_positions_must_equal_the_signed_sum_of_filled_orders() -> None:
+    obs = _record()
+    obs.broker_positions["EURUSD"] = 3.0
+    [clause] = contract.broken_clauses(obs)
+    assert "positions differ from the sum of filled orders" in clause and "EURUSD" in clause
+
+
+def test_at_most_one_order_per_client_order_id() -> None:
+    obs = _record()
+    twin = obs.broker_orders[0].model_copy(update={"broker_order_id": "B-twin", "quantity": 0.0})
+    obs.broker_orders.append(twin)
+    clauses = contract.broken_clauses(obs)
+    assert any("several orders" in c and obs.broker_orders[0].client_order_id in c for c in clauses)
+
+
+def test_every_order_has_a_filled_attempt_and_duplicates_refer_to_an_order() -> None:
+    obs = _record()
+    coid = obs.broker_orders[1].client_order_id
+    obs.broker_attempts = [a for a in obs.broker_attempts if a.client_order_id != coid]
+    [clause] = contract.broken_clauses(obs)
+    assert "orders without a filled attempt" in clause and coid in clause
+
+    obs = _record()
+    obs.broker_attempts.append(_attempt(obs, 99, "SOLAT-nothing", "duplicate"))
+    [clause] = contract.broken_clauses(obs)
+    assert "duplicate attempts referring to no earlier order" in clause and "SOLAT-nothing" in clause
+
+    obs = _record()
+    obs.broker_attempts.append(_attempt(obs, 99, obs.broker_orders[0].client_order_id, "filled"))
+    [clause] = contract.broken_clauses(obs)
+    assert "filled by several attempts" in clause
+
+    obs = _record()
+    obs.broker_attempts.append(_attempt(obs, 99, "SOLAT-ghost", "filled"))
+    [clause] = contract.broken_clauses(obs)
+    assert "filled attempts without an order" in clause
+
+
+def test_attempt_seq_strictly_increasing() -> None:
+    obs = _record()
+    obs.broker_attempts[2] = obs.broker_attempts[2].model_copy(update={"seq": obs.broker_attempts[1].seq})
+    [clause] = contract.broken_clauses(obs)
+    assert clause.startswith("attempt seq not strictly increasing")
+
+
+def test_a_broken_clause_is_a_lab_error_never_a_pass_or_an_engine_failure() -> None:
+    obs = _record()
+    obs.broker_positions["EURUSD"] = 0.0
+    error = contract.run_error(obs, None)
+    assert error is not None and error.startswith("collect: BrokerContractBroken: positions differ")
+    parsed = RunnerError.parse(error)
+    assert (parsed.phase, parsed.cause) == ("collect", "BrokerContractBroken")
+    started = obs.broker_attempts[0].received_at
+    result = ScenarioResult(scenario="s", tier=1, seed=1, ok=False, started=started, duration_s=1.0,
+                            wait_s=0.0, verdicts=[], error=error)
+    assert result.status == "runner_error"
+    assert contract.run_error(obs, "method: WaitTimeout: x").startswith("method: WaitTimeout: x; collect: ")
+    try:
+        contract.verify(obs)
+    except contract.BrokerContractBroken as exc:
+        assert "positions differ" in str(exc)
+    else:
+        raise AssertionError("verify passed a broken record")
