@@ -301,8 +301,9 @@ def run_cases(
     summary = RunSummary(run_id=run_id, started=datetime.now(UTC), duration_s=0.0, wait_s=0.0, ok=False)
     record = _Recorder(run_dir, summary, cases, saved, sources or {})
     parallel = getattr(args, "parallel", 1)
-    factory = lab_factory or default_lab_factory
-    labs = _LabPool(parallel, factory, cases) if parallel > 1 else _OneLab(factory)
+    # A pool names each instance's project and ports itself (its factory takes them; None: DockerLab).
+    one = lab_factory or default_lab_factory
+    labs = _LabPool(parallel, lab_factory, cases) if parallel > 1 else _OneLab(one)
     console.print(f"chaos-lab run {run_id}: {len(cases)} scenario runs{labs.describe()}, report in {run_dir}")
     t0 = time.monotonic()
     with interrupts_as_keyboard_interrupt():  # SIGTERM from CI too: every lab goes down

@@ -238,7 +238,7 @@ def test_one_exit_table_in_help_readme_and_docs(capsys: pytest.CaptureFixture[st
         assert module.EXIT_LAB == exits.EXIT_LAB == 3 and module.EXIT_USAGE == 2
 
 
-def test_a_pool_of_labs_is_the_same_session(tmp_path: Path) -> None:
+def test_a_pool_of_labs_is_the_same_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`--parallel 2`: the same run directory, saved scenarios, catalogue order and exit status as one lab,
     and every instance goes down."""
     FakeLab.instances.clear()
@@ -250,7 +250,8 @@ def test_a_pool_of_labs_is_the_same_session(tmp_path: Path) -> None:
 
     args = _args(tmp_path, parallel=2)
     args.scenario, args.seed, args.tier = None, None, 3
-    code = cli.cmd_run(args, cli.Console(quiet=True), lab_factory=factory)
+    monkeypatch.setattr("chaos_lab.docker_lab.DockerLab", factory)  # the default: one DockerLab per instance
+    code = cli.cmd_run(args, cli.Console(quiet=True))
     assert code == 3
     assert len(FakeLab.instances) == 2
     assert all("up" in lab.calls and lab.calls[-1] == "down" for lab in FakeLab.instances)
