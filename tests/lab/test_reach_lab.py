@@ -1,7 +1,9 @@
 """A pass must prove its reach: the same fault timed to miss its target comes out VACUOUS (naming the goal it
 missed), timed right it passes. Real faults on the Docker lab, one default goal each: a disk filled to the
-last byte (a write fails with ENOSPC), a SIGKILL (signals in flight or a burst sending), a latency toxic (an
-order crosses the sick link). The catalogue's own runs (test_scenarios.py) must meet every goal."""
+last byte (a write fails with ENOSPC), fsync EIO (a write or sync fails), write EIO (a signal answered 507),
+a latency toxic (an order crosses the sick link), the link down (a broker request fails), SIGKILL and pause
+(signals in flight or a burst sending), a clock step (a signal answered under it), a broker ambiguity knob
+(it fires on an order). The catalogue's own runs (test_scenarios.py) must meet every goal."""
 
 from __future__ import annotations
 
@@ -22,6 +24,15 @@ FAULTS: dict[str, tuple[Inject, tuple[Any, ...], str]] = {  # fault, steps after
     "toxic": (Inject(name="f", kind="toxic", params={"type": "latency", "stream": "downstream",
                                                      "attributes": {"latency": 300}}),
               (Sleep(seconds=1.0),), "broker_order_received"),
+    "fsync_eio": (Inject(name="f", kind="fsync_eio"), (Sleep(seconds=1.0),), "ledger_write_failed"),
+    "write_eio": (Inject(name="f", kind="write_eio"), (Sleep(seconds=1.0),), "signal_answered"),
+    "proxy_down": (Inject(name="f", kind="proxy_down"), (Sleep(seconds=1.0),), "broker_request_failed"),
+    "pause": (Inject(name="f", kind="pause"), (Sleep(seconds=1.0),), "workload_hit"),
+    "clock_step": (Inject(name="f", kind="clock_step", params={"offset_s": 301.0}), (Sleep(seconds=1.0),),
+                   "signal_answered"),
+    "broker_ambiguity": (Inject(name="f", kind="broker_ambiguity",
+                                params={"mode": "partial_fill", "probability": 1.0, "seed": 7}),
+                         (Sleep(seconds=1.0),), "broker_knob_hit"),
 }
 
 
