@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,15 @@ class History:
         wanted = set(types)
         with self._lock:
             return sum(1 for op in self._ops if op.process == process and op.type in wanted)
+
+
+def time_on_axis(ops: Sequence[Op], wall: datetime) -> float | None:
+    """Place a wall-clock instant (the broker's `received_at`, a log line's stamp) on the history's monotonic
+    time axis; None for an empty history."""
+    if not ops:
+        return None
+    first = ops[0]
+    return (wall - first.wall).total_seconds() + first.time
 
 
 def fault_windows(ops: Iterable[Op]) -> list[FaultWindow]:

@@ -28,7 +28,6 @@ from chaos_lab.history import History, fault_windows
 from chaos_lab.models import Op, PhaseTiming, ScenarioResult, Verdict
 from chaos_lab.reach import events as reach_events
 from chaos_lab.reach import goals as reach_goals
-from chaos_lab.reach.goals import scenario_goals
 from chaos_lab.scenarios.model import Scenario
 from chaos_lab.waiting import WaitMeter
 from chaos_lab.workload import BURST_DEADLINE, HealthProber, demo_bars
@@ -50,12 +49,7 @@ class ScenarioRun:
 class Runner:
     def __init__(self, lab: Any, progress: Progress | None = None, meter: WaitMeter | None = None) -> None:
         self.lab = lab
-        self.urls = urls = lab.urls()
-        self.engine_url, self.broker_url, self.toxiproxy_url = (
-            urls["engine"],
-            urls["broker"],
-            urls["toxiproxy"],
-        )
+        self.urls = lab.urls()  # engine, broker, toxiproxy
         self.progress = progress or (lambda *_: None)
         self.meter = meter or WaitMeter()
 
@@ -127,7 +121,7 @@ class Runner:
         verdicts = [*run_checkers(scenario.checkers, obs), *([stuck] if stuck else [])]
         ops = history.ops
         end = ops[-1].time if ops else 0.0
-        goals = reach_goals.judge(scenario_goals(scenario), obs.reach, fault_windows(ops), end)
+        goals = reach_goals.judge(reach_goals.scenario_goals(scenario), obs.reach, fault_windows(ops), end)
         end_phase()
         result = ScenarioResult(
             scenario=scenario.name,
@@ -152,7 +146,7 @@ class Runner:
     # -- lab housekeeping
     def reset_lab(self, ctx: ExperimentContext) -> None:
         """A clean lab: no toxics, empty broker, empty engine volume, engine freshly started and ready."""
-        reset_toxiproxy(self.toxiproxy_url)
+        reset_toxiproxy(self.urls["toxiproxy"])
         ctx.broker.reset()
         if engine_running(self.lab):
             self.lab.stop(ENGINE, timeout=5)

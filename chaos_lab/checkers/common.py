@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from chaos_lab.history import fault_windows
+from chaos_lab.history import fault_windows, time_on_axis
 from chaos_lab.models import BrokerAttempt, FaultWindow, Observation, Op, Verdict
 
 CLIENT_ORDER_ID_PREFIX = "SOLAT-"
@@ -63,11 +63,7 @@ def windows(obs: Observation) -> list[FaultWindow]:
 
 def history_time_of(obs: Observation, wall: datetime) -> float | None:
     """Place a wall-clock instant (the broker's received_at) on the history's monotonic time axis."""
-    if not obs.history:
-        return None
-    first = obs.history[0]
-    t0 = first.wall - timedelta(seconds=first.time)
-    return (wall - t0).total_seconds()
+    return time_on_axis(obs.history, wall)
 
 
 def submissions(obs: Observation) -> dict[UUID, list[float]]:

@@ -46,13 +46,13 @@ class Fault(ABC):
     #: a correct engine may come back with its kill switch on after this fault (a damaged kill-switch file or
     #: ledger): the recovery wait must not read that as an engine that will not recover
     may_trip_kill_switch: ClassVar[bool] = False
+    #: what a scenario may give as `params` (validated when a file is loaded): none unless a kind declares it
+    Params: ClassVar[type[FaultParams]] = FaultParams
 
     @classmethod
     def default_goals(cls, params: dict[str, Any]) -> tuple[Goal, ...]:
         """The goals of one inject with these params (a kind whose reach depends on them overrides this)."""
         return cls.goals
-    #: what a scenario may give as `params` (validated when a file is loaded): none unless a kind declares it
-    Params: ClassVar[type[FaultParams]] = FaultParams
 
     def __init__(self, **params: Any) -> None:
         self.params = params

@@ -7,8 +7,10 @@ and the lab's records (history, broker record), where the lab sees a moment bett
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from collections import Counter
+from datetime import UTC, datetime
 
+from chaos_lab.history import time_on_axis
 from chaos_lab.models import Observation, Op, ReachEvent
 
 ENGINE_PREFIX = "REACH "
@@ -50,13 +52,6 @@ KNOWN: frozenset[str] = frozenset(ENGINE_EVENTS) | frozenset(LAB_EVENTS)
 BURST_GAP_S = 1.0  # a burst counts as running across a fault if it sent within this much before and after
 
 
-def _history_time(obs: Observation, wall: datetime) -> float | None:
-    if not obs.history:
-        return None
-    first = obs.history[0]
-    return (wall - (first.wall - timedelta(seconds=first.time))).total_seconds()
-
-
 def _stamp(text: str) -> datetime | None:
     """Docker's RFC 3339 stamp with nanoseconds (`2026-12-04T17:30:01.123456789Z`), to microseconds."""
     try:
@@ -78,7 +73,7 @@ def engine_events(obs: Observation, log: str) -> list[ReachEvent]:
             record = json.loads(rest[len(ENGINE_PREFIX):])
         except json.JSONDecodeError:
             continue
-        t = None if wall is None else _history_time(obs, wall)
+        t = None if wall is None else time_on_axis(obs.history, wall)
         if t is None or t < 0 or not isinstance(record, dict) or "event" not in record:
             continue
         name = str(record.pop("event"))
@@ -102,7 +97,7 @@ def _signal_events(history: list[Op]) -> list[ReachEvent]:
 def _broker_events(obs: Observation) -> list[ReachEvent]:
     events, first_seen = [], {}
     for attempt in obs.broker_attempts:
-        t = _history_time(obs, attempt.received_at)
+        t = time_on_axis(obs.history, attempt.received_at)
         if t is None:
             continue
         first_seen.setdefault(attempt.client_order_id, t)
@@ -153,7 +148,4 @@ def gather(obs: Observation, engine_log: str) -> list[ReachEvent]:
 
 
 def counts(events: list[ReachEvent]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for e in events:
-        out[e.name] = out.get(e.name, 0) + 1
-    return dict(sorted(out.items()))
+    return dict(sorted(Counter(e.name for e in events).items()))
