@@ -59,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
         "--seed", type=seed_arg, help="one seed for every scenario (default: each scenario's seeds)"
     )
     run.add_argument("--file", type=Path, help="run the scenario or incident in this YAML/JSON file")
+    run.add_argument(
+        "--data-from", type=Path, metavar="DIR",
+        help="start from this captured engine data directory (with --file or --scenario)",
+    )
     run.add_argument("--parallel", type=int, default=1, help="spread the runs over N lab instances")
     run.add_argument("--keep-up", action="store_true", help="leave the lab running afterwards")
     run.add_argument(
@@ -138,11 +142,14 @@ def cmd_run(args: argparse.Namespace, console: Console, lab_factory: Any = None)
         scenarios: list[Scenario] = select(args.tier, args.scenario) if file is None else []
     except KeyError as exc:
         return usage_error(str(exc.args[0]))
-    if file is not None:
-        from chaos_lab.scenarios.files import ScenarioFileError, load_scenario
+    data_from: Path | None = getattr(args, "data_from", None)
+    if file is not None or data_from is not None:
+        from chaos_lab.scenarios.files import ScenarioFileError, load_scenario, started_from
 
         try:
-            scenarios = [load_scenario(file)]
+            scenarios = [load_scenario(file)] if file is not None else scenarios
+            if data_from is not None:
+                scenarios = [started_from(s, data_from) for s in scenarios]
         except ScenarioFileError as exc:
             return usage_error(str(exc))
     cases = [(s, seed) for s in scenarios for seed in ([args.seed] if args.seed is not None else s.seeds)]
@@ -206,6 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.file is not None and (args.scenario is not None or args.tier is not None):
         given = "--scenario" if args.scenario is not None else "--tier"
         return usage_error(f"--file runs the scenario in the file: it cannot be combined with {given}")
+    if args.data_from is not None and args.file is None and args.scenario is None:
+        return usage_error("--data-from starts a scenario from captured data: give --file or --scenario")
     if not 1 <= getattr(args, "parallel", 1) <= 8:
         return usage_error(f"--parallel must be 1..8, got {args.parallel}")
     if args.tier is not None and not 1 <= args.tier <= 4:

@@ -239,6 +239,10 @@ class BrokerAdmin:
     def reset(self) -> None:
         self._post("/admin/reset")
 
+    def seed(self, orders: list[dict[str, Any]]) -> None:
+        """Orders the broker held before the run (a start from captured data): in the book, no attempts."""
+        self._post("/admin/seed", {"orders": orders})
+
     def knob_hits(self) -> list[dict[str, Any]]:
         """Orders the broker's ambiguity knob hit (committed, then a 5xx / drop / late answer / partial)."""
         return list(self._get("/admin/knobs")["knobs"])

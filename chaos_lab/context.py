@@ -16,6 +16,7 @@ from chaos_lab.faults.network import proxy_state
 from chaos_lab.history import History
 from chaos_lab.models import KillSwitchState
 from chaos_lab.scenarios.model import ActivateKillSwitch, Inject, Scenario
+from chaos_lab.start_state import Captured
 from chaos_lab.waiting import WaitMeter, WaitTimeout
 from chaos_lab.workload import BurstClients
 
@@ -69,6 +70,7 @@ class ExperimentContext:
         self.ready_after_kill: float | None = None
         self.verify_s: float | None = None
         self.phase_started = time.monotonic()
+        self.captured: Captured | None = None  # production's data the run starts from (Runner.reset_lab)
 
     def active_faults(self) -> str | None:
         return ", ".join(f"{n} ({f.kind})" for n, f in self.nemesis.active.items()) or None
@@ -111,6 +113,8 @@ class ExperimentContext:
         person with the token can clear it."""
         if (health.get("checks") or {}).get("kill_switch", True):
             return None
+        if self.captured is not None and self.captured.kill_switch_active:
+            return None  # production left it on: the captured file says so
         steps = (*self.scenario.method, *self.scenario.rollback)
         if any(isinstance(s, ActivateKillSwitch) for s in steps):
             return None
@@ -133,6 +137,12 @@ class ExperimentContext:
         except WaitTimeout:
             return False
 
+    def _positions_agree(self) -> bool:
+        """The engine's positions equal the broker's, symbol by symbol (a start from captured data)."""
+        engine = {k: float(v) for k, v in self.client.state().get("positions", {}).items()}
+        broker = self.broker.positions()
+        return all(abs(engine.get(s, 0.0) - broker.get(s, 0.0)) <= 1e-6 for s in {*engine, *broker})
+
     def steady_state(self) -> None:
         probes = {
             "engine_ready": lambda: self._holds(
@@ -144,6 +154,7 @@ class ExperimentContext:
                 not any(self.broker.positions().values())
                 and not any(self.client.state().get("positions", {}).values())
             ),
+            "positions_agree": lambda: self._holds(self._positions_agree, "positions agree"),
         }
         failed = [name for name in self.scenario.steady_state if not probes[name]()]
         if failed:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -31,6 +30,7 @@ import requests
 from docker.models.containers import Container
 
 from chaos_lab.signals import interrupts_as_keyboard_interrupt, signals_deferred
+from chaos_lab.start_state import VOLUME_SIZE_DEFAULT, VOLUME_SIZE_VAR, parse_size
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = REPO_ROOT / "compose" / "lab.yml"
@@ -58,7 +58,7 @@ PORTS = {
     "toxiproxy": ("LAB_TOXIPROXY_PORT", 18474),
     "broker": ("LAB_BROKER_PORT", 18700),
 }
-DATA_SIZE = ("LAB_DATA_SIZE", "64m")
+DATA_SIZE = (VOLUME_SIZE_VAR, VOLUME_SIZE_DEFAULT)
 POLL_S = 0.2
 HTTP_TIMEOUT = (1.0, 5.0)
 
@@ -76,15 +76,6 @@ def compose_command() -> tuple[str, ...]:
     if shutil.which("docker-compose"):
         return ("docker-compose",)
     raise LabError("no compose CLI (neither `docker compose` nor `docker-compose`): run `make host`")
-
-
-def parse_size(text: str) -> int:
-    """Bytes in a tmpfs `size=` value (`64m`, `1g`, `65536k`, `1048576`), in binary units as the kernel
-    reads it."""
-    match = re.fullmatch(r"\s*(\d+)\s*([kmgKMG]?)\s*", text)
-    if match is None:
-        raise ValueError(f"not a tmpfs size: {text!r}")
-    return int(match.group(1)) * 1024 ** " kmg".index(match.group(2).lower() or " ")
 
 
 # A guard against a lab that never comes up, not a speed check: at a load average of 36 on 2 cores (four labs
@@ -403,6 +394,27 @@ class DockerLab:
             return _read_archive(self.container(SIDECAR), path)
         with self._helper(service_or_volume) as container:
             return _read_archive(container, path)
+
+    def put_files(self, archive: bytes, volume: str = ENGINE_VOLUME) -> None:
+        """Extract a tar onto the engine volume at /data, owners and modes as the archive gives them: through
+        the datavol sidecar, which holds the tmpfs mounted (its root is read-only, /data is the volume)."""
+        if volume != ENGINE_VOLUME:
+            raise LabError(f"put_files writes only the engine volume, not {volume!r}")
+        try:
+            done = self.container(SIDECAR).put_archive(VOLUME_MOUNT, archive)
+        except docker.errors.APIError as exc:
+            raise LabError(f"copying files onto {VOLUME_MOUNT} failed: {exc.explanation or exc}") from exc
+        if not done:
+            raise LabError(f"copying files onto {VOLUME_MOUNT} failed")
+
+    def get_files(self, path: str = VOLUME_MOUNT) -> bytes:
+        """A tar of `path` on the engine volume (the whole /data by default), read through the sidecar
+        whether the engine runs or not: what a capture of the engine's data directory holds."""
+        try:
+            stream, _stat = self.container(SIDECAR).get_archive(path)
+        except docker.errors.NotFound as exc:
+            raise FileNotFoundError(f"{path} (on {ENGINE_VOLUME})") from exc
+        return b"".join(stream)
 
     def data_size_bytes(self) -> int:
         """The engine volume's configured size (LAB_DATA_SIZE), in bytes."""

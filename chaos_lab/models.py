@@ -146,6 +146,7 @@ class BrokerOrder(BaseModel):
     side: str
     quantity: float
     price: float | None = None
+    seeded: bool = False  # in the book before the run (a start from captured data), not placed during it
 
 
 class ReachEvent(BaseModel):
@@ -179,6 +180,8 @@ class Observation(BaseModel):
     broker_knob_hits: list[dict[str, Any]] = Field(default_factory=list)  # ambiguity knobs that fired
     broker_account_reads: list[datetime] = Field(default_factory=list)  # GET /account, broker wall clock
     reach: list[ReachEvent] = Field(default_factory=list)  # engine and lab reach events, in time order
+    #: the captured ledger a start from production's data began with (chaos_lab/start_state.py); None: empty
+    start_ledger: LedgerScan | None = None
 
 
 #: `Goal.during` in a fault kind's default goals: the window of the inject step that declares it.

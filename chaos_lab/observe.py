@@ -24,6 +24,7 @@ def collect(ctx: ExperimentContext) -> Observation:
         kill_switch_before=ctx.kill_switch_before,
         recovered_at=ctx.recovered_at,
         last_heal_at=ctx.last_heal_at,
+        start_ledger=ctx.captured.ledger if ctx.captured is not None else None,
     )
     try:
         obs.ledger_api = ctx.client.ledger()

@@ -21,6 +21,7 @@ from chaos_lab.actions import execute
 from chaos_lab.broker import contract as broker_contract
 from chaos_lab.checkers import run_checkers
 from chaos_lab.context import EngineWontRecover, ExperimentContext, ScenarioError
+from chaos_lab.faults.disk import fill_at_start
 from chaos_lab.faults.lab_ops import ENGINE, engine_running, run_on_data
 from chaos_lab.faults.network import reset_toxiproxy
 from chaos_lab.generator import plan
@@ -29,6 +30,7 @@ from chaos_lab.models import Op, PhaseTiming, ScenarioResult, Verdict
 from chaos_lab.reach import events as reach_events
 from chaos_lab.reach import goals as reach_goals
 from chaos_lab.scenarios.model import Scenario
+from chaos_lab.start_state import inspect as inspect_captured
 from chaos_lab.waiting import WaitMeter
 from chaos_lab.workload import BURST_DEADLINE, HealthProber, demo_bars
 
@@ -145,17 +147,32 @@ class Runner:
 
     # -- lab housekeeping
     def reset_lab(self, ctx: ExperimentContext) -> None:
-        """A clean lab: no toxics, empty broker, empty engine volume, engine freshly started and ready."""
+        """A clean lab: no toxics, empty broker, empty engine volume, engine freshly started and ready. A
+        start from captured data (`start_from`) then puts production's files on the volume, its orders in
+        the broker and its free bytes on the disk before the engine starts."""
         reset_toxiproxy(self.urls["toxiproxy"])
         ctx.broker.reset()
         if engine_running(self.lab):
             self.lab.stop(ENGINE, timeout=5)
         run_on_data(self.lab, ["find", "/data", "-mindepth", "1", "-delete"])
-        if ctx.scenario.engine_config:
-            config = json.dumps(ctx.scenario.engine_config)
-            run_on_data(self.lab, ["sh", "-c", 'printf "%s" "$1" > /data/config.json', "config", config])
+        start = ctx.scenario.start_from
+        config = ctx.scenario.engine_config or None
+        if start is not None:
+            ctx.captured = captured = inspect_captured(start)  # checked at load; again, as it is now
+            have = self.lab.data_size_bytes()
+            if start.volume_size and captured.volume_bytes != have:
+                raise ScenarioError(f"the lab's volume holds {have} bytes, the start wants "
+                                    f"{start.volume_size}: run it with `chaos-lab run` (it sizes the volume)")
+            ctx.broker.seed([o.model_dump() for o in captured.orders])
+            self.lab.put_files(captured.archive())
+            config = captured.config(ctx.scenario.engine_config)
+        if config:
+            text = json.dumps(config)
+            run_on_data(self.lab, ["sh", "-c", 'printf "%s" "$1" > /data/config.json', "config", text])
+        if ctx.captured is not None and ctx.captured.leave_bytes is not None:
+            fill_at_start(self.lab, ctx.captured.leave_bytes)
         self.lab.start(ENGINE)
-        ctx.wait_engine(ready=True, timeout=READY_TIMEOUT)
+        ctx.wait_engine(ready="engine_ready" in ctx.scenario.steady_state, timeout=READY_TIMEOUT)
 
     # -- after the method
     def rollback(self, ctx: ExperimentContext) -> None:

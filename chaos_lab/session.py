@@ -12,7 +12,8 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from chaos_lab.runner import Runner, ScenarioRun
 from chaos_lab.scenarios.files import write_scenario
 from chaos_lab.scenarios.model import Scenario
 from chaos_lab.signals import interrupts_as_keyboard_interrupt, signals_deferred
+from chaos_lab.start_state import VOLUME_SIZE_VAR
 from chaos_lab.waiting import WaitMeter
 
 SCENARIOS_DIR = "scenarios"
@@ -291,6 +293,31 @@ def run_cases(
     `finished(run_dir, summary)` is called once the report is written (replay compares results there)."""
     if args.reports.exists() and not args.reports.is_dir():
         return usage_error(f"--reports {args.reports}: not a directory")
+    sized = {s.start_from.volume_size for s, _ in cases if s.start_from and s.start_from.volume_size}
+    if len(sized) > 1:
+        return usage_error(f"the scenarios want different volume sizes ({', '.join(sorted(sized))})")
+    with _volume_size(sized.pop() if sized else None):
+        return _run(args, cases, console, lab_factory, sources or {}, finished)
+
+
+@contextmanager
+def _volume_size(size: str | None) -> Iterator[None]:
+    """Production's disk size (`start_from.volume_size`) for every lab this run brings up (each copies the
+    environment when it is made: compose/lab.yml's LAB_DATA_SIZE), and the caller's value back afterwards."""
+    before = os.environ.get(VOLUME_SIZE_VAR)
+    if size is not None:
+        os.environ[VOLUME_SIZE_VAR] = size
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(VOLUME_SIZE_VAR, None)
+        else:
+            os.environ[VOLUME_SIZE_VAR] = before
+
+
+def _run(args: argparse.Namespace, cases: list[Case], console: Console, lab_factory: Any,
+         sources: dict[str, Path], finished: Finished | None) -> int:
     run_id = new_run_id()
     run_dir = args.reports / run_id
     try:
@@ -299,7 +326,7 @@ def run_cases(
         return usage_error(f"--reports {args.reports}: cannot create {run_dir}: {exc.strerror or exc}")
     saved = save_scenarios(run_dir, cases)
     summary = RunSummary(run_id=run_id, started=datetime.now(UTC), duration_s=0.0, wait_s=0.0, ok=False)
-    record = _Recorder(run_dir, summary, cases, saved, sources or {})
+    record = _Recorder(run_dir, summary, cases, saved, sources)
     parallel = getattr(args, "parallel", 1)
     # A pool names each instance's project and ports itself (its factory takes them; None: DockerLab).
     one = lab_factory or default_lab_factory

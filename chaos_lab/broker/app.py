@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS orders (
     quantity REAL NOT NULL,
     price REAL NOT NULL,
     status TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    seeded INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS attempts (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -85,6 +86,32 @@ class Order(BaseModel):
     quantity: float
     price: float
     duplicate: bool = False
+
+
+class BookOrder(Order):
+    """An order as the admin record lists it: `seeded` when it was put there before the run (a start from
+    captured data, `/admin/seed`) rather than placed by a `POST /orders` of this run."""
+
+    seeded: bool = False
+
+
+class SeedOrder(BaseModel):
+    """An order the broker held before the run (`POST /admin/seed`): the engine's start-up reconcile finds it
+    like any other. No attempt is recorded for it: attempts are what reached the broker during the run."""
+
+    model_config = ConfigDict(extra="forbid")
+    broker_order_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
+    client_order_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
+    symbol: Symbol
+    side: Literal["BUY", "SELL"]
+    # bounded: a seeded order skips the balance check, and |position| x price must stay a finite margin
+    quantity: Annotated[Quantity, Field(le=1e9)]
+    price: Annotated[Price, Field(le=1e9)]
+
+
+class SeedRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    orders: list[SeedOrder] = Field(max_length=100_000)
 
 
 class Account(BaseModel):
@@ -131,7 +158,7 @@ class ErrorBody(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "request body is not JSON"},
     404: {"model": ErrorBody, "description": "unknown order"},
-    409: {"model": ErrorBody, "description": "insufficient available balance"},
+    409: {"model": ErrorBody, "description": "insufficient available balance, or a seeded order that exists"},
     422: {"model": ErrorBody, "description": "malformed input"},
     503: {"model": ErrorBody, "description": "injected failure (fail_next) or order not processed"},
 }
@@ -148,6 +175,10 @@ class Attempt(BaseModel):
     duplicate: bool
     outcome: Literal["filled", "duplicate", "failed", "rejected"]
     body: dict[str, Any]
+
+
+class _SeedConflict(ValueError):
+    """A seeded order that is in the book already: the whole seed is rolled back."""
 
 
 class BrokerStore:
@@ -288,7 +319,8 @@ class BrokerStore:
                 price=price,
             )
             db.execute(
-                "INSERT INTO orders VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT INTO orders (client_order_id, broker_order_id, symbol, side, quantity, price, status,"
+                " created_at) VALUES (?,?,?,?,?,?,?,?)",
                 (order.client_order_id, order.broker_order_id, order.symbol, order.side, order.quantity,
                  order.price, order.status, _now()),
             )
@@ -311,10 +343,33 @@ class BrokerStore:
             row = db.execute("SELECT * FROM orders WHERE client_order_id = ?", (client_order_id,)).fetchone()
         return None if row is None else self._order(row)
 
-    def orders(self) -> list[Order]:
+    def orders(self) -> list[BookOrder]:
         with self._tx() as db:
             rows = db.execute("SELECT * FROM orders ORDER BY rowid").fetchall()
-        return [self._order(r) for r in rows]
+        return [BookOrder(**self._order(r).model_dump(), seeded=bool(r["seeded"])) for r in rows]
+
+    def seed(self, orders: list[SeedOrder]) -> None:
+        """Put orders the broker held before the run in the book (and their positions), all or none:
+        _SeedConflict for an order id given twice or already in the book."""
+        with self._tx() as db:
+            for o in orders:
+                there = db.execute(
+                    "SELECT 1 FROM orders WHERE client_order_id = ? OR broker_order_id = ?",
+                    (o.client_order_id, o.broker_order_id),
+                ).fetchone()
+                if there is not None:
+                    raise _SeedConflict(f"order {o.client_order_id} ({o.broker_order_id}) is in the book")
+                db.execute(
+                    "INSERT INTO orders (client_order_id, broker_order_id, symbol, side, quantity, price,"
+                    " status, created_at, seeded) VALUES (?,?,?,?,?,?,'filled',?,1)",
+                    (o.client_order_id, o.broker_order_id, o.symbol, o.side, o.quantity, o.price, _now()),
+                )
+                signed = o.quantity if o.side == "BUY" else -o.quantity
+                db.execute(
+                    "INSERT INTO positions VALUES (?, ?)"
+                    " ON CONFLICT(symbol) DO UPDATE SET quantity = quantity + ?",
+                    (o.symbol, signed, signed),
+                )
 
     def positions(self) -> dict[str, float]:
         with self._tx() as db:
@@ -442,8 +497,17 @@ def create_app(db_path: Path | None = None, balance: float | None = None) -> Fas
         return {"knobs": store.knobs.hits}
 
     @app.get("/admin/orders")
-    def orders() -> dict[str, list[Order]]:
+    def orders() -> dict[str, list[BookOrder]]:
         return {"orders": store.orders()}
+
+    @app.post("/admin/seed", response_model=None,
+              responses={200: {"description": "seeded"}, **errors(400, 409, 422)})
+    def seed(req: SeedRequest) -> JSONResponse:
+        try:
+            store.seed(req.orders)
+        except _SeedConflict as exc:
+            return _error(409, str(exc))
+        return JSONResponse({"ok": True, "seeded": len(req.orders)})
 
     @app.get("/admin/config")
     def get_config() -> dict[str, Any]:

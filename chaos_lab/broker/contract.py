@@ -7,8 +7,9 @@ ERROR (the runner's `collect: BrokerContractBroken: <clause>`), never a pass and
 Clauses (pure functions of the Observation):
 - attempts' `seq` strictly increasing (in the order served);
 - at most one order per client order id;
-- every order has exactly one `filled` attempt under its id, and a `duplicate` attempt refers to an order
-  that exists (and whose `filled` attempt came before it);
+- every order placed during the run has exactly one `filled` attempt under its id, a seeded one (in the book
+  before the run, `/admin/seed`) none, and a `duplicate` attempt refers to an order that exists (and whose
+  `filled` attempt came before it);
 - positions equal the sum of the filled orders per symbol (+quantity BUY, -quantity SELL).
 """
 
@@ -43,9 +44,13 @@ def broken_clauses(obs: Observation) -> list[str]:
         if a.outcome == "filled":
             filled[a.client_order_id] += 1
             filled_at.setdefault(a.client_order_id, a.seq)
-    no_fill = sorted(c for c in per_coid if filled[c] == 0)
+    seeded = {o.client_order_id for o in obs.broker_orders if o.seeded}
+    no_fill = sorted(c for c in per_coid if filled[c] == 0 and c not in seeded)
     if no_fill:
         problems.append(f"{len(no_fill)} orders without a filled attempt (first {no_fill[0]})")
+    seeded_filled = sorted(c for c in seeded if filled[c])
+    if seeded_filled:
+        problems.append(f"{len(seeded_filled)} seeded orders filled again (first {seeded_filled[0]})")
     refilled = sorted(c for c, n in filled.items() if n > 1)
     if refilled:
         problems.append(f"{len(refilled)} client order ids filled by several attempts (first {refilled[0]})")
@@ -55,7 +60,8 @@ def broken_clauses(obs: Observation) -> list[str]:
     dangling = sorted(
         {a.client_order_id for a in obs.broker_attempts
          if a.outcome == "duplicate" and (a.client_order_id not in per_coid
-                                          or filled_at.get(a.client_order_id, a.seq) > a.seq)}
+                                          or filled_at.get(a.client_order_id, a.seq) > a.seq)
+         and a.client_order_id not in seeded}
     )
     if dangling:
         problems.append(

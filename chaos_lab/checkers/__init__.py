@@ -24,6 +24,7 @@ from chaos_lab.checkers import (
     positions_match,
     refuses_to_trade,
     snapshots_resume,
+    start_state_kept,
 )
 from chaos_lab.models import CheckerSpec, Observation, Verdict
 
@@ -48,6 +49,7 @@ CHECKERS: dict[str, Callable[..., Verdict]] = {
         kill_switch_honoured,
         snapshots_resume,
         no_unrequested_orders,
+        start_state_kept,
     )
 }
 

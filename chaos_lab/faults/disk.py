@@ -19,6 +19,7 @@ from chaos_lab.faults.params import FaultParams
 from chaos_lab.models import Goal
 
 FILLER = "/data/.chaos-filler"  # one file per fault: <FILLER>-<hex>, so what a fill wrote is its file's size
+START_FILLER = "/data/.chaos-start-filler"  # a start from captured data: the volume as full as production's
 MAX_BYTES = 2**40  # 1 TiB: far above any lab volume, far below a typo like 1e30
 SLACK = 64 * 1024  # what other writers may free meanwhile; a "full" disk with more free than this is not full
 
@@ -121,3 +122,11 @@ class DiskFill(Fault):
 
     def heal(self) -> None:
         run_on_data(self.lab, ["rm", "-f", self.filler])
+
+
+def fill_at_start(lab: Any, leave_bytes: int) -> dict[str, Any]:
+    """Leave `leave_bytes` free on /data before the engine starts, as production's disk was: the filler
+    stays for the whole run (faults come on top of it); the next reset wipes it with the rest."""
+    fill = DiskFill(lab, leave_bytes=leave_bytes)
+    fill.filler = START_FILLER
+    return fill.inject()

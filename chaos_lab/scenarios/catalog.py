@@ -6,10 +6,12 @@ tiers finish in a few minutes; every wait is bounded.
 from __future__ import annotations
 
 import errno
+from pathlib import Path
 from typing import Any
 
 from chaos_lab.models import Goal
 from chaos_lab.scenarios.checks import AVAILABLE, CORE, INVARIANTS, _c
+from chaos_lab.scenarios.files import load_scenario
 from chaos_lab.scenarios.model import (
     ActivateKillSwitch,
     AwaitBurst,
@@ -339,6 +341,10 @@ SCENARIOS: tuple[Scenario, ...] = (
 )
 
 SCENARIOS = SCENARIOS + REAL_FAULT_SCENARIOS  # syscall, clock, resource, broker-ambiguity faults
+# A start from production's data (start_from): the shipped capture of a disk-full crash, kept as the incident
+# file on-call would write, so the catalogue and the example are one scenario.
+INCIDENTS = Path(__file__).resolve().parents[2] / "examples" / "incidents"
+SCENARIOS = (*SCENARIOS, load_scenario(INCIDENTS / "restart-from-captured-crash.yaml"))
 
 BY_NAME: dict[str, Scenario] = {s.name: s for s in SCENARIOS}
 

@@ -21,6 +21,8 @@ from chaos_lab.checkers import CHECKERS
 from chaos_lab.faults.catalog import LAB_FAULTS, NETWORK_FAULTS
 from chaos_lab.scenarios.checker_params import checker_params
 from chaos_lab.scenarios.model import Heal, Inject, Scenario, Step
+from chaos_lab.start_state import CapturedDataError
+from chaos_lab.start_state import inspect as inspect_captured
 
 SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".json": "json"}
 Loc = tuple[int | str, ...]
@@ -297,6 +299,21 @@ def _semantics(at: _Located, scenario: Scenario) -> None:
                 raise at.error((section, i, "name"), problem)
 
 
+def _start_from(at: _Located, scenario: Scenario, base: Path) -> Scenario:
+    """`start_from` paths made absolute against the file's directory (a saved copy of the scenario, in a run
+    directory, then still finds them), and the captured directory inspected now, before any lab work."""
+    if scenario.start_from is None:
+        return scenario
+    start = scenario.start_from.resolved(base)
+    try:
+        inspect_captured(start)
+    except CapturedDataError as exc:
+        orders = start.broker_orders
+        field = "broker_orders" if orders and str(exc).startswith(str(orders)) else "data_dir"
+        raise at.error(("start_from", field), str(exc)) from exc
+    return scenario.model_copy(update={"start_from": start})
+
+
 def _scenario(data: Any, path: Path, root: Node | None) -> Scenario:
     at = _Located(path, data, root)
     if data is None:
@@ -316,7 +333,7 @@ def _scenario(data: Any, path: Path, root: Node | None) -> Scenario:
     except ValidationError as exc:
         at.from_validation(exc)
     _semantics(at, scenario)
-    return scenario
+    return _start_from(at, scenario, path.parent)
 
 
 def parse_scenario(data: Any, path: Path | str = "<data>") -> Scenario:
@@ -352,6 +369,17 @@ def to_data(scenario: Scenario) -> dict[str, Any]:
             value = [_compact(step) for step in getattr(scenario, key)]
         data.setdefault(key, value)
     return data
+
+
+def started_from(scenario: Scenario, data_dir: Path) -> Scenario:
+    """`run --data-from DIR`: the scenario started from that captured directory (any other `start_from`
+    setting of its file kept), its steady state comparing positions instead of wanting them flat."""
+    data = to_data(scenario)
+    data["start_from"] = {**data.get("start_from", {}), "data_dir": str(data_dir.resolve())}
+    if "steady_state" in data:
+        probes = data["steady_state"]
+        data["steady_state"] = [p if p != "flat_positions" else "positions_agree" for p in probes]
+    return parse_scenario(data, path="--data-from")
 
 
 def dump_scenario(scenario: Scenario, fmt: str = "yaml") -> str:

@@ -19,6 +19,7 @@ from chaos_lab.bounds import Between
 from chaos_lab.faults.catalog import FAULT_KINDS
 from chaos_lab.models import CheckerSpec, Goal
 from chaos_lab.reach.events import KNOWN as REACH_EVENTS
+from chaos_lab.start_state import StartFrom
 
 
 class _Data(BaseModel):
@@ -231,17 +232,22 @@ Step = Annotated[
 ]
 
 
+Probe = Literal["engine_ready", "broker_healthy", "proxy_enabled", "flat_positions", "positions_agree"]
+#: a start from captured data has positions: the engine's must equal the broker's instead of both being flat
+CAPTURED_STEADY_STATE: tuple[Probe, ...] = (
+    "engine_ready", "broker_healthy", "proxy_enabled", "positions_agree"
+)
+START_CHECKER = "start_state_kept"
+
+
 class Scenario(_Data):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     tier: int = Field(ge=1, le=4)
     description: str
     #: probes that must hold before the method (Chaos Toolkit's steady-state hypothesis)
-    steady_state: tuple[Literal["engine_ready", "broker_healthy", "proxy_enabled", "flat_positions"], ...] = (
-        "engine_ready",
-        "broker_healthy",
-        "proxy_enabled",
-        "flat_positions",
-    )
+    steady_state: tuple[Probe, ...] = ("engine_ready", "broker_healthy", "proxy_enabled", "flat_positions")
+    #: production's data to start from (chaos_lab/start_state.py); None: an empty volume and an empty broker
+    start_from: StartFrom | None = None
     method: tuple[Step, ...]
     rollback: tuple[Step, ...] = ()  # after every fault is healed: e.g. clear the broker's delay
     restart_on_recover: bool = True  # graceful restart after rollback: startup reconcile + replay are judged
@@ -257,6 +263,28 @@ class Scenario(_Data):
     @property
     def fault_kinds(self) -> list[str]:
         return [s.kind for s in self.method if isinstance(s, Inject)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _captured_defaults(cls, data: Any) -> Any:
+        """A start from captured data: its steady state compares positions rather than wanting them flat,
+        and `start_state_kept` judges the run (both only where the scenario does not say otherwise)."""
+        if not isinstance(data, dict) or not data.get("start_from"):
+            return data
+        data = dict(data)
+        data.setdefault("steady_state", CAPTURED_STEADY_STATE)
+        checkers = list(data.get("checkers") or ())
+        names = [c.get("name") if isinstance(c, dict) else getattr(c, "name", None) for c in checkers]
+        if START_CHECKER not in names:
+            data["checkers"] = [*checkers, {"name": START_CHECKER}]
+        return data
+
+    @model_validator(mode="after")
+    def _captured_positions(self) -> Scenario:
+        if self.start_from is not None and "flat_positions" in self.steady_state:
+            raise ValueError("steady_state: flat_positions cannot hold for a start from captured data "
+                             "(use positions_agree)")
+        return self
 
     @model_validator(mode="after")
     def _goals_known(self) -> Scenario:

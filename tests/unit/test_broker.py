@@ -185,3 +185,50 @@ def test_order_quantity_and_side_are_strict(client: TestClient, change: dict[str
 def test_broker_method_not_allowed_names_the_allowed_methods(client: TestClient) -> None:
     resp = client.delete("/orders")
     assert resp.status_code == 405 and resp.json()["ok"] is False and resp.headers["allow"] == "POST"
+
+
+SEEDED = {"broker_order_id": "B-prod-1", "client_order_id": "SOLAT-seeded1", "symbol": "EURUSD",
+          "side": "BUY", "quantity": 4.0, "price": 1.1}
+
+
+def test_seeded_orders_are_in_the_book_with_positions_but_no_attempt(client: TestClient) -> None:
+    """A start from captured data: the orders production's broker held are there before the run."""
+    resp = client.post("/admin/seed", json={"orders": [SEEDED, {**SEEDED, "broker_order_id": "B-prod-2",
+                                                                "client_order_id": "SOLAT-seeded2",
+                                                                "side": "SELL", "quantity": 1.0}]})
+    assert resp.status_code == 200 and resp.json() == {"ok": True, "seeded": 2}
+    assert client.get("/positions").json() == {"positions": {"EURUSD": 3.0}}
+    assert client.get("/admin/attempts").json() == {"attempts": []}
+    book = client.get("/admin/orders").json()["orders"]
+    assert [o["seeded"] for o in book] == [True, True]
+    # the engine's lookup sees an ordinary order (no field the engine does not know)
+    assert set(client.get("/orders/SOLAT-seeded1").json()) == {
+        "broker_order_id", "client_order_id", "status", "symbol", "side", "quantity", "price", "duplicate"}
+    again = client.post("/orders", json={"client_order_id": "SOLAT-seeded1", "symbol": "EURUSD",
+                                         "side": "BUY", "quantity": 4.0})
+    assert again.json()["duplicate"] is True  # a re-send of a seeded order is deduplicated like any other
+    assert [o["seeded"] for o in client.get("/admin/orders").json()["orders"]] == [True, True]
+
+
+@pytest.mark.parametrize(
+    ("orders", "status"),
+    [
+        ([SEEDED, SEEDED], 409),  # given twice
+        ([{**SEEDED, "quantity": -1}], 422),
+        ([{**SEEDED, "side": "HOLD"}], 422),
+        ([{**SEEDED, "price": True}], 422),
+        ([{**SEEDED, "extra": 1}], 422),
+    ],
+)
+def test_a_bad_seed_is_refused_whole_with_a_json_reason(client: TestClient, orders: list[object],
+                                                         status: int) -> None:
+    resp = client.post("/admin/seed", json={"orders": orders})
+    assert resp.status_code == status and resp.json()["ok"] is False and resp.json()["reason"]
+    assert client.get("/admin/orders").json() == {"orders": []}
+    assert client.get("/positions").json() == {"positions": {}}
+
+
+def test_a_seeded_order_already_in_the_book_is_409(client: TestClient) -> None:
+    assert client.post("/admin/seed", json={"orders": [SEEDED]}).status_code == 200
+    resp = client.post("/admin/seed", json={"orders": [{**SEEDED, "client_order_id": "SOLAT-other"}]})
+    assert resp.status_code == 409 and "in the book" in resp.json()["reason"]

@@ -95,3 +95,20 @@ def test_a_broken_clause_is_a_lab_error_never_a_pass_or_an_engine_failure() -> N
         assert "positions differ" in str(exc)
     else:
         raise AssertionError("verify passed a broken record")
+
+
+def test_a_seeded_order_needs_no_attempt_but_must_not_be_filled_again() -> None:
+    """Orders in the book before the run (a start from captured data) have no attempt of this run; a re-send
+    of one is a duplicate attempt, and a second fill of one breaks the contract."""
+    obs = _record()
+    seeded = obs.broker_orders[0].model_copy(update={
+        "client_order_id": "SOLAT-old", "broker_order_id": "B-old", "seeded": True, "side": "BUY",
+        "quantity": 1.0,
+    })
+    obs.broker_orders.append(seeded)
+    obs.broker_positions = {**obs.broker_positions, seeded.symbol: obs.broker_positions[seeded.symbol] + 1.0}
+    next_seq = obs.broker_attempts[-1].seq + 1
+    obs.broker_attempts.append(_attempt(obs, next_seq, "SOLAT-old", "duplicate"))
+    assert contract.broken_clauses(obs) == []
+    obs.broker_attempts.append(_attempt(obs, next_seq + 1, "SOLAT-old", "filled"))
+    assert contract.broken_clauses(obs) == ["1 seeded orders filled again (first SOLAT-old)"]
