@@ -49,6 +49,10 @@ def test_list_table_on_a_narrow_terminal_keeps_every_name(capsys: pytest.Capture
         (["run", "--scenario", "no-such-thing"], "unknown scenario 'no-such-thing'"),
         (["run", "--tier", "9"], "unknown tier 9"),
         (["run", "--tier", "3", "--scenario", "torn-ledger-tail"], "not in tier 3"),
+        (["run", "--data-from", "/nope"], "--data-from starts a scenario from captured data: give --file"),
+        (["run", "--tier", "1", "--data-from", "/nope"], "give --file or --scenario"),
+        (["run", "--scenario", "sigkill-mid-burst", "--data-from", "/nope"], "/nope: no such directory"),
+        (["run", "--scenario", "sigkill-mid-burst", "--data-from", "/etc"], "the engine writes"),
     ],
 )
 def test_unknown_scenario_or_tier_is_one_line_and_exit_2(
