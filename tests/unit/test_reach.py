@@ -86,6 +86,20 @@ def test_a_partial_disk_fill_promises_no_failed_write() -> None:
     assert goal.where == {"errno": 28}
 
 
+def test_cpu_starvation_promises_work_handled_while_starved_not_only_a_stall() -> None:
+    from chaos_lab.faults.cpu_starve import CpuStarve
+
+    events = [g.events for g in CpuStarve.default_goals({})]
+    assert events == [("stall",), ("signal_answered",)]
+    idle_stall = ReachEvent(name="stall", time=1.5, source="engine", fields={"what": "process"})
+    window = FaultWindow(name="f", kind="cpu_starve", start=1.0, end=3.0)
+    bound = scenario_goals(BY_NAME["cpu-starved-burst"])
+    assert [g.during for g in bound] == ["cpu-starved", "cpu-starved"]
+    goals = tuple(g.model_copy(update={"during": "f"}) for g in bound)
+    stall, work = judge(goals, [idle_stall], [window], end=5.0)
+    assert stall.met and not work.met
+
+
 def _result(**kw: object) -> ScenarioResult:
     return ScenarioResult(scenario="s", tier=1, seed=1, ok=False, started=T0, duration_s=1.0, wait_s=0.0,
                           **kw)  # type: ignore[arg-type]
