@@ -18,7 +18,7 @@ from typing import Any
 
 from chaos_lab.parallel import Work, Workers
 from chaos_lab.scenarios.catalog import BY_NAME
-from chaos_lab.selftest.build import ROOT, BuildError, build_variant, scratch_tree
+from chaos_lab.selftest.build import ROOT, BuildError, build_variant
 from chaos_lab.selftest.matrix import Cell, Row, SelftestSummary, score, write
 from chaos_lab.selftest.mutants import Mutant, MutantError, apply_mutant
 from chaos_lab.signals import interrupts_as_keyboard_interrupt, signals_deferred
@@ -111,9 +111,8 @@ def _variant(item: Variant, slot: _Slot, work: Path, images: _Images, say: Say) 
         engine = ROOT / "engine"
         if mutant is not None:
             engine = apply_mutant(mutant, ROOT / "engine", work / row.name / "engine-src")
-        tree = scratch_tree(engine, work / row.name / "tree")
         images.built(tag)
-        build_variant(tree, tag, work / f"{row.name}-build.log")
+        build_variant(engine, tag, work / f"{row.name}-build.log")
         _run_variant(row, tag, scenarios, slot.lab, say)
     except (MutantError, BuildError) as exc:
         row.build_error = str(exc)

@@ -15,7 +15,7 @@ from chaos_lab.runner import Runner
 from chaos_lab.scenarios.catalog import BY_NAME
 from chaos_lab.scenarios.checks import AVAILABLE, CORE, _c
 from chaos_lab.scenarios.model import Burst, FloatRange, Heal, Inject, Scenario, Sleep
-from chaos_lab.selftest.build import ROOT, build_variant, scratch_tree
+from chaos_lab.selftest.build import ROOT, build_variant
 from chaos_lab.selftest.mutants import MUTANTS_DIR, apply_mutant, load_mutant
 
 PORT_SHIFT = 7
@@ -65,7 +65,7 @@ def test_planted_engine_bug_is_flagged(tmp_path: Path, name: str, scenario: str,
     tag = "proof-" + name.split("-", 1)[0]
     mutant = load_mutant(MUTANTS_DIR / f"{name}.patch", set(BY_NAME))
     engine = apply_mutant(mutant, ROOT / "engine", tmp_path / "engine")
-    build_variant(scratch_tree(engine, tmp_path / "tree"), tag, tmp_path / "build.log")
+    build_variant(engine, tag, tmp_path / "build.log")
     try:
         with DockerLab(project=project, env={**env, "LAB_IMAGE_TAG": tag}) as lab:
             result = Runner(lab).run(BY_NAME[scenario], BY_NAME[scenario].seeds[0]).result
@@ -86,7 +86,7 @@ def test_snapshot_bug_passes_the_old_scenario(tmp_path: Path) -> None:
     tag = "proof-17-old"
     mutant = load_mutant(MUTANTS_DIR / "17-snapshot-writer-gives-up.patch", set(BY_NAME))
     engine = apply_mutant(mutant, ROOT / "engine", tmp_path / "engine")
-    build_variant(scratch_tree(engine, tmp_path / "tree"), tag, tmp_path / "build.log")
+    build_variant(engine, tag, tmp_path / "build.log")
     try:
         with DockerLab(project=project, env={**env, "LAB_IMAGE_TAG": tag}) as lab:
             result = Runner(lab).run(OLD_SNAPSHOT_SCENARIO, 1).result

@@ -194,7 +194,6 @@ def _two_fake_labs(
                 lab.log.append(("ran", lab.slot, row.name))
 
     monkeypatch.setattr(runner, "build_variant", lambda tree, tag, log: None)
-    monkeypatch.setattr(runner, "scratch_tree", lambda engine, dest: dest)
     monkeypatch.setattr(runner, "_run_variant", fake_run_variant)
 
     def run() -> SelftestSummary:
