@@ -14,8 +14,9 @@ SRC=$1 TAG=$2 BASE=${3:-${LAB_IMAGE_TAG:-dev}}
 [ "$TAG" != "$BASE" ] || { echo "build-mutant: TAG must differ from BASE_TAG ($BASE)" >&2; exit 2; }
 export DOCKER_BUILDKIT=0
 docker image inspect "solat-lab/engine:$BASE" >/dev/null 2>&1 || { echo "build-mutant: no solat-lab/engine:$BASE (make images)" >&2; exit 1; }
-cp "$ROOT/compose/images/mutant/Dockerfile" "$SRC/Dockerfile"
+# The Dockerfile stays outside SRC: SRC may be the repository's own engine/ (the self-test's clean variant).
 docker build --network none --quiet --label io.solat-lab.project=solat-lab --label io.solat-lab.mutant="$TAG" \
+  -f "$ROOT/compose/images/mutant/Dockerfile" \
   --build-arg "ENGINE_IMAGE=solat-lab/engine:$BASE" -t "solat-lab/engine:$TAG" "$SRC" >/dev/null
 docker tag "solat-lab/broker:$BASE" "solat-lab/broker:$TAG"
 echo "solat-lab/engine:$TAG"
