@@ -88,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"chaos-lab: lab error: {exc}", file=sys.stderr)
         return EXIT_LAB
     print(
-        f"mutation score {summary.score:.0%} ({summary.detected}/{summary.total}); "
+        f"mutation score {summary.score:.0%} ({summary.detected}/{summary.total}); held out "
+        f"{summary.held_out_score:.0%} ({summary.held_out_detected}/{summary.held_out_total}); "
         f"wall {summary.wall_s:.0f}s; "
         f"false alarms: {len(summary.false_alarms)}; report {out / 'report.html'}"
     )

@@ -46,6 +46,7 @@ class Row(BaseModel):
     fault_class: str = ""
     bug: str = ""
     expect: list[str] = Field(default_factory=list)
+    held_out: bool = False  # never tuned for (mutants.py): scored apart
     cells: list[Cell] = Field(default_factory=list)
     build_error: str | None = None
     wall_s: float = 0.0
@@ -62,9 +63,12 @@ class SelftestSummary(BaseModel):
     wall_s: float = 0.0
     clean: Row
     mutants: list[Row] = Field(default_factory=list)
-    score: float = 0.0  # detected / mutants run
+    score: float = 0.0  # detected / mutants run, the tuned ones (each names its scenarios)
     detected: int = 0
     total: int = 0
+    held_out_score: float = 0.0  # the same over the held-out mutants, each run against the whole gate
+    held_out_detected: int = 0
+    held_out_total: int = 0
     false_alarms: list[str] = Field(default_factory=list)  # clean-engine scenarios that failed
     lab_error: str | None = None  # the self-test did not finish (Ctrl-C, a lab that could not run)
     ok: bool = False
@@ -73,16 +77,24 @@ class SelftestSummary(BaseModel):
 def score(summary: SelftestSummary) -> SelftestSummary:
     """Fill detected/total/score/false_alarms/ok. A mutant that could not be built or applied is not run and
     counts against the score (the lab did not show it can catch it)."""
-    summary.total = len(summary.mutants)
-    summary.detected = sum(1 for m in summary.mutants if m.detected)
+    tuned = [m for m in summary.mutants if not m.held_out]
+    held = [m for m in summary.mutants if m.held_out]
+    summary.total, summary.detected = len(tuned), sum(1 for m in tuned if m.detected)
     summary.score = round(summary.detected / summary.total, 4) if summary.total else 0.0
+    summary.held_out_total, summary.held_out_detected = len(held), sum(1 for m in held if m.detected)
+    summary.held_out_score = (
+        round(summary.held_out_detected / summary.held_out_total, 4) if summary.held_out_total else 0.0
+    )
     summary.false_alarms = [
         f"{c.scenario}: {c.error or ', '.join(c.flagged_by)}" for c in summary.clean.cells if not c.ok
     ]
     if summary.clean.build_error:
         summary.false_alarms.append(f"clean build: {summary.clean.build_error}")
     summary.ok = (
-        not summary.false_alarms and bool(summary.clean.cells) and summary.total > 0 and not summary.lab_error
+        not summary.false_alarms
+        and bool(summary.clean.cells)
+        and summary.total + summary.held_out_total > 0
+        and not summary.lab_error
     )
     return summary
 
@@ -111,14 +123,16 @@ def write(summary: SelftestSummary, out: Path) -> None:
         if row.build_error:
             verdict = f"not run: {html.escape(row.build_error)}"
         rows.append(
-            f"<tr><th title='{html.escape(row.bug)}'>{html.escape(row.name)}</th>"
+            f"<tr><th title='{html.escape(row.bug)}'>{html.escape(row.name)}"
+            f"{' (held out)' * row.held_out}</th>"
             f"<td>{html.escape(row.fault_class)}</td>{tds}<td>{verdict}</td></tr>"
         )
     page = f"""<!doctype html><meta charset=utf-8><title>chaos-lab selftest</title>
 <style>body{{font:14px sans-serif;margin:2em}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}
 table{{border-collapse:collapse}}.pass{{background:#dfd}}.hit{{background:#dfd}}.miss{{background:#fdd}}
 .alarm{{background:#f99}}.na{{color:#999}}</style>
-<h1>chaos-lab selftest: mutation score {summary.score:.0%} ({summary.detected}/{summary.total})</h1>
+<h1>chaos-lab selftest: mutation score {summary.score:.0%} ({summary.detected}/{summary.total}); held out
+{summary.held_out_score:.0%} ({summary.held_out_detected}/{summary.held_out_total})</h1>
 <p>{"OK" if summary.ok else "FAILED"}: the unmutated engine {
         "passed every scenario"
         if not summary.false_alarms

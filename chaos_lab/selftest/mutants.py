@@ -10,6 +10,9 @@ A mutant file is a unified diff against the engine's source tree (paths `a/solat
     #        broker ambiguity)
     # scenarios: the scenario names to run against it (space separated)
     # expect: the checker(s) expected to flag it (informative; any failed checker counts as detection)
+    # held-out: yes  -- written before anything was run against it, and never tuned for: it names no
+    #                   scenario and no checker (`scenarios: gate`) and runs against every catalogue scenario,
+    #                   what `make chaos` runs. Its score is reported apart from the tuned mutants'.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pydantic import BaseModel, Field
 
 MUTANTS_DIR = Path(__file__).parent / "mutants"
 HEADER_KEYS = ("bug", "incident", "invariant", "class", "scenarios")
+GATE = "gate"  # a held-out mutant's scenarios: the whole catalogue
 
 
 class MutantError(ValueError):
@@ -37,6 +41,7 @@ class Mutant(BaseModel):
     fault_class: str
     scenarios: list[str] = Field(min_length=1)
     expect: list[str] = Field(default_factory=list)
+    held_out: bool = False  # never tuned for: runs against the whole gate, scored apart
 
 
 def parse_header(path: Path) -> dict[str, str]:
@@ -56,7 +61,17 @@ def load_mutant(path: Path, known_scenarios: set[str] | None = None) -> Mutant:
     if missing:
         raise MutantError(f"mutant {path}: header lacks {', '.join(missing)}")
     scenarios = header["scenarios"].split()
-    if known_scenarios is not None:
+    held_out = header.get("held-out", "no") == "yes"
+    if header.get("held-out", "no") not in ("yes", "no"):
+        raise MutantError(f"mutant {path}: held-out must be yes or no, not {header['held-out']!r}")
+    if held_out != (scenarios == [GATE]) or (held_out and header.get("expect")):
+        raise MutantError(
+            f"mutant {path}: a held-out mutant has `scenarios: {GATE}` and no `expect` (never tuned for), "
+            f"and only a held-out one has `scenarios: {GATE}`"
+        )
+    if held_out:
+        scenarios = sorted(known_scenarios) if known_scenarios is not None else [GATE]
+    elif known_scenarios is not None:
         unknown = [s for s in scenarios if s not in known_scenarios]
         if unknown:
             raise MutantError(f"mutant {path}: unknown scenario(s) {', '.join(unknown)}")
@@ -69,6 +84,7 @@ def load_mutant(path: Path, known_scenarios: set[str] | None = None) -> Mutant:
         fault_class=header["class"],
         scenarios=scenarios,
         expect=header.get("expect", "").split(),
+        held_out=held_out,
     )
 
 

@@ -142,7 +142,11 @@ def run_selftest(
     summary = SelftestSummary(started=started, clean=Row(name="clean", fault_class="(unmutated)"))
     variants: list[Variant] = [(summary.clean, None, all_scenarios)]
     variants += [
-        (Row(name=m.name, fault_class=m.fault_class, bug=m.bug, expect=m.expect), m, m.scenarios)
+        (
+            Row(name=m.name, fault_class=m.fault_class, bug=m.bug, expect=m.expect, held_out=m.held_out),
+            m,
+            m.scenarios,
+        )
         for m in mutants
     ]
     summary.mutants = [row for row, m, _ in variants if m is not None]

@@ -61,6 +61,38 @@ def test_mutant_with_a_bad_header_or_scenario_or_patch_is_refused(tmp_path: Path
         apply_mutant(load_mutant(bad), ENGINE, tmp_path / "e")
 
 
+def test_a_held_out_mutant_names_no_scenario_runs_the_whole_gate_and_is_scored_apart(tmp_path: Path) -> None:
+    held = [m for m in load_mutants(MUTANTS_DIR, set(BY_NAME)) if m.held_out]
+    assert len(held) >= 3 and all(sorted(m.scenarios) == sorted(BY_NAME) and not m.expect for m in held)
+    head = "# bug: x\n# incident: y\n# invariant: z\n# class: disk\n"
+    bad = tmp_path / "98-tuned.patch"
+    for text in (
+        head + "# held-out: yes\n# scenarios: fsync-eio-once\n",  # tuned to a scenario
+        head + "# held-out: yes\n# scenarios: gate\n# expect: fsync_fatal\n",  # told what catches it
+        head + "# scenarios: gate\n",  # the gate without saying held out
+        head + "# held-out: maybe\n# scenarios: gate\n",
+    ):
+        bad.write_text(text)
+        with pytest.raises(MutantError, match="held-out"):
+            load_mutant(bad, set(BY_NAME))
+    summary = SelftestSummary(
+        started=datetime.now(UTC),
+        clean=Row(name="clean", cells=[_cell("a"), _cell("b")]),
+        mutants=[
+            Row(name="01-x", cells=[_cell("a", "fsync_fatal")]),
+            Row(name="02-y", cells=[_cell("b")]),
+            Row(name="22-h", held_out=True, cells=[_cell("a"), _cell("b", "positions_match")]),
+            Row(name="23-h", held_out=True, cells=[_cell("a"), _cell("b")]),
+            Row(name="24-h", held_out=True, cells=[Cell(scenario="a", ok=False, error="reset: LabError: x")]),
+        ],
+    )
+    score(summary)
+    assert (summary.detected, summary.total) == (1, 2)
+    assert (summary.held_out_detected, summary.held_out_total, summary.held_out_score) == (1, 3, 0.3333)
+    write(summary, tmp_path)
+    assert "held out\n33% (1/3)" in (tmp_path / "report.html").read_text()
+
+
 def _cell(scenario: str, *flagged: str) -> Cell:
     return Cell(scenario=scenario, ok=not flagged, flagged_by=list(flagged))
 
