@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from chaos_lab.context import ExperimentContext, ScenarioError
 from chaos_lab.faults.catalog import build_fault
 from chaos_lab.faults.state import broker_orders_received, kill_switch_token, ledger_bytes
+from chaos_lab.resources import sample
 from chaos_lab.scenarios.model import (
     ActivateKillSwitch,
     AwaitBurst,
@@ -24,6 +25,7 @@ from chaos_lab.scenarios.model import (
     ReadBars,
     ResetKillSwitch,
     RetryUnknown,
+    SampleResources,
     Sleep,
     Step,
     WaitBrokerOrders,
@@ -181,6 +183,11 @@ def retry_unknown(ctx: ExperimentContext, step: RetryUnknown) -> None:
         raise ScenarioError("no signal ended `unknown`: the fault did not make an ambiguous outcome")
     for intent_id, body in unknown.items():
         ctx.client.submit(body["symbol"], body["side"], body["quantity"], intent_id=intent_id)
+
+
+@action(SampleResources)
+def sample_resources(ctx: ExperimentContext, step: SampleResources) -> None:
+    ctx.history.record("sampler", "ok", "resources", value=sample(ctx.lab).model_dump())
 
 
 @action(PutBars)

@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 
 OpType = Literal["invoke", "ok", "fail", "info"]
 # Which actor produced an op: the workload client, the /health prober, the nemesis, or the runner's own
-# verification calls. Jepsen calls this the process.
-Process = Literal["workload", "probe", "nemesis", "verify", "setup"]
+# verification calls, the resource sampler. Jepsen calls this the process.
+Process = Literal["workload", "probe", "nemesis", "verify", "setup", "sampler"]
 
 
 class Op(BaseModel):

@@ -13,6 +13,7 @@ from chaos_lab.checkers import (
     fail_closed,
     fsync_fatal,
     health_truth,
+    idle_quiet,
     kill_switch_honoured,
     kill_switch_persisted,
     ledger_integrity,
@@ -23,6 +24,7 @@ from chaos_lab.checkers import (
     no_unrequested_orders,
     positions_match,
     refuses_to_trade,
+    resources_bounded,
     snapshots_resume,
     start_state_kept,
 )
@@ -50,6 +52,8 @@ CHECKERS: dict[str, Callable[..., Verdict]] = {
         snapshots_resume,
         no_unrequested_orders,
         start_state_kept,
+        resources_bounded,
+        idle_quiet,
     )
 }
 

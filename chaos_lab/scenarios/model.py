@@ -198,6 +198,13 @@ class RetryUnknown(_Data):
     required: bool = True  # False: no in-doubt signal is fine (a random schedule may leave none)
 
 
+class SampleResources(_Data):
+    """Read the engine's memory, threads, open descriptors and the files on its volume from outside it, into
+    the history (chaos_lab/resources.py): what `resources_bounded` and `idle_quiet` judge."""
+
+    action: Literal["sample_resources"] = "sample_resources"
+
+
 class PutBars(_Data):
     action: Literal["put_bars"] = "put_bars"
     symbol: Symbol = "EURUSD"
@@ -226,6 +233,7 @@ Step = Annotated[
     | ObserveKillSwitch
     | WaitEngine
     | RetryUnknown
+    | SampleResources
     | PutBars
     | ReadBars,
     Field(discriminator="action"),

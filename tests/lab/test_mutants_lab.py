@@ -32,6 +32,8 @@ PLANTED = [  # mutant, scenario, checker that must flag it (fault under test)
     ("17-snapshot-writer-gives-up", "disk-full-on-snapshot", "snapshots_resume"),  # disk_fill (snapshot)
     ("18-reconcile-sends-unsent-intent", "broker-reset-peer", "no_unrequested_orders"),  # toxic + restart
     ("19-reconcile-skips-unsubmitted", "restart-from-captured-crash", "start_state_kept"),  # captured start
+    ("20-dir-fsync-leaks-fd", "endurance", "resources_bounded"),  # slow damage: a descriptor per snapshot
+    ("21-snapshot-rewritten-while-idle", "endurance", "idle_quiet"),  # slow damage: an idle writer
 ]
 # The same bug against disk-full-on-snapshot as it was before it had reach goals: the disk held full for
 # 1.5-2.5 s at the engine's default 5 s snapshot interval, no snapshot checker. It passes.
