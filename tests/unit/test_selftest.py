@@ -75,16 +75,10 @@ def test_a_held_out_mutant_names_no_scenario_runs_the_whole_gate_and_is_scored_a
         bad.write_text(text)
         with pytest.raises(MutantError, match="held-out"):
             load_mutant(bad, set(BY_NAME))
-    summary = SelftestSummary(
-        started=datetime.now(UTC),
-        clean=Row(name="clean", cells=[_cell("a"), _cell("b")]),
-        mutants=[
-            Row(name="01-x", cells=[_cell("a", "fsync_fatal")]),
-            Row(name="02-y", cells=[_cell("b")]),
-            Row(name="22-h", held_out=True, cells=[_cell("a"), _cell("b", "positions_match")]),
-            Row(name="23-h", held_out=True, cells=[_cell("a"), _cell("b")]),
-            Row(name="24-h", held_out=True, cells=[Cell(scenario="a", ok=False, error="reset: LabError: x")]),
-        ],
+    summary = _summary(
+        Row(name="22-h", held_out=True, cells=[_cell("a"), _cell("b", "positions_match")]),
+        Row(name="23-h", held_out=True, cells=[_cell("a"), _cell("b")]),
+        Row(name="24-h", held_out=True, cells=[Cell(scenario="a", ok=False, error="reset: LabError: x")]),
     )
     score(summary)
     assert (summary.detected, summary.total) == (1, 2)
@@ -97,18 +91,25 @@ def _cell(scenario: str, *flagged: str) -> Cell:
     return Cell(scenario=scenario, ok=not flagged, flagged_by=list(flagged))
 
 
-def test_score_counts_detected_mutants_and_a_false_alarm_fails(tmp_path: Path) -> None:
-    summary = SelftestSummary(
+def _summary(*more: Row) -> SelftestSummary:
+    """A clean engine that passed scenarios a and b, a mutant flagged (01-x), one missed (02-y), `more`."""
+    return SelftestSummary(
         started=datetime.now(UTC),
         clean=Row(name="clean", cells=[_cell("a"), _cell("b")]),
         mutants=[
             Row(name="01-x", cells=[_cell("a", "fsync_fatal")]),
             Row(name="02-y", cells=[_cell("b")]),
-            Row(name="03-z", cells=[_cell("a"), _cell("b", "health_truth", "no_lost_acks")]),
-            Row(name="04-w", build_error="does not apply"),
-            # The lab could not finish the run: no engine verdict, so not a detection.
-            Row(name="05-v", cells=[Cell(scenario="a", ok=False, error="recover: WaitTimeout: timed out")]),
+            *more,
         ],
+    )
+
+
+def test_score_counts_detected_mutants_and_a_false_alarm_fails(tmp_path: Path) -> None:
+    summary = _summary(
+        Row(name="03-z", cells=[_cell("a"), _cell("b", "health_truth", "no_lost_acks")]),
+        Row(name="04-w", build_error="does not apply"),
+        # The lab could not finish the run: no engine verdict, so not a detection.
+        Row(name="05-v", cells=[Cell(scenario="a", ok=False, error="recover: WaitTimeout: timed out")]),
     )
     score(summary)
     assert (summary.detected, summary.total, summary.score, summary.ok) == (2, 5, 0.4, True)
