@@ -233,27 +233,68 @@ class PhaseTiming(BaseModel):
 _RUN_ERROR = re.compile(r"^(?P<phase>[\w-]+): (?P<cause>[A-Za-z_][\w.]*): (?P<message>.*)$", re.DOTALL)
 
 
+#: Phases where an error means the engine did not come back or could not be verified after the faults: the run
+#: is judged on its verdicts. An error before them (reset, steady state) means nothing was tested.
+ENGINE_PHASES = ("recover", "verify")
+NOT_STARTED_PHASES = ("reset", "steady-state")
+
+
 class RunnerError(BaseModel):
     """The lab could not run a step of the scenario as declared: not a verdict on the engine.
 
     `cause` names what stopped it: the exception's class (ConnectionError, WaitTimeout, ScenarioError, a
-    Docker LabError, ...) or HealFailed. A person fixes the lab (or looks at why the step could not run);
-    a failed verdict is the engine's problem. The two must never be confused in the report or exit status.
+    Docker LabError, ...), HealFailed or BrokerContractBroken. A person fixes the lab (or looks at why the
+    step could not run); a failed verdict is the engine's problem. The two must never be confused in the
+    report or exit status: `judges_engine` and `not_started` are the one rule every caller uses.
     """
 
     phase: str
     cause: str
     message: str
+    #: a lab failure came on top of the first error (a fault that could not be healed, the broker breaking its
+    #: own contract): the run says nothing about the engine, whatever phase failed first
+    lab_fault: bool = False
+
+    @classmethod
+    def of(cls, phase: str, exc: BaseException) -> RunnerError:
+        return cls(phase=phase, cause=type(exc).__name__, message=str(exc))
+
+    @classmethod
+    def lab(cls, first: RunnerError | None, phase: str, cause: str, message: str) -> RunnerError:
+        """A lab failure (`cause` in `phase`), after `first` if there was one: the run judges nothing."""
+        if first is None:
+            return cls(phase=phase, cause=cause, message=message, lab_fault=True)
+        more = f"heal failed: {message}" if cause == "HealFailed" else f"{phase}: {cause}: {message}"
+        return first.model_copy(update={"message": f"{first.message}; {more}", "lab_fault": True})
+
+    @property
+    def line(self) -> str:
+        """The one-line form kept as `ScenarioResult.error` ("<phase>: <cause>: <message>")."""
+        if self.phase == "heal" and self.cause == "HealFailed":
+            return f"heal failed: {self.message}"
+        return f"{self.phase}: {self.cause}: {self.message}"
+
+    @property
+    def judges_engine(self) -> bool:
+        """The engine did not come back or could not be verified: the run is judged on its verdicts."""
+        return self.phase in ENGINE_PHASES and not self.lab_fault
+
+    @property
+    def not_started(self) -> bool:
+        """The experiment never got to its method (lab reset, steady state): nothing was tested."""
+        return self.phase in NOT_STARTED_PHASES
 
     @classmethod
     def parse(cls, error: str) -> RunnerError:
-        """From the runner's one-line `error` ("<phase>: <ExceptionClass>: <message>[; heal failed: ...]")."""
+        """From the one-line `error` of a summary written before `runner_error` was stored."""
         if error.startswith("heal failed: "):
-            return cls(phase="heal", cause="HealFailed", message=error.removeprefix("heal failed: "))
+            return cls(phase="heal", cause="HealFailed", message=error.removeprefix("heal failed: "),
+                       lab_fault=True)
         match = _RUN_ERROR.match(error)
         if match is None:
             return cls(phase="unknown", cause="Error", message=error)
-        return cls(**match.groupdict())
+        later = "; heal failed: " in error or "; collect: BrokerContractBroken: " in error
+        return cls(**match.groupdict(), lab_fault=later or match["cause"] == "BrokerContractBroken")
 
 
 ScenarioStatus = Literal["passed", "failed", "runner_error", "vacuous"]

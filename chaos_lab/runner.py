@@ -26,7 +26,7 @@ from chaos_lab.faults.lab_ops import ENGINE, engine_running, run_on_data
 from chaos_lab.faults.network import reset_toxiproxy
 from chaos_lab.generator import plan
 from chaos_lab.history import History, fault_windows
-from chaos_lab.models import Op, PhaseTiming, ScenarioResult, Verdict
+from chaos_lab.models import Op, PhaseTiming, RunnerError, ScenarioResult, Verdict
 from chaos_lab.reach import events as reach_events
 from chaos_lab.reach import goals as reach_goals
 from chaos_lab.scenarios.model import Scenario
@@ -62,7 +62,7 @@ class Runner:
         ctx = ExperimentContext(self.lab, self.meter, self.urls, scenario, history)
         phases: list[PhaseTiming] = []
         verdicts: list[Verdict] = []
-        error: str | None = None
+        error: RunnerError | None = None
         stuck: Verdict | None = None
 
         def phase(name: str) -> None:
@@ -107,12 +107,12 @@ class Runner:
                             evidence={"phase": history.phase, "health": exc.health})
         except Exception as exc:  # any failure of the method is the scenario's error; Ctrl-C still propagates
             end_phase()
-            error = f"{history.phase}: {type(exc).__name__}: {exc}"
+            error = RunnerError.of(history.phase, exc)
         finally:
             errors = ctx.nemesis.heal_all()
             ctx.stop_bursts()
             if errors:
-                error = (error + "; " if error else "") + "heal failed: " + "; ".join(errors)
+                error = RunnerError.lab(error, "heal", "HealFailed", "; ".join(errors))
         phase("collect")
         obs = observe.collect(ctx)
         error = broker_contract.run_error(obs, error)  # the lab's ground truth must keep its own contract
@@ -136,7 +136,8 @@ class Runner:
             phases=phases,
             faults=fault_windows(ops),
             verdicts=verdicts,
-            error=error,
+            error=error.line if error else None,
+            runner_error=error,
             cycle_s=ctx.cycle_s(),
             ops=sum(1 for op in ops if op.type == "invoke"),
             goals=goals,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 
-from chaos_lab.models import Observation
+from chaos_lab.models import Observation, RunnerError
 
 TOLERANCE = 1e-6  # quantities are floats summed in SQLite: compare as the checkers do
 
@@ -90,14 +90,13 @@ def verify(obs: Observation) -> None:
         raise BrokerContractBroken("; ".join(problems))
 
 
-def run_error(obs: Observation, error: str | None) -> str | None:
-    """The runner's `error` after collect: unchanged when the broker kept its contract, else with
-    `collect: BrokerContractBroken: <clauses>` (a lab error) added."""
+def run_error(obs: Observation, error: RunnerError | None) -> RunnerError | None:
+    """The runner's error after collect: unchanged when the broker kept its contract, else a lab error
+    (`collect: BrokerContractBroken: <clauses>`, after the first error if there was one)."""
     problems = broken_clauses(obs)
     if not problems:
         return error
-    broken = f"collect: {BrokerContractBroken.__name__}: " + "; ".join(problems)
-    return broken if error is None else f"{error}; {broken}"
+    return RunnerError.lab(error, "collect", BrokerContractBroken.__name__, "; ".join(problems))
 
 
 __all__ = ["BrokerContractBroken", "broken_clauses", "run_error", "verify"]

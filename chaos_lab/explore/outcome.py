@@ -17,14 +17,12 @@ from chaos_lab.report.files import append_history, write_logs, write_reports
 from chaos_lab.runner import ScenarioRun
 from chaos_lab.scenarios.model import Scenario
 
-# Errors in these phases mean the engine did not come back or could not be verified: judged, not discarded.
-ENGINE_PHASES = ("recover", "verify")
-
 
 def classify(result: ScenarioResult) -> tuple[list[str], str | None]:
-    """(failed checkers that count as violations, lab error or None)."""
+    """(failed checkers that count as violations, lab error or None). An error where the engine did not come
+    back or could not be verified is judged on the verdicts (`RunnerError.judges_engine`), not discarded."""
     failed = sorted(v.name for v in result.verdicts if not v.ok)
-    if result.error is None or result.error.split(":", 1)[0] in ENGINE_PHASES:
+    if result.runner_error is None or result.runner_error.judges_engine:
         return failed, None
     return [], result.error
 
@@ -73,6 +71,7 @@ class ScheduleOutcome(BaseModel):
     finished_s: float = 0.0  # since the exploration started
     reach: dict[str, int] = Field(default_factory=dict)  # reach events of the run, by name
     missed_goals: list[str] = Field(default_factory=list)  # goals its faults never met: a vacuous schedule
+    weights: dict[str, float] = Field(default_factory=dict)  # `--draw reach`: kinds weighted above 1
 
 
 class ShrinkStep(BaseModel):
@@ -116,6 +115,8 @@ class ExploreReport(BaseModel):
     max_schedules: int
     parallel: int
     kinds: list[str]
+    draw: str = "uniform"  # or "reach" (chaos_lab/explore/draw.py)
+    draw_weights: dict[str, float] = Field(default_factory=dict)  # `--draw reach`: the last weights above 1
     unexplored_kinds: list[str]  # fault kinds of the lab the explorer has no parameter generator for
     started: datetime
     duration_s: float = 0.0

@@ -31,11 +31,6 @@ def _tag(name: str) -> str:
     return "mut-" + name.split("-", 1)[0] if name != "clean" else "selftest-clean"
 
 
-# A scenario that failed before its method (the lab reset, the steady-state probe) tested nothing: on a
-# loaded host the steady state can flicker (the broker probe going stale). Such a run is repeated once; an
-# engine that cannot reach its steady state twice is reported with the error (a detection for a mutant, an
-# alarm if clean).
-NOT_STARTED = ("reset:", "steady-state:")
 
 
 def _run_variant(row: Row, tag: str, scenarios: list[str], lab_factory: LabFactory, say: Say) -> None:
@@ -46,7 +41,10 @@ def _run_variant(row: Row, tag: str, scenarios: list[str], lab_factory: LabFacto
         for name in scenarios:
             scenario = BY_NAME[name]
             result = runner.run(scenario, scenario.seeds[0]).result
-            if result.error is not None and result.error.startswith(NOT_STARTED):
+            # A run that failed before its method (the lab reset, the steady-state probe) tested nothing: on a
+            # loaded host the steady state can flicker (the broker probe going stale). It is repeated once; an
+            # engine that cannot reach its steady state twice is reported with the error (an alarm if clean).
+            if result.runner_error is not None and result.runner_error.not_started:
                 say(f"  {row.name} x {name}: did not start ({result.error[:120]}), once more")
                 result = runner.run(scenario, scenario.seeds[0]).result
             row.cells.append(Cell.of(result))

@@ -19,8 +19,14 @@ def _record() -> Observation:
 
 def _attempt(obs: Observation, seq: int, coid: str, outcome: str) -> BrokerAttempt:
     ref = obs.broker_attempts[0]
-    return BrokerAttempt(seq=seq, client_order_id=coid, received_at=ref.received_at,
-                         duplicate=outcome == "duplicate", outcome=outcome, body={})  # type: ignore[arg-type]
+    return BrokerAttempt(
+        seq=seq,
+        client_order_id=coid,
+        received_at=ref.received_at,
+        duplicate=outcome == "duplicate",
+        outcome=outcome,
+        body={},
+    )  # type: ignore[arg-type]
 
 
 def test_a_correct_record_keeps_the_contract() -> None:
@@ -81,14 +87,29 @@ def test_a_broken_clause_is_a_lab_error_never_a_pass_or_an_engine_failure() -> N
     obs = _record()
     obs.broker_positions["EURUSD"] = 0.0
     error = contract.run_error(obs, None)
-    assert error is not None and error.startswith("collect: BrokerContractBroken: positions differ")
-    parsed = RunnerError.parse(error)
-    assert (parsed.phase, parsed.cause) == ("collect", "BrokerContractBroken")
+    assert error is not None and error.line.startswith("collect: BrokerContractBroken: positions differ")
+    assert (error.phase, error.cause, error.judges_engine) == ("collect", "BrokerContractBroken", False)
+    assert RunnerError.parse(error.line) == error  # a summary written with only the line reads back the same
     started = obs.broker_attempts[0].received_at
-    result = ScenarioResult(scenario="s", tier=1, seed=1, ok=False, started=started, duration_s=1.0,
-                            wait_s=0.0, verdicts=[], error=error)
+    result = ScenarioResult(
+        scenario="s",
+        tier=1,
+        seed=1,
+        ok=False,
+        started=started,
+        duration_s=1.0,
+        wait_s=0.0,
+        verdicts=[],
+        error=error.line,
+        runner_error=error,
+    )
     assert result.status == "runner_error"
-    assert contract.run_error(obs, "method: WaitTimeout: x").startswith("method: WaitTimeout: x; collect: ")
+    # after an error where the engine did not come back, a broken contract still makes the run judge nothing
+    first = RunnerError(phase="recover", cause="WaitTimeout", message="x")
+    assert first.judges_engine
+    both = contract.run_error(obs, first)
+    assert both is not None and both.line.startswith("recover: WaitTimeout: x; collect: BrokerContractBroken")
+    assert not both.judges_engine and RunnerError.parse(both.line) == both
     try:
         contract.verify(obs)
     except contract.BrokerContractBroken as exc:
@@ -101,10 +122,15 @@ def test_a_seeded_order_needs_no_attempt_but_must_not_be_filled_again() -> None:
     """Orders in the book before the run (a start from captured data) have no attempt of this run; a re-send
     of one is a duplicate attempt, and a second fill of one breaks the contract."""
     obs = _record()
-    seeded = obs.broker_orders[0].model_copy(update={
-        "client_order_id": "SOLAT-old", "broker_order_id": "B-old", "seeded": True, "side": "BUY",
-        "quantity": 1.0,
-    })
+    seeded = obs.broker_orders[0].model_copy(
+        update={
+            "client_order_id": "SOLAT-old",
+            "broker_order_id": "B-old",
+            "seeded": True,
+            "side": "BUY",
+            "quantity": 1.0,
+        }
+    )
     obs.broker_orders.append(seeded)
     obs.broker_positions = {**obs.broker_positions, seeded.symbol: obs.broker_positions[seeded.symbol] + 1.0}
     next_seq = obs.broker_attempts[-1].seq + 1
@@ -112,3 +138,21 @@ def test_a_seeded_order_needs_no_attempt_but_must_not_be_filled_again() -> None:
     assert contract.broken_clauses(obs) == []
     obs.broker_attempts.append(_attempt(obs, next_seq + 1, "SOLAT-old", "filled"))
     assert contract.broken_clauses(obs) == ["1 seeded orders filled again (first SOLAT-old)"]
+
+
+def test_one_rule_says_whether_a_runner_error_judges_the_engine() -> None:
+    """The explorer, the self-test and the report use these two properties, never the error's text."""
+    boom = RuntimeError("no answer in 120s")
+    assert RunnerError.of("verify", boom).judges_engine and not RunnerError.of("verify", boom).not_started
+    assert RunnerError.of("recover", boom).judges_engine
+    for phase in ("reset", "steady-state"):
+        e = RunnerError.of(phase, boom)
+        assert e.not_started and not e.judges_engine
+    assert not RunnerError.of("method", boom).judges_engine
+    healed = RunnerError.lab(RunnerError.of("verify", boom), "heal", "HealFailed", "toxic still on")
+    assert (
+        not healed.judges_engine
+        and healed.line == "verify: RuntimeError: no answer in 120s; heal failed: toxic still on"
+    )
+    alone = RunnerError.lab(None, "heal", "HealFailed", "toxic still on")
+    assert alone.line == "heal failed: toxic still on" and RunnerError.parse(alone.line) == alone
