@@ -7,6 +7,7 @@ from (seed, index) and from its file alone.
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from chaos_lab.explore.draw import Draw, boosted, kind_weights
 from chaos_lab.explore.outcome import (
     ExploreReport,
     ScheduleOutcome,
@@ -26,6 +28,7 @@ from chaos_lab.explore.outcome import (
 from chaos_lab.explore.render import render
 from chaos_lab.explore.schedule import Schedule, generate
 from chaos_lab.explore.shrink import Candidate, shrink
+from chaos_lab.models import RunnerError
 from chaos_lab.parallel import Work, Workers
 from chaos_lab.runner import Runner, ScenarioRun
 from chaos_lab.scenarios.files import write_scenario
@@ -48,6 +51,7 @@ class Settings:
     shrink_seconds: float = 900.0
     replays: int = 3
     keep_going: bool = False  # explore the whole budget even after a violation (no shrinking then)
+    draw: Draw = "uniform"  # "reach": kinds whose schedules reached rare events weigh more (draw.py)
 
 
 class Explorer:
@@ -58,6 +62,9 @@ class Explorer:
         self.t0 = time.monotonic()
         self.workers: Workers[Any, Any] | None = None
         self._reset_failures: dict[str, int] = {}
+        self._done: list[ScheduleOutcome] = []  # in the order they finished: what `--draw reach` weighs
+        self._done_lock = threading.Lock()
+        self._drawn: dict[int, Schedule] = {}  # what each index drew (with `--draw reach` it has a history)
 
     def stop(self) -> None:
         if self.workers is not None:
@@ -91,31 +98,37 @@ class Explorer:
         limit = s.start_index + s.max_schedules
         stop_after_violation = not s.keep_going
 
-        def next_index() -> tuple[int, Schedule, Path] | None:
+        def next_index() -> tuple[int, Schedule, Path, dict[str, float]] | None:
             if time.monotonic() >= deadline:
                 return None
             index = next(indices)
             if index >= limit:
                 return None
-            schedule = generate(s.seed, index, s.kinds)
+            weights = self.weights()
+            schedule = generate(s.seed, index, s.kinds, weights)
+            self._drawn[index] = schedule
+            extra = boosted(weights)
             # Written before it runs: a schedule that hangs or kills the lab can still be replayed.
             path = write_scenario(
                 render(schedule),
                 self.out / "schedules" / f"{schedule.name}.yaml",
-                header=f"chaos-lab explore --seed {s.seed}, index {index}\n"
-                f"replay: chaos-lab run --file <this file>",
+                header=f"chaos-lab explore --seed {s.seed}, index {index}"
+                + (f", --draw reach with weights {extra}" if extra else "")
+                + "\nreplay: chaos-lab run --file <this file>",
             )
-            return index, schedule, path
+            return index, schedule, path, extra
 
-        def one(lab: Any, meter: WaitMeter, item: tuple[int, Schedule, Path]) -> ScheduleOutcome:
-            index, schedule, path = item
+        def one(
+            lab: Any, meter: WaitMeter, item: tuple[int, Schedule, Path, dict[str, float]]
+        ) -> ScheduleOutcome:
+            index, schedule, path, weights = item
             scenario = render(schedule)
             run = Runner(lab, meter=meter).run(scenario, schedule.seed)
             violated, error = classify(run.result)
-            self._lab_health(lab, error)
+            self._lab_health(lab, run.result.runner_error)
             if violated or error:
                 keep_run(self.out / "runs", schedule.name, run)
-            return ScheduleOutcome(
+            outcome = ScheduleOutcome(
                 index=index,
                 name=schedule.name,
                 file=str(path),
@@ -131,7 +144,11 @@ class Explorer:
                 finished_s=round(time.monotonic() - self.t0, 3),
                 reach=run.result.reach,
                 missed_goals=[g.goal.describe() for g in run.result.missed_goals],
+                weights=weights,
             )
+            with self._done_lock:
+                self._done.append(outcome)
+            return outcome
 
         self.workers = Workers(self.labs, Work(next_index), one)
         first: ScheduleOutcome | None = None
@@ -144,16 +161,26 @@ class Explorer:
                 if stop_after_violation:
                     self.workers.work.stop.set()  # the others finish their current schedule
         self.report.schedules.sort(key=lambda o: o.index)
+        self.report.draw_weights = boosted(self.weights())
         return first
 
-    def _lab_health(self, lab: Any, error: str | None) -> None:
+    def weights(self) -> dict[str, float] | None:
+        """`--draw reach`: the kinds' weights from the schedules finished so far; uniform: None."""
+        if self.s.draw != "reach":
+            return None
+        with self._done_lock:
+            done = list(self._done)
+        return kind_weights(done, self.s.kinds)
+
+    def _lab_health(self, lab: Any, error: RunnerError | None) -> None:
         """A lab that cannot even be reset is gone (Docker trouble, someone removed it): stop instead of
         burning through the schedule indices."""
         key = str(getattr(lab, "project", id(lab)))
-        lost = error is not None and error.startswith(("reset:", "steady-state:"))
+        lost = error is not None and error.not_started
         self._reset_failures[key] = self._reset_failures.get(key, 0) + 1 if lost else 0
         if self._reset_failures[key] >= MAX_RESET_FAILURES:
-            raise RuntimeError(f"lab {key} unusable ({MAX_RESET_FAILURES} resets in a row failed): {error}")
+            line = error.line if error else ""
+            raise RuntimeError(f"lab {key} unusable ({MAX_RESET_FAILURES} resets in a row failed): {line}")
 
     def _say_outcome(self, o: ScheduleOutcome) -> None:
         quiet = "vacuous" if o.missed_goals else "ok"
@@ -167,7 +194,7 @@ class Explorer:
     # -- shrink --------------------------------------------------------------------------------------------
     def shrink(self, outcome: ScheduleOutcome) -> ShrinkReport:
         t0 = time.monotonic()
-        original = generate(self.s.seed, outcome.index, self.s.kinds)
+        original = self._drawn.get(outcome.index) or generate(self.s.seed, outcome.index, self.s.kinds)
         target = set(outcome.violated)
         counter = itertools.count(1)
 
@@ -244,6 +271,7 @@ def new_report(settings: Settings, parallel: int, unexplored: list[str]) -> Expl
         max_schedules=settings.max_schedules,
         parallel=parallel,
         kinds=settings.kinds,
+        draw=settings.draw,
         unexplored_kinds=unexplored,
         started=datetime.now(UTC),
     )
