@@ -6,10 +6,6 @@ Full proof (slow; numbers go into the final report):
     python -m bench.mutants prove --budget 8m --parallel 2 [--only NAME]
 It runs, per mutant, the relevant catalogue scenarios (they must pass) and `chaos-lab explore` (it must find a
 violation), and prints time to first violation, the shrunk schedule and its reproduction rate.
-
-Uniform draw against `--draw reach`, same seed, budget and lab count, no shrinking:
-    python -m bench.mutants draws --budget 6m --seeds 1,2 [--focused] [--only NAME]
-prints, per mutant and seed, each draw's time to its first violation and the ratio reach/uniform.
 """
 
 from __future__ import annotations
@@ -76,9 +72,9 @@ MUTANTS: tuple[Mutant, ...] = (
             (
                 "engine.py",
                 "            if drift:\n"
-                '                self.trip(describe_drift(drift), cause="position_drift")\n',
+                "                self.trip(describe_drift(drift), cause=\"position_drift\")\n",
                 "            if drift:\n"
-                '                self.trip(describe_drift(drift), cause="position_drift")\n'
+                "                self.trip(describe_drift(drift), cause=\"position_drift\")\n"
                 "            elif self.kill_switch.is_active and not was_active:\n"
                 "                self.kill_switch.reset(self.config.kill_switch_token or '', "
                 "self.config.kill_switch_token)\n",
@@ -97,7 +93,7 @@ MUTANTS: tuple[Mutant, ...] = (
             (
                 "execution/router.py",
                 "                except BrokerError:\n"
-                '                    reach.emit("reconcile_lookup", result="failed")\n'
+                "                    reach.emit(\"reconcile_lookup\", result=\"failed\")\n"
                 "                    raise\n",
                 "                except BrokerError:  # broker unreachable: it cannot have the order\n"
                 "                    order = None\n",
@@ -281,61 +277,6 @@ def prove(mutant: Mutant, budget: str, seed: int, parallel: int, focused: bool) 
     return row
 
 
-def _first_violation(out: str) -> dict[str, object]:
-    """What an explore run's report says about its first violation (None fields: not found)."""
-    report = next((ln.split("report: ", 1)[1] for ln in out.splitlines() if ln.startswith("report: ")), None)
-    if report is None:
-        return {"first_violation_s": None, "schedules": None, "index": None, "tail": out.strip()[-400:]}
-    data = json.loads(Path(report).read_text())
-    violated = [s for s in data["schedules"] if s["violated"]]
-    return {
-        "first_violation_s": data["first_violation_s"],
-        "schedules": len(data["schedules"]),
-        "index": violated[0]["index"] if violated else None,
-        "weights": data.get("draw_weights"),
-        "report": report,
-    }
-
-
-def draws(
-    mutant: Mutant, budget: str, seeds: list[int], parallel: int, focused: bool
-) -> list[dict[str, object]]:
-    """The uniform and the reach draw on one mutant image, per seed: time to the first violation."""
-    tag = build(mutant)
-    rows: list[dict[str, object]] = []
-    try:
-        for seed in seeds:
-            for draw in ("uniform", "reach"):
-                args = ["explore", "--budget", budget, "--seed", str(seed), "--parallel", str(parallel)]
-                args += ["--no-shrink", "--draw", draw]
-                if focused and mutant.faults:
-                    args += ["--faults", mutant.faults]
-                rc, out = _chaos_lab(args, tag, 3 * 3600)
-                row = {"mutant": mutant.name, "seed": seed, "draw": draw, "rc": rc, **_first_violation(out)}
-                rows.append(row)
-                print(json.dumps(row), flush=True)
-    finally:
-        remove(tag)
-    return rows
-
-
-def _draw_table(rows: list[dict[str, object]], budget: str) -> str:
-    lines = ["| planted bug | seed | uniform | reach | reach / uniform |", "|---|---|---|---|---|"]
-    keyed = {(r["mutant"], r["seed"], r["draw"]): r for r in rows}
-
-    def cell(r: dict[str, object]) -> str:
-        if r["first_violation_s"] is None:
-            return f"not found ({r['schedules']} schedules in {budget})"
-        return f"{r['first_violation_s']:.0f} s (schedule {r['index']} of {r['schedules']})"
-
-    for mutant, seed in dict.fromkeys((r["mutant"], r["seed"]) for r in rows):
-        u, w = keyed[(mutant, seed, "uniform")], keyed[(mutant, seed, "reach")]
-        a, b = u["first_violation_s"], w["first_violation_s"]
-        ratio = f"{b / a:.2f}" if isinstance(a, float | int) and isinstance(b, float | int) and a else "-"
-        lines.append(f"| {mutant} | {seed} | {cell(u)} | {cell(w)} | {ratio} |")
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.mutants")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -345,22 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--parallel", type=int, default=2)
     p.add_argument("--only", action="append")
     p.add_argument("--focused", action="store_true", help="use each mutant's --faults narrowing")
-    d = sub.add_parser("draws", help="uniform against --draw reach: time to the first violation")
-    d.add_argument("--budget", default="6m")
-    d.add_argument("--seeds", default="1")
-    d.add_argument("--parallel", type=int, default=2)
-    d.add_argument("--only", action="append")
-    d.add_argument("--focused", action="store_true", help="use each mutant's --faults narrowing")
     sub.add_parser("list")
     args = parser.parse_args(argv)
-    if args.cmd == "draws":
-        seeds = [int(x) for x in args.seeds.split(",")]
-        table: list[dict[str, object]] = []
-        for m in MUTANTS:
-            if not args.only or m.name in args.only:
-                table += draws(m, args.budget, seeds, args.parallel, args.focused)
-        print(_draw_table(table, args.budget), flush=True)
-        return 0
     if args.cmd == "list":
         for m in MUTANTS:
             print(f"{m.name}: {m.story}")

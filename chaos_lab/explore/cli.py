@@ -19,7 +19,6 @@ from rich.console import Console
 
 from chaos_lab.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LAB, EXIT_OK, EXIT_USAGE
 from chaos_lab.explore.determinism import check_determinism
-from chaos_lab.explore.draw import DRAWS
 from chaos_lab.explore.explorer import Explorer, Settings, new_report
 from chaos_lab.explore.kinds import explorable
 from chaos_lab.explore.outcome import ExploreReport
@@ -44,12 +43,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--budget", default="10m", help="wall-time budget, e.g. 10m, 90s (default 10m)")
     p.add_argument("--seed", type=int, default=1, help="seed of the schedules (>= 0)")
     p.add_argument("--faults", help="comma-separated fault kinds to draw from (default: every kind)")
-    p.add_argument(
-        "--draw",
-        choices=DRAWS,
-        default="uniform",
-        help="uniform (default), or reach: weight kinds whose schedules reached rarely reached events",
-    )
     p.add_argument("--parallel", type=int, default=1, help="lab instances (1-8)")
     p.add_argument("--max-schedules", type=int, default=1000, help="bound on the number of schedules")
     p.add_argument("--start-index", type=int, default=0, help="first schedule index")
@@ -108,7 +101,6 @@ def _settings(args: argparse.Namespace) -> Settings | str:
         shrink_tries=args.shrink_tries,
         replays=args.replays,
         keep_going=args.keep_going,
-        draw=getattr(args, "draw", "uniform"),
     )
 
 
@@ -128,8 +120,7 @@ def cmd_explore(args: argparse.Namespace, console: Console, lab_factory: Any = N
         print(line, flush=True)
 
     say(
-        f"chaos-lab explore seed={settings.seed} draw={settings.draw} budget={settings.budget_s:.0f}s "
-        f"on {args.parallel} lab(s) "
+        f"chaos-lab explore seed={settings.seed} budget={settings.budget_s:.0f}s on {args.parallel} lab(s) "
         f"({', '.join(lab.project for lab in pool.labs)}); kinds: {', '.join(settings.kinds)}"
         + (f"; not explored (no parameter generator): {', '.join(unexplored)}" if unexplored else "")
     )
@@ -193,8 +184,6 @@ def _summary(report: ExploreReport, out: Path, say: Any) -> None:
         f"reach: {report.vacuous} vacuous schedules (a fault missed its goal); schedules per reach event "
         f"{report.reach_map or 'none'}; engine events never reached: {', '.join(never) or 'none'}"
     )
-    if report.draw == "reach":
-        say(f"draw reach: kinds weighted above 1 at the end {report.draw_weights or 'none'}")
     sh = report.shrink
     if sh is not None:
         say(

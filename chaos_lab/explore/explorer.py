@@ -7,7 +7,6 @@ from (seed, index) and from its file alone.
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from chaos_lab.explore.draw import Draw, boosted, kind_weights
 from chaos_lab.explore.outcome import (
     ExploreReport,
     ScheduleOutcome,
@@ -51,7 +49,6 @@ class Settings:
     shrink_seconds: float = 900.0
     replays: int = 3
     keep_going: bool = False  # explore the whole budget even after a violation (no shrinking then)
-    draw: Draw = "uniform"  # "reach": kinds whose schedules reached rare events weigh more (draw.py)
 
 
 class Explorer:
@@ -62,9 +59,6 @@ class Explorer:
         self.t0 = time.monotonic()
         self.workers: Workers[Any, Any] | None = None
         self._reset_failures: dict[str, int] = {}
-        self._done: list[ScheduleOutcome] = []  # in the order they finished: what `--draw reach` weighs
-        self._done_lock = threading.Lock()
-        self._drawn: dict[int, Schedule] = {}  # what each index drew (with `--draw reach` it has a history)
 
     def stop(self) -> None:
         if self.workers is not None:
@@ -98,37 +92,31 @@ class Explorer:
         limit = s.start_index + s.max_schedules
         stop_after_violation = not s.keep_going
 
-        def next_index() -> tuple[int, Schedule, Path, dict[str, float]] | None:
+        def next_index() -> tuple[int, Schedule, Path] | None:
             if time.monotonic() >= deadline:
                 return None
             index = next(indices)
             if index >= limit:
                 return None
-            weights = self.weights()
-            schedule = generate(s.seed, index, s.kinds, weights)
-            self._drawn[index] = schedule
-            extra = boosted(weights)
+            schedule = generate(s.seed, index, s.kinds)
             # Written before it runs: a schedule that hangs or kills the lab can still be replayed.
             path = write_scenario(
                 render(schedule),
                 self.out / "schedules" / f"{schedule.name}.yaml",
-                header=f"chaos-lab explore --seed {s.seed}, index {index}"
-                + (f", --draw reach with weights {extra}" if extra else "")
-                + "\nreplay: chaos-lab run --file <this file>",
+                header=f"chaos-lab explore --seed {s.seed}, index {index}\n"
+                f"replay: chaos-lab run --file <this file>",
             )
-            return index, schedule, path, extra
+            return index, schedule, path
 
-        def one(
-            lab: Any, meter: WaitMeter, item: tuple[int, Schedule, Path, dict[str, float]]
-        ) -> ScheduleOutcome:
-            index, schedule, path, weights = item
+        def one(lab: Any, meter: WaitMeter, item: tuple[int, Schedule, Path]) -> ScheduleOutcome:
+            index, schedule, path = item
             scenario = render(schedule)
             run = Runner(lab, meter=meter).run(scenario, schedule.seed)
             violated, error = classify(run.result)
             self._lab_health(lab, run.result.runner_error)
             if violated or error:
                 keep_run(self.out / "runs", schedule.name, run)
-            outcome = ScheduleOutcome(
+            return ScheduleOutcome(
                 index=index,
                 name=schedule.name,
                 file=str(path),
@@ -144,11 +132,7 @@ class Explorer:
                 finished_s=round(time.monotonic() - self.t0, 3),
                 reach=run.result.reach,
                 missed_goals=[g.goal.describe() for g in run.result.missed_goals],
-                weights=weights,
             )
-            with self._done_lock:
-                self._done.append(outcome)
-            return outcome
 
         self.workers = Workers(self.labs, Work(next_index), one)
         first: ScheduleOutcome | None = None
@@ -161,16 +145,7 @@ class Explorer:
                 if stop_after_violation:
                     self.workers.work.stop.set()  # the others finish their current schedule
         self.report.schedules.sort(key=lambda o: o.index)
-        self.report.draw_weights = boosted(self.weights())
         return first
-
-    def weights(self) -> dict[str, float] | None:
-        """`--draw reach`: the kinds' weights from the schedules finished so far; uniform: None."""
-        if self.s.draw != "reach":
-            return None
-        with self._done_lock:
-            done = list(self._done)
-        return kind_weights(done, self.s.kinds)
 
     def _lab_health(self, lab: Any, error: RunnerError | None) -> None:
         """A lab that cannot even be reset is gone (Docker trouble, someone removed it): stop instead of
@@ -194,7 +169,7 @@ class Explorer:
     # -- shrink --------------------------------------------------------------------------------------------
     def shrink(self, outcome: ScheduleOutcome) -> ShrinkReport:
         t0 = time.monotonic()
-        original = self._drawn.get(outcome.index) or generate(self.s.seed, outcome.index, self.s.kinds)
+        original = generate(self.s.seed, outcome.index, self.s.kinds)
         target = set(outcome.violated)
         counter = itertools.count(1)
 
@@ -271,7 +246,6 @@ def new_report(settings: Settings, parallel: int, unexplored: list[str]) -> Expl
         max_schedules=settings.max_schedules,
         parallel=parallel,
         kinds=settings.kinds,
-        draw=settings.draw,
         unexplored_kinds=unexplored,
         started=datetime.now(UTC),
     )

@@ -71,7 +71,6 @@ class ScheduleOutcome(BaseModel):
     finished_s: float = 0.0  # since the exploration started
     reach: dict[str, int] = Field(default_factory=dict)  # reach events of the run, by name
     missed_goals: list[str] = Field(default_factory=list)  # goals its faults never met: a vacuous schedule
-    weights: dict[str, float] = Field(default_factory=dict)  # `--draw reach`: kinds weighted above 1
 
 
 class ShrinkStep(BaseModel):
@@ -115,8 +114,6 @@ class ExploreReport(BaseModel):
     max_schedules: int
     parallel: int
     kinds: list[str]
-    draw: str = "uniform"  # or "reach" (chaos_lab/explore/draw.py)
-    draw_weights: dict[str, float] = Field(default_factory=dict)  # `--draw reach`: the last weights above 1
     unexplored_kinds: list[str]  # fault kinds of the lab the explorer has no parameter generator for
     started: datetime
     duration_s: float = 0.0

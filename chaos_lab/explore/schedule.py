@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import random
-from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -124,23 +123,7 @@ HOLDING = (
 LOST_ANSWER_S = 3.0  # the engine's broker read timeout: a broker later than this fills unheard
 
 
-Weights = Mapping[str, float] | None  # per kind (`draw.kind_weights`); None or all equal: the uniform draw
-
-
-def _pick(rng: random.Random, seq: Sequence[str], weights: Weights) -> str:
-    """rng.choice, weighted when the weights of `seq` differ (equal weights: the very same random call)."""
-    if weights is None or len({weights.get(k, 1.0) for k in seq}) <= 1:
-        return rng.choice(seq)
-    return rng.choices(seq, weights=[weights.get(k, 1.0) for k in seq])[0]
-
-
-def _share(weights: Weights, kind: str) -> float:
-    """Probability that swarm keeps a kind: 1/2 at weight 1, w/(1+w) above (4/5 at weight 4)."""
-    w = 1.0 if weights is None else weights.get(kind, 1.0)
-    return w / (1.0 + w)
-
-
-def swarm(rng: random.Random, kinds: list[str], weights: Weights = None) -> list[str]:
+def swarm(rng: random.Random, kinds: list[str]) -> list[str]:
     """The kinds this schedule draws from (swarm testing): half the time one holding fault (disk, link) and
     one process fault, plus sometimes one more kind; otherwise each kind with probability 1/2. Fewer kinds
     per schedule means each combination of them is drawn far more often than from the whole table."""
@@ -149,11 +132,11 @@ def swarm(rng: random.Random, kinds: list[str], weights: Weights = None) -> list
     process = [k for k in kinds if RULES[k].role == "process"]
     holding = [k for k in kinds if outlives_restart(k)]
     if process and holding and rng.random() < 0.5:
-        picked = {_pick(rng, holding, weights), _pick(rng, process, weights)}
+        picked = {rng.choice(holding), rng.choice(process)}
         if rng.random() < 0.3:
-            picked.add(_pick(rng, kinds, weights))
+            picked.add(rng.choice(kinds))
         return sorted(picked)
-    return sorted(k for k in kinds if rng.random() < _share(weights, k)) or [_pick(rng, kinds, weights)]
+    return sorted(k for k in kinds if rng.random() < 0.5) or [rng.choice(kinds)]
 
 
 def _signals(rng: random.Random, count: int) -> tuple[Signal, ...]:
@@ -217,14 +200,11 @@ def _operator(rng: random.Random, faults: list[FaultSpec]) -> tuple[OperatorActi
     return tuple(ops)
 
 
-def generate(seed: int, index: int, kinds: list[str], weights: Weights = None) -> Schedule:
-    """Schedule (seed, index). `weights` (per kind, >= 1; `explore --draw reach`) make a kind likelier in the
-    swarm subset and in each fault's draw; without them, or all equal, the draw is the uniform one."""
+def generate(seed: int, index: int, kinds: list[str]) -> Schedule:
     if not kinds:
         raise ValueError("no explorable fault kind to draw from")
     rng = rng_for(seed, index)
-    w = weights or {}
-    drawn = swarm(rng, kinds, weights)
+    drawn = swarm(rng, kinds)
     workload = Workload(
         signals=_signals(rng, rng.randint(20, 60)),
         concurrency=rng.randint(1, 4),
@@ -235,9 +215,9 @@ def generate(seed: int, index: int, kinds: list[str], weights: Weights = None) -
     level = 0
     process = [k for k in drawn if RULES[k].role == "process"]
     for i in range(rng.randint(1, 4)):
-        kind = rng.choices(drawn, weights=[RULES[k].weight * w.get(k, 1.0) for k in drawn])[0]
+        kind = rng.choices(drawn, weights=[RULES[k].weight for k in drawn])[0]
         if faults and outlives_restart(faults[-1].kind) and process and rng.random() < 0.5:
-            kind = _pick(rng, process, weights)  # a held disk or link fault, then a crash or restart under it
+            kind = rng.choice(process)  # a held disk or link fault, then a crash or restart under it
         fault = _fault(rng, i, kind, faults[-1] if faults else None, level)
         trigger = fault.trigger
         level = int(trigger.value) if trigger.kind in ("ops", "broker_orders") else level + 3

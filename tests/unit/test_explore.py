@@ -4,27 +4,17 @@ follow the faults, shrink candidates are smaller, and the shrink loop keeps what
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from chaos_lab.explore import explorer as explorer_mod
 from chaos_lab.explore import kinds as kinds_mod
 from chaos_lab.explore.cli import parse_duration
-from chaos_lab.explore.draw import BONUS_CAP, boosted, kind_weights
-from chaos_lab.explore.explorer import Explorer, Settings, new_report
 from chaos_lab.explore.kinds import BREAKING_TOXICS, RULES, explorable
-from chaos_lab.explore.outcome import ExploreReport
 from chaos_lab.explore.render import render
 from chaos_lab.explore.schedule import FaultSpec, Schedule, Trigger, generate
 from chaos_lab.explore.shrink import _without_fault, candidates, shrink
 from chaos_lab.faults.catalog import FAULT_KINDS
-from chaos_lab.models import ScenarioResult
-from chaos_lab.runner import ScenarioRun
 from chaos_lab.scenarios.files import dump_scenario, load_scenario, write_scenario
 from chaos_lab.scenarios.model import (
     ActivateKillSwitch,
@@ -32,7 +22,6 @@ from chaos_lab.scenarios.model import (
     Heal,
     Inject,
     ResetKillSwitch,
-    Scenario,
     Sleep,
     WaitBrokerOrders,
     WaitEngine,
@@ -307,117 +296,3 @@ def test_explore_usage_errors_are_one_line_exit_2(
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
-
-
-# -- `--draw reach` (chaos_lab/explore/draw.py) ------------------------------------------------------------
-
-# sha256 over generate(seed, 0..199) before the reach draw existed: the uniform draw must not move.
-UNIFORM_DIGESTS = {
-    (7, "all"): "64e93bc0e58e1bc8",
-    (1, "all"): "de37ab379ac66da2",
-    (3, "disk_fill,kill"): "4c5e955d5f1a4a84",
-}
-
-
-def _digest(seed: int, kinds: list[str], weights: dict[str, float] | None = None) -> str:
-    h = hashlib.sha256()
-    for index in range(200):
-        h.update(generate(seed, index, kinds, weights).model_dump_json().encode())
-    return h.hexdigest()[:16]
-
-
-def test_uniform_draw_is_what_it_was_and_weights_of_one_change_nothing() -> None:
-    for (seed, which), digest in UNIFORM_DIGESTS.items():
-        kinds = KINDS if which == "all" else which.split(",")
-        assert _digest(seed, kinds) == digest
-        assert _digest(seed, kinds, {k: 1.0 for k in kinds}) == digest
-
-
-@dataclass
-class _Done:
-    faults: list[str]
-    reach: dict[str, int]
-    error: str | None = None
-
-
-def _history() -> list[_Done]:
-    common = {"signal_answered": 9, "broker_order_received": 5}
-    done = [_Done(["kill"], common), _Done(["toxic", "kill"], common), _Done(["pause"], common)]
-    done += [_Done(["disk_fill", "kill"], {**common, "kill_switch_save_failed": 1})]
-    done += [_Done(["stop"], common) for _ in range(4)]
-    return done
-
-
-def test_weights_move_towards_the_kind_that_reached_a_rare_event_and_are_bounded() -> None:
-    weights = kind_weights(_history(), KINDS)
-    # kill was in that schedule too, so it shares the credit; kinds that reached nothing rare stay at 1
-    assert weights["disk_fill"] == weights["kill"] == 2.0
-    assert {k for k, w in weights.items() if w != 1.0} == {"disk_fill", "kill"}
-    assert kind_weights(_history(), KINDS) == weights  # same outcomes, same weights
-    # nothing is rare in the first schedules (at most a quarter of them), and a rare event made common
-    # stops counting: the weights come back to 1
-    assert set(kind_weights(_history()[:3], KINDS).values()) == {1.0}
-    made_common = _history() + [_Done(["disk_fill"], {"kill_switch_save_failed": 1}) for _ in range(2)]
-    assert set(kind_weights(made_common, KINDS).values()) == {1.0}
-    # bounded: however many rare events, a weight is at most 1 + BONUS_CAP
-    many = [_Done(["stop"], {"signal_answered": 1}) for _ in range(40)]
-    many.append(_Done(["clock_step"], {f"event{i}": 1 for i in range(20)}))
-    assert kind_weights(many, KINDS)["clock_step"] == 1.0 + BONUS_CAP
-    # errored schedules are not weighed
-    errored = [*many[:-1], _Done(["toxic"], {"x": 1}, error="reset: gone")]
-    assert set(kind_weights(errored, KINDS).values()) == {1.0}
-
-
-def test_a_weighted_kind_is_drawn_more_often_and_the_draw_stays_deterministic() -> None:
-    weights = {k: 1.0 for k in KINDS} | {"corrupt_kill_switch": 1.0 + BONUS_CAP}
-
-    def share(w: dict[str, float] | None) -> float:
-        drawn = [{f.kind for f in generate(9, i, KINDS, w).faults} for i in range(400)]
-        return sum("corrupt_kill_switch" in kinds for kinds in drawn) / 400
-
-    uniform, weighted = share(None), share(weights)
-    assert weighted > 1.5 * uniform, (uniform, weighted)
-    again = [generate(9, i, KINDS, dict(weights)) for i in range(30)]
-    assert [generate(9, i, KINDS, weights) for i in range(30)] == again
-
-
-class _FakeRunner:
-    """Schedules with a truncated bar file reach `bars_read_failed`; every other one only common events."""
-
-    def __init__(self, lab: object, meter: object = None) -> None:
-        pass
-
-    def run(self, scenario: Scenario, seed: int) -> ScenarioRun:
-        kinds = {s.kind for s in scenario.method if isinstance(s, Inject)}
-        reach = {"signal_answered": 3} | ({"bars_read_failed": 1} if "truncate_parquet" in kinds else {})
-        result = ScenarioResult(
-            scenario=scenario.name, tier=0, seed=seed, ok=True, started=datetime.now(UTC), duration_s=0.1,
-            wait_s=0.0, reach=reach,
-        )
-        return ScenarioRun(result=result, history=[])
-
-
-def _explore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, draw: str) -> ExploreReport:
-    monkeypatch.setattr(explorer_mod, "Runner", _FakeRunner)
-    settings = Settings(seed=4, budget_s=600, kinds=KINDS, max_schedules=40, draw=draw)  # type: ignore[arg-type]
-    report = new_report(settings, 1, [])
-    Explorer([SimpleNamespace(project="fake")], settings, tmp_path, report, lambda _: None).explore()
-    return report
-
-
-def test_explorer_reach_draw_weighs_from_finished_schedules_and_replays(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    uniform = _explore(tmp_path / "u", monkeypatch, "uniform")
-    assert uniform.draw == "uniform" and all(not o.weights for o in uniform.schedules)
-    assert all(o.faults == [f.kind for f in generate(4, o.index, KINDS).faults] for o in uniform.schedules)
-    reach = _explore(tmp_path / "r", monkeypatch, "reach")
-    assert reach.draw == "reach" and "bars_read_failed" in reach.reach_map
-    boosted_ones = [o for o in reach.schedules if o.weights]
-    assert boosted_ones and all("truncate_parquet" in o.weights for o in boosted_ones)
-    for o in reach.schedules:  # each drew with the weights of the schedules finished before it (1 lab)
-        assert o.weights == boosted(kind_weights(reach.schedules[: o.index], KINDS))
-        assert o.faults == [f.kind for f in generate(4, o.index, KINDS, o.weights or None).faults]
-    assert [o.faults for o in _explore(tmp_path / "r2", monkeypatch, "reach").schedules] == [
-        o.faults for o in reach.schedules
-    ]
