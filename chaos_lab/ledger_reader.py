@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import re
 import zlib
+from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
 from chaos_lab.models import LedgerIssue, LedgerRecord, LedgerScan
@@ -121,3 +123,13 @@ def encode_record(obj: dict[str, object]) -> bytes:
     """A well-formed ledger line for `obj` (used by tests and by nothing that writes the real ledger)."""
     body = json.dumps(obj, separators=(",", ":")).encode()
     return f"{zlib.crc32(body) & 0xFFFFFFFF:08x} ".encode() + body + b"\n"
+
+
+def read_snapshot(read: Callable[[], bytes]) -> dict[str, Any] | None:
+    """The position snapshot file as JSON; None when there is none or it does not parse (another checker's
+    business: the engine ignores an unreadable snapshot and says so)."""
+    try:
+        body = json.loads(read())
+    except Exception:  # missing (FileNotFoundError, a lab that cannot read it) or not JSON
+        return None
+    return body if isinstance(body, dict) else None

@@ -182,6 +182,8 @@ class Observation(BaseModel):
     reach: list[ReachEvent] = Field(default_factory=list)  # engine and lab reach events, in time order
     #: the captured ledger a start from production's data began with (chaos_lab/start_state.py); None: empty
     start_ledger: LedgerScan | None = None
+    #: the position snapshot file after recovery (read before the ledger file); None: none or unreadable
+    snapshot: dict[str, Any] | None = None
 
 
 #: `Goal.during` in a fault kind's default goals: the window of the inject step that declares it.

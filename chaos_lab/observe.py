@@ -9,9 +9,9 @@ from typing import Any
 import requests
 
 from chaos_lab.context import ExperimentContext
-from chaos_lab.faults.files import LEDGER
+from chaos_lab.faults.files import LEDGER, SNAPSHOT
 from chaos_lab.faults.lab_ops import read_data_file
-from chaos_lab.ledger_reader import scan_ledger
+from chaos_lab.ledger_reader import read_snapshot, scan_ledger
 from chaos_lab.models import KillSwitchState, Observation
 
 SERVICES = ("engine", "broker", "toxiproxy")
@@ -35,6 +35,7 @@ def collect(ctx: ExperimentContext) -> Observation:
         obs.kill_switch_after = KillSwitchState.model_validate(obs.engine_state["kill_switch"])
     except (requests.RequestException, KeyError, ValueError):
         obs.engine_state = None
+    obs.snapshot = read_snapshot(lambda: read_data_file(ctx.lab, SNAPSHOT))  # before the ledger: never ahead
     try:
         obs.ledger_file = scan_ledger(read_data_file(ctx.lab, LEDGER), path=LEDGER)
     except Exception:  # the file may be missing or the engine down; the checkers say so

@@ -25,6 +25,7 @@ from chaos_lab.checkers import (
     positions_match,
     refuses_to_trade,
     resources_bounded,
+    snapshot_consistent,
     snapshots_resume,
     start_state_kept,
 )
@@ -54,6 +55,7 @@ CHECKERS: dict[str, Callable[..., Verdict]] = {
         start_state_kept,
         resources_bounded,
         idle_quiet,
+        snapshot_consistent,
     )
 }
 

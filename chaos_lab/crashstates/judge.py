@@ -20,6 +20,7 @@ from chaos_lab.checkers import (
     no_phantoms,
     positions_match,
     recovery_explained,
+    snapshot_consistent,
     whole_file_versions,
 )
 from chaos_lab.crashstates.models import CrashObservation, CrashState, RecoveryResult, TraceOp
@@ -36,6 +37,7 @@ ALWAYS: list[tuple[str, Callable[..., Verdict]]] = [
     (no_duplicates.NAME, no_duplicates.check),
     (no_phantoms.NAME, no_phantoms.check),
     (ledger_integrity.NAME, ledger_integrity.check),
+    (snapshot_consistent.NAME, snapshot_consistent.check),
 ]
 CHECKER_NAMES = [n for n, _ in ALWAYS] + [positions_match.NAME, kill_switch_persisted.NAME]
 VERIFY_NAMESPACE = uuid.UUID("6f1d2a1e-4c55-4f59-9d7e-5e1f2a3b4c5d")
@@ -122,6 +124,7 @@ def observation(
         history=history,
         ledger_api=rec.ledger_api,
         ledger_file=rec.ledger_file if started else crash_ledger,
+        snapshot=rec.snapshot if started else None,
         broker_attempts=[BrokerAttempt.model_validate(a) for a in rec.broker_attempts],
         broker_orders=[BrokerOrder.model_validate(o) for o in rec.broker_orders],
         broker_positions=rec.broker_positions,

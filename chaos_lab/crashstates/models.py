@@ -122,6 +122,7 @@ class RecoveryResult(BaseModel):
     kill_switch: dict[str, Any] | None = None
     ledger_api: list[dict[str, Any]] | None = None
     ledger_file: LedgerScan | None = None  # after recovery, read with chaos_lab's own reader
+    snapshot: dict[str, Any] | None = None  # the position snapshot after the engine stopped (its final flush)
     verify_status: int | None = None
     verify_body: dict[str, Any] | None = None
     server_errors: list[str] = Field(default_factory=list)  # 5xx answers

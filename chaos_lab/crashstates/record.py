@@ -159,7 +159,8 @@ def record(
             url = f"http://127.0.0.1:{engine_port}"
             _wait_http(url, traced, engine_log)
             _wait_reconciled(url)
-            history = run_workload(url, seed, signals)
+            settle = float(ENGINE_ENV["SOLAT_SNAPSHOT_INTERVAL"]) * 2
+            history = run_workload(url, seed, signals, snapshot_settle_s=settle)
             time.sleep(float(ENGINE_ENV["SOLAT_SNAPSHOT_INTERVAL"]) * 2)  # let a snapshot land in the trace
             child = _traced_child(traced)
             if child is not None:

@@ -1,10 +1,16 @@
-"""The recorded workload: a bar write, concurrent signals, a kill-switch activation and its reset, more
-concurrent signals. Seeded: the same seed sends the same intents (ids, symbols, sides, sizes) in the same
-batches; the interleaving inside a batch is whatever the engine does, and the trace records it."""
+"""The recorded workload: a bar write, concurrent signals, a pause long enough for a position snapshot to
+land, a kill-switch activation and its reset, more concurrent signals. Seeded: the same seed sends the same
+intents (ids, symbols, sides, sizes) in the same batches; the interleaving inside a batch is whatever the
+engine does, and the trace records it.
+
+The pause puts a snapshot between the batches, so the crash points of the second batch leave a snapshot
+behind the ledger: the state in which a recovery that trusts its checkpoint over its log loses fills (without
+it the only snapshot came after the last signal, and such a recovery passed every state)."""
 
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -67,7 +73,7 @@ def _batch(base_url: str, history: History, signals: list[dict[str, Any]]) -> No
         list(pool.map(send, [c for c in chunks if c]))
 
 
-def run_workload(base_url: str, seed: int, signals: int) -> History:
+def run_workload(base_url: str, seed: int, signals: int, snapshot_settle_s: float = 0.0) -> History:
     """Drive the engine; every request is in the returned history (what the client saw)."""
     history = History("crashstates", seed)
     client = EngineClient(base_url, history)
@@ -75,6 +81,7 @@ def run_workload(base_url: str, seed: int, signals: int) -> History:
     plan = plan_signals(seed, signals)
     half = (len(plan) + 1) // 2
     _batch(base_url, history, plan[:half])
+    time.sleep(snapshot_settle_s)  # a snapshot of the first batch lands before the second
     client.activate_kill_switch(kill_switch_reason(seed))
     invoke = history.record("setup", "invoke", "kill_switch_reset")
     resp = requests.post(base_url + "/execution/kill-switch/reset", json={"token": TOKEN}, timeout=10)

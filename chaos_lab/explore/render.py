@@ -17,6 +17,7 @@ from __future__ import annotations
 from chaos_lab.explore.kinds import RULES
 from chaos_lab.explore.schedule import FaultSpec, Schedule, Trigger
 from chaos_lab.models import CheckerSpec
+from chaos_lab.scenarios.checks import INVARIANTS
 from chaos_lab.scenarios.model import (
     ActivateKillSwitch,
     AwaitBurst,
@@ -44,12 +45,6 @@ ENGINE_BACK_S = 120.0
 FILE_MIN_LEDGER = 1500  # bytes: a tear needs one record, a flip three in the middle
 RESTARTING = ("kill", "stop", "memory_oom")  # fault kinds whose heal starts the engine (restart: its inject)
 CORE = ("no_lost_acks", "no_duplicates", "no_phantoms", "positions_match", "ledger_integrity")
-# the catalogue's invariants of any run (chaos_lab/scenarios/checks.py), in every schedule, corrupt ledger too
-INVARIANTS = (
-    CheckerSpec(name="no_unrequested_orders"),
-    CheckerSpec(name="kill_switch_honoured", params={"require_activation": False}),
-    CheckerSpec(name="balance_fresh", params={"require_orders": False}),
-)
 
 
 def _trigger_step(trigger: Trigger) -> Step:
@@ -242,7 +237,7 @@ def checkers_for(kinds: set[str], activations: bool, terminal: bool) -> tuple[Ch
         specs.append(CheckerSpec(name="fail_closed"))
     if "truncate_parquet" in kinds:
         specs.append(CheckerSpec(name="corrupt_file_reported"))
-    specs.extend(INVARIANTS)  # kill_switch_honoured judges the operator's activations and the engine's trips
+    specs.extend(INVARIANTS)  # the catalogue's invariants, in every schedule, a corrupt ledger too
     if "broker_ambiguity" in kinds:  # a committed order answered 5xx/dropped/late must never become a reject
         specs.append(CheckerSpec(name="no_false_rejects"))
     # 150 s, not the catalogue's 20: the bound runs from the last heal, and a random schedule's workload goes

@@ -18,6 +18,7 @@ from chaos_lab.ledger_reader import record_bounds
 
 LEDGER = "/data/ledger/ledger.log"
 KILL_SWITCH = "/data/kill_switch.json"
+SNAPSHOT = "/data/snapshots/positions.json"
 Fraction = Annotated[float, Between(0.0, 1.0)]  # where in the file, drawn from the seed
 # a path component under /data/bars: the engine's own name rule, so nothing escapes the directory
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]

@@ -18,6 +18,7 @@ INVARIANTS = (
     _c("no_unrequested_orders"),
     _c("kill_switch_honoured", require_activation=False),
     _c("balance_fresh", require_orders=False),
+    _c("snapshot_consistent"),
 )
 CORE = (
     _c("no_lost_acks"),

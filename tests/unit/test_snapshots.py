@@ -106,6 +106,29 @@ def test_recover_uses_snapshot_only_when_as_new_as_ledger(tmp_path: Path) -> Non
     result = PositionSnapshotter(path).recover(state)
     assert result.source == "ledger" and result.positions == {"AAPL": 2.0} and result.last_seq == 2
     assert "ledger wins" in (result.note or "")
+    assert path.exists()  # behind: still a true summary of the ledger up to its seq
+
+
+def test_a_snapshot_ahead_of_the_ledger_is_removed(tmp_path: Path) -> None:
+    """A torn tail repaired after the snapshot was written: the snapshot claims a seq the ledger no longer
+    has, and new records will reuse it. Kept, a later recovery at that seq would take it for current."""
+    with ledger_with_fills(tmp_path) as ledger:
+        state = ledger.replay()
+    path = tmp_path / "positions.json"
+    path.write_text(
+        json.dumps({"positions": {"AAPL": 5.0}, "last_seq": 3, "written_at": "2026-01-01T00:00:00Z"})
+    )
+    result = PositionSnapshotter(path).recover(state)
+    assert result.source == "ledger" and result.positions == {"AAPL": 2.0} and result.last_seq == 2
+    assert (result.note or "").endswith("the ledger wins; removed") and not path.exists()
+
+    # at the ledger's seq but with other positions: the cut record's seq reused by the recovery record
+    path.write_text(
+        json.dumps({"positions": {"AAPL": 5.0}, "last_seq": 2, "written_at": "2026-01-01T00:00:00Z"})
+    )
+    result = PositionSnapshotter(path).recover(state)
+    assert result.source == "ledger" and result.positions == {"AAPL": 2.0} and not path.exists()
+    assert "disagrees with the ledger" in (result.note or "")
 
 
 @pytest.mark.parametrize("content", ['{"positions": {"AAPL": 1', '{"positions": "x", "last_seq": 1}', ""])

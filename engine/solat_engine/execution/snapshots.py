@@ -17,7 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from solat_engine import reach
-from solat_engine.durable import atomic_write_json
+from solat_engine.durable import atomic_write_json, fsync_dir
 from solat_engine.execution.ledger import ReplayState
 from solat_engine.execution.models import LedgerEntry, UtcDatetime, position_delta, utc_now
 
@@ -142,15 +142,26 @@ class PositionSnapshotter:
         except SnapshotError as exc:
             snapshot, note = None, f"{exc}; ignored, positions rebuilt from the ledger"
             reach.emit("snapshot_ignored", why="unreadable")
-        if snapshot is not None and snapshot.last_seq == ledger_state.last_seq:
+        if (
+            snapshot is not None
+            and snapshot.last_seq == ledger_state.last_seq
+            and _same(snapshot.positions, ledger_state.positions)
+        ):
             result = RecoveredPositions(dict(snapshot.positions), snapshot.last_seq, "snapshot", None)
         else:
             if snapshot is not None:
-                reach.emit("snapshot_ignored", why="behind the ledger")
+                # At or past the ledger's seq yet not its positions: the ledger's tail was cut after the
+                # snapshot was written (a torn tail repaired, its seq reused by the recovery record). Found by
+                # the lab (snapshot_consistent on torn-ledger-tail): such a file was trusted, and outlived it.
+                stale = snapshot.last_seq >= ledger_state.last_seq
+                why = "disagrees with the ledger" if stale else "behind the ledger"
+                reach.emit("snapshot_ignored", why=why)
                 note = (
                     f"position snapshot {self.path} is at seq {snapshot.last_seq}, ledger at "
-                    f"{ledger_state.last_seq}: the ledger wins"
+                    f"{ledger_state.last_seq}: {why}, the ledger wins"
                 )
+                if stale:
+                    note += "; " + self._discard()
             result = RecoveredPositions(dict(ledger_state.positions), ledger_state.last_seq, "ledger", note)
         with self._lock:
             self._positions = dict(result.positions)
@@ -174,6 +185,16 @@ class PositionSnapshotter:
             with contextlib.suppress(SnapshotError):
                 self.flush()
 
+    def _discard(self) -> str:
+        """Remove the snapshot file durably (an unlink needs no free space); says what happened."""
+        try:
+            self.path.unlink(missing_ok=True)
+            fsync_dir(self.path.parent)
+        except OSError as exc:
+            log.error("position snapshot %s could not be removed: %s", self.path, exc)
+            return f"it could not be removed: {exc}"
+        return "removed"
+
     def stop(self, final_flush: bool = True) -> None:
         if self._thread is not None:
             self._stop.set()
@@ -182,3 +203,8 @@ class PositionSnapshotter:
         if final_flush:
             with contextlib.suppress(SnapshotError):
                 self.flush()
+
+
+def _same(a: dict[str, float], b: dict[str, float]) -> bool:
+    """The same positions (a symbol at 0 counts as absent)."""
+    return all(abs(a.get(k, 0.0) - b.get(k, 0.0)) <= 1e-9 for k in set(a) | set(b))

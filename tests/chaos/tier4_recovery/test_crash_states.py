@@ -12,7 +12,9 @@ import pytest
 
 from chaos_lab.crashstates.models import CrashReport
 from chaos_lab.crashstates.run import Options, run
+from chaos_lab.selftest.mutants import MUTANTS_DIR, apply_mutant, load_mutant
 from tests.support.engine_mutants import make_mutant
+from tests.support.processes import REPO_ROOT
 
 pytestmark = [pytest.mark.chaos, pytest.mark.tier4, pytest.mark.timeout(900)]
 
@@ -89,3 +91,13 @@ def test_ack_before_outcome_record_is_flagged_by_process_crash(tmp_path: Path) -
     found = _flagged(report, "process", "acks_durable")
     assert found, report.violations[:3]
     assert any("sendto (ack) 200 signal" in f for f in found), found[:5]
+
+
+def test_snapshot_trusted_when_behind_the_ledger_is_flagged_by_snapshot_consistent(tmp_path: Path) -> None:
+    """Self-test mutant 22 (held out until it survived the whole gate, 2026-12-05): recovery starts the
+    snapshotter from a snapshot behind the ledger, so the next snapshot it writes misses the fills in between.
+    The served positions come from the ledger and stay right; only the file is wrong."""
+    mutant = load_mutant(MUTANTS_DIR / "22-snapshot-trusted-when-behind.patch")
+    report = _run(tmp_path, apply_mutant(mutant, REPO_ROOT / "engine", tmp_path / "mutant"))
+    found = _flagged(report, "process", "snapshot_consistent")
+    assert found, report.violations[:3]
