@@ -24,6 +24,7 @@ from chaos_lab.scenarios.model import (
     ObserveKillSwitch,
     PutBars,
     ReadBars,
+    ResetKillSwitch,
     RetryUnknown,
     SampleResources,
     Scenario,
@@ -244,6 +245,39 @@ SCENARIOS: tuple[Scenario, ...] = (
             RetryUnknown(),
         ),
         checkers=(*CORE, AVAILABLE),
+    ),
+    Scenario(
+        name="halt-while-in-doubt",
+        tier=2,
+        description=(
+            "Orders never reach the broker (an upstream timeout toxic closes each request's connection): the "
+            "engine answers `unknown`; the operator halts trading before the clients retry. Every retry is "
+            "refused while the switch is on, none reaches the broker, and trading resumes after the reset."
+        ),
+        method=(
+            Burst(count=5),
+            Inject(
+                name="requests-lost",
+                kind="toxic",
+                params={"type": "timeout", "stream": "upstream", "attributes": {"timeout": 200}},
+            ),
+            Burst(count=2),
+            Heal(name="requests-lost"),
+            ActivateKillSwitch(reason="chaos: halt while in doubt"),
+            RetryUnknown(),
+            ResetKillSwitch(),
+            Burst(count=3),
+        ),
+        goals=(
+            Goal(events=("retry_lookup",), where={"result": "not_found"},
+                 why="a retry asked the broker about an order it never got: the path that would re-send it"),
+        ),
+        # A retry is a new request for an old intent: the operator's halt holds for it as for a new signal.
+        checkers=(
+            *(c for c in CORE if c.name != "kill_switch_honoured"),
+            _c("kill_switch_honoured"),
+            AVAILABLE,
+        ),
     ),
     Scenario(
         name="kill-switch-file-vs-memory",

@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from chaos_lab.models import Goal
 from chaos_lab.scenarios.checks import AVAILABLE, _c
 from chaos_lab.scenarios.checks import CORE as BASE_CORE
 from chaos_lab.scenarios.model import (
@@ -158,6 +159,36 @@ REAL_FAULT_SCENARIOS: tuple[Scenario, ...] = (
         0.5,
     ),
     # ---- tier 3: clocks and CPU
+    # ---- tier 3: the balance limit across a broker outage (a refresh that failed refreshed nothing)
+    Scenario(
+        name="balance-stale-across-outage",
+        tier=3,
+        description=(
+            f"The broker link is down for 5 s, longer than a {SHORT_BALANCE_AGE:g} s balance limit, while "
+            "two clients keep sending: the engine refuses once its balance is stale and cannot be "
+            "refreshed, and after the heal its first order reads a fresh balance before it goes out."
+        ),
+        engine_config={"balance_max_age": SHORT_BALANCE_AGE},
+        method=(
+            Burst(count=4),
+            # 17 signals per client 0.45 s apart: ~7.6 s, so the burst goes on ~2 s past the heal
+            Burst(count=34, interval_s=0.45, background=True, concurrency=2),
+            WaitOps(count=4),
+            Inject(name="link-down", kind="proxy_down"),
+            Sleep(seconds=5.0),  # past the limit from the last balance read before the outage
+            Heal(name="link-down"),
+            AwaitBurst(),
+        ),
+        goals=(
+            Goal(events=("balance_stale_refused",), during="link-down",
+                 why="the balance went stale while the broker could not be asked: a refresh failed"),
+        ),
+        checkers=(
+            *(c for c in CORE if c.name != "balance_fresh"),  # judged here with the scenario's short limit
+            _c("balance_fresh", max_age_s=SHORT_BALANCE_AGE, slack_s=BALANCE_SLACK),
+            AVAILABLE,
+        ),
+    ),
     _clock(
         "clock-jump-forward",
         "clock_step",

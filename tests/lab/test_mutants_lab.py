@@ -35,6 +35,8 @@ PLANTED = [  # mutant, scenario, checker that must flag it (fault under test)
     ("20-dir-fsync-leaks-fd", "endurance", "resources_bounded"),  # slow damage: a descriptor per snapshot
     ("21-snapshot-rewritten-while-idle", "endurance", "idle_quiet"),  # slow damage: an idle writer
     ("27-stale-snapshot-kept-after-tail-repair", "torn-ledger-tail", "snapshot_consistent"),  # as found
+    ("23-balance-age-reset-before-fetch", "balance-stale-across-outage", "balance_fresh"),  # proxy_down
+    ("24-retry-resend-skips-kill-switch", "halt-while-in-doubt", "kill_switch_honoured"),  # toxic + operator
 ]
 # The same bug against disk-full-on-snapshot as it was before it had reach goals: the disk held full for
 # 1.5-2.5 s at the engine's default 5 s snapshot interval, no snapshot checker. It passes.
