@@ -37,7 +37,7 @@ RUNS ?= 20
 help:
 	@echo "make chaos   - set up Docker, build images, start the lab and run every chaos tier (TIER= SCENARIO= SEED= JOBS=);"
 	@echo "               FILE=path runs one scenario or incident file (chaos-lab run --file path)"
-	@echo "               tier 4 also enumerates the engine's crash states (chaos-lab crashstates)"
+	@echo "               tier 4 also enumerates the engine's crash states (chaos-lab crashstates); tier 5 is corpus/"
 	@echo "make test    - every test: unit, in-process chaos tiers and the Docker lab"
 	@echo "make test-fast - every test but the Docker lab"
 	@echo "make bench   - benchmarks, as ratios against baselines measured in the same run"
@@ -81,14 +81,14 @@ down: $(STAMP)
 logs: $(STAMP)
 	$(PY) -m chaos_lab.docker_lab logs
 
-# Plain bash, no venv: SEED a non-negative integer, TIER 1-4, JOBS a positive integer, FILE an existing file
+# Plain bash, no venv: SEED a non-negative integer, TIER 1-5, JOBS a positive integer, FILE an existing file
 # (and not with TIER or SCENARIO). One line and exit 2, as chaos-lab itself refuses bad usage.
 chaos-vars:
 	@seed=$(call sq,$(SEED)) tier=$(call sq,$(TIER)) jobs=$(call sq,$(JOBS)) file=$(call sq,$(FILE)) \
 	scenario=$(call sq,$(SCENARIO)); \
 	fail() { echo "make chaos: $$1" >&2; exit 2; }; \
 	[[ -z $$seed || $$seed =~ ^[0-9]+$$ ]] || fail "SEED=$$seed: must be a non-negative integer"; \
-	[[ -z $$tier || $$tier =~ ^[1-4]$$ ]] || fail "TIER=$$tier: must be 1, 2, 3 or 4"; \
+	[[ -z $$tier || $$tier =~ ^[1-5]$$ ]] || fail "TIER=$$tier: must be 1, 2, 3, 4 or 5 (5: the corpus)"; \
 	[[ $$jobs =~ ^0*[1-9][0-9]*$$ ]] || fail "JOBS=$$jobs: must be a positive integer"; \
 	[[ -z $$file || -f $$file ]] || fail "FILE=$$file: no such file"; \
 	[[ -z $$file || -z $$tier$$scenario ]] || fail "FILE=$$file runs that file: not with TIER or SCENARIO"

@@ -17,6 +17,9 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
+from chaos_lab.corpus import cli as corpus_cli
+from chaos_lab.corpus.store import TIER as CORPUS_TIER
+from chaos_lab.corpus.store import CorpusError, gate
 from chaos_lab.exits import (
     EXIT_OK,
     EXIT_TABLE,
@@ -24,7 +27,7 @@ from chaos_lab.exits import (
 )
 from chaos_lab.replay import add_parser as add_replay
 from chaos_lab.report.files import read_summary, write_reports
-from chaos_lab.scenarios.catalog import SCENARIOS, select
+from chaos_lab.scenarios.catalog import select
 from chaos_lab.scenarios.model import Scenario
 from chaos_lab.selftest import command as selftest_command
 from chaos_lab.session import exit_status, print_result, print_totals, run_cases, seed_arg, usage_error
@@ -48,12 +51,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     listing = sub.add_parser("list", help="list the scenarios (tab-separated when not on a terminal)")
-    listing.add_argument("--tier", type=int, help="only this tier (1-4)")
+    listing.add_argument("--tier", type=int, help="only this tier (1-5; 5: the corpus)")
+    listing.add_argument("--corpus", type=Path, default=corpus_cli.DEFAULT_DIR, metavar="DIR")
     listing.add_argument(
         "--format", choices=["table", "tsv", "json"], help="default: table on a terminal, else tsv"
     )
     run = sub.add_parser("run", help="bring the lab up, run scenarios, write a report, take the lab down")
-    run.add_argument("--tier", type=int, help="only this tier (1-4)")
+    run.add_argument("--tier", type=int, help="only this tier (1-5; 5: the corpus)")
     run.add_argument("--scenario", help="only this scenario (see `list`)")
     run.add_argument(
         "--seed", type=seed_arg, help="one seed for every scenario (default: each scenario's seeds)"
@@ -63,13 +67,18 @@ def _parser() -> argparse.ArgumentParser:
         "--data-from", type=Path, metavar="DIR",
         help="start from this captured engine data directory (with --file or --scenario)",
     )
+    run.add_argument(
+        "--corpus", type=Path, default=corpus_cli.DEFAULT_DIR, metavar="DIR",
+        help="the corpus run as tier 5 (default: corpus; its admitted entries, if the directory exists)",
+    )
     run.add_argument("--parallel", type=int, default=1, help="spread the runs over N lab instances")
     run.add_argument("--keep-up", action="store_true", help="leave the lab running afterwards")
     run.add_argument(
         "--reports", type=Path, default=Path("reports"), help="reports directory (default: reports)"
     )
-    show = sub.add_parser("show", help="print a catalogue scenario as a scenario file")
+    show = sub.add_parser("show", help="print a catalogue or corpus scenario as a scenario file")
     show.add_argument("name")
+    show.add_argument("--corpus", type=Path, default=corpus_cli.DEFAULT_DIR, metavar="DIR")
     show.add_argument("--format", choices=["yaml", "json"], default="yaml")
     from chaos_lab.explore.cli import add_parser as add_explore
 
@@ -84,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
 
     crashstates_cli.add_parser(sub)
     selftest_command.add_parser(sub)
+    corpus_cli.add_parser(sub)
     return parser
 
 
@@ -98,19 +108,36 @@ class ListedScenario(BaseModel):
     description: str
 
 
+TIERS = range(1, CORPUS_TIER + 1)
+
+
+def choose(tier: int | None, name: str | None, corpus: Path | None) -> list[Scenario]:
+    """The gate: the catalogue (tiers 1-4) and the corpus's admitted entries (tier 5), by tier and/or name.
+    Raises KeyError (unknown tier or name) or CorpusError (a corpus that cannot be read), one line each."""
+    entries = gate(corpus)
+    if tier is not None and tier not in TIERS:
+        raise KeyError(f"unknown tier {tier} (tiers: 1-{CORPUS_TIER}; {CORPUS_TIER} is the corpus)")
+    if tier == CORPUS_TIER or (name is not None and name in {s.name for s in entries}):
+        chosen = [s for s in entries if name is None or s.name == name]
+        if not chosen:
+            raise KeyError(f"the corpus ({corpus}) has no admitted entry" + (f" {name!r}" if name else ""))
+        return chosen
+    return select(tier, name) + (entries if tier is None and name is None else [])
+
+
 def cmd_list(args: argparse.Namespace, console: Console) -> int:
     """The catalogue; a name is never cut: a script (stdout not a terminal) gets tab-separated lines with a
     header, or JSON; a terminal a table whose name column is as wide as the longest name."""
-    tier = getattr(args, "tier", None)
-    if tier is not None and not 1 <= tier <= 4:
-        return usage_error(f"unknown tier {tier} (tiers: 1-4)")
+    try:
+        scenarios = choose(getattr(args, "tier", None), None, getattr(args, "corpus", None))
+    except (KeyError, CorpusError) as exc:
+        return usage_error(str(exc.args[0]))
     rows = [
         ListedScenario(
             tier=s.tier, name=s.name, faults=s.fault_kinds, checkers=[c.name for c in s.checkers],
             seeds=list(s.seeds), description=s.description,
         )
-        for s in SCENARIOS
-        if tier is None or s.tier == tier
+        for s in scenarios
     ]
     fmt = getattr(args, "format", None) or ("table" if sys.stdout.isatty() else "tsv")
     if fmt == "json":
@@ -139,8 +166,9 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
 def cmd_run(args: argparse.Namespace, console: Console, lab_factory: Any = None) -> int:
     file: Path | None = getattr(args, "file", None)
     try:
-        scenarios: list[Scenario] = select(args.tier, args.scenario) if file is None else []
-    except KeyError as exc:
+        corpus = getattr(args, "corpus", None)
+        scenarios: list[Scenario] = choose(args.tier, args.scenario, corpus) if file is None else []
+    except (KeyError, CorpusError) as exc:
         return usage_error(str(exc.args[0]))
     data_from: Path | None = getattr(args, "data_from", None)
     if file is not None or data_from is not None:
@@ -176,8 +204,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     from chaos_lab.scenarios.files import dump_scenario
 
     try:
-        (scenario,) = select(None, args.name)
-    except KeyError as exc:
+        (scenario,) = choose(None, args.name, getattr(args, "corpus", None))
+    except (KeyError, CorpusError) as exc:
         return usage_error(str(exc.args[0]))
     print(dump_scenario(scenario, args.format), end="")
     return EXIT_OK
@@ -206,6 +234,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return selftest_command.run(args)
     if args.command == "show":
         return cmd_show(args)
+    if args.command == "corpus":
+        return corpus_cli.main(args, console)
     if args.command == "explore":
         from chaos_lab.explore.cli import cmd_explore
 
@@ -217,8 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return usage_error("--data-from starts a scenario from captured data: give --file or --scenario")
     if not 1 <= getattr(args, "parallel", 1) <= 8:
         return usage_error(f"--parallel must be 1..8, got {args.parallel}")
-    if args.tier is not None and not 1 <= args.tier <= 4:
-        return usage_error(f"unknown tier {args.tier} (tiers: 1-4)")
+    if args.tier is not None and args.tier not in TIERS:
+        return usage_error(f"unknown tier {args.tier} (tiers: 1-{CORPUS_TIER}; {CORPUS_TIER} is the corpus)")
     return cmd_run(args, console)
 
 

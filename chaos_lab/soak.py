@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from rich.table import Table
 
 from chaos_lab.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LAB, EXIT_OK, EXIT_VACUOUS
 from chaos_lab.models import RunSummary
+from chaos_lab.stress import Stress
 
 RUN_TIMEOUT_S = 3000  # bound on one `chaos-lab run`
 LAB_DOWN_S = 120  # what an ended run may take to remove its lab
@@ -162,34 +162,6 @@ def print_summary(console: Console, s: SoakSummary) -> None:
     console.print("slowest steps under load: " + ", ".join(f"{k} {v:.1f}s" for k, v in s.slowest_steps))
 
 
-class Stress:
-    """A bounded stress-ng keeping `workers` CPUs busy; ended (by its own pid) when the block ends."""
-
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> Stress:
-        if shutil.which("stress-ng") is None:
-            raise SystemExit("chaos-lab soak: stress-ng is not installed (make soak installs it)")
-        self.proc = subprocess.Popen(
-            ["stress-ng", "--cpu", str(self.workers), "--cpu-load", "100",
-             "--timeout", f"{STRESS_TIMEOUT_S}s", "--quiet"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.killpg(self.proc.pid, signal.SIGTERM)  # its own session: stress-ng and its workers only
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=20)
-
-
 def one_run(index: int, loaded: bool, reports: Path, extra: list[str], console: Console) -> SoakRun:
     out = reports / f"run-{index:03d}{'-loaded' if loaded else '-idle'}"
     out.mkdir(parents=True, exist_ok=False)
@@ -250,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs.append(one_run(0, False, reports, extra, console))
         for i in range(1, args.runs + 1):
             t0 = time.monotonic()
-            with Stress(args.cpu_workers):
+            with Stress(args.cpu_workers, STRESS_TIMEOUT_S):
                 runs.append(one_run(i, True, reports, extra, console))
             r, took = runs[-1], time.monotonic() - t0
             console.print(f"  exit {r.exit_code}, {r.scenario_runs} scenario runs, {len(r.runner_errors)} "

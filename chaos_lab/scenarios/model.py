@@ -250,7 +250,7 @@ START_CHECKER = "start_state_kept"
 
 class Scenario(_Data):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    tier: int = Field(ge=1, le=4)
+    tier: int = Field(ge=1, le=5)  # 5: the corpus (chaos_lab/corpus)
     description: str
     #: probes that must hold before the method (Chaos Toolkit's steady-state hypothesis)
     steady_state: tuple[Probe, ...] = ("engine_ready", "broker_healthy", "proxy_enabled", "flat_positions")

@@ -10,6 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from chaos_lab.corpus.store import CorpusError, gate
 from chaos_lab.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LAB, EXIT_OK, EXIT_USAGE
 from chaos_lab.parallel import MAX_INSTANCES, instance
 from chaos_lab.scenarios.catalog import BY_NAME
@@ -21,6 +22,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--mutants", type=Path, default=MUTANTS_DIR, help="folder of *.patch mutants")
     p.add_argument("--only", default="", help="comma-separated mutant names (file stems) to run")
     p.add_argument("--reports", type=Path, default=Path("reports"), help="reports directory")
+    p.add_argument("--corpus", type=Path, default=Path("corpus"), metavar="DIR",
+                   help="the corpus a held-out mutant also runs against (default: corpus, if it exists)")
     p.add_argument(
         "--parallel",
         type=int,
@@ -55,8 +58,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"chaos-lab: error: mutants folder {args.mutants} does not exist", file=sys.stderr)
         return EXIT_USAGE
     try:
-        mutants = load_mutants(args.mutants, set(BY_NAME))
-    except MutantError as exc:
+        catalogue = {**BY_NAME, **{s.name: s for s in gate(args.corpus)}}
+        mutants = load_mutants(args.mutants, set(catalogue))
+    except (MutantError, CorpusError) as exc:
         print(f"chaos-lab: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.only:
@@ -81,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
             lab_factories=[partial(_lab, DockerLab, project, env) for project, env in slots],
             remove_images=lambda tag: DockerLab(project=base).remove_images(tag),
             say=_say,
+            catalogue=catalogue,
         )
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

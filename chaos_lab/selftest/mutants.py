@@ -11,7 +11,7 @@ A mutant file is a unified diff against the engine's source tree (paths `a/solat
     # scenarios: the scenario names to run against it (space separated)
     # expect: the checker(s) expected to flag it (informative; any failed checker counts as detection)
     # held-out: yes  -- written before anything was run against it, and never tuned for: it names no
-    #                   scenario and no checker (`scenarios: gate`) and runs against every catalogue scenario,
+    #                   scenario and no checker (`scenarios: gate`) and runs against every gate scenario,
     #                   what `make chaos` runs. Its score is reported apart from the tuned mutants'.
 """
 
@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 
 MUTANTS_DIR = Path(__file__).parent / "mutants"
 HEADER_KEYS = ("bug", "incident", "invariant", "class", "scenarios")
-GATE = "gate"  # a held-out mutant's scenarios: the whole catalogue
+GATE = "gate"  # a held-out mutant's scenarios: the whole gate (the catalogue and the admitted corpus)
 
 
 class MutantError(ValueError):

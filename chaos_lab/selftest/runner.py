@@ -11,13 +11,14 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from chaos_lab.parallel import Work, Workers
 from chaos_lab.scenarios.catalog import BY_NAME
+from chaos_lab.scenarios.model import Scenario
 from chaos_lab.selftest.build import ROOT, BuildError, build_variant
 from chaos_lab.selftest.matrix import Cell, Row, SelftestSummary, score, write
 from chaos_lab.selftest.mutants import Mutant, MutantError, apply_mutant
@@ -33,13 +34,14 @@ def _tag(name: str) -> str:
 
 
 
-def _run_variant(row: Row, tag: str, scenarios: list[str], lab_factory: LabFactory, say: Say) -> None:
+def _run_variant(row: Row, tag: str, scenarios: list[str], lab_factory: LabFactory, say: Say,
+                 catalogue: Mapping[str, Scenario] = BY_NAME) -> None:
     from chaos_lab.runner import Runner
 
     with lab_factory(tag) as lab:
         runner = Runner(lab)
         for name in scenarios:
-            scenario = BY_NAME[name]
+            scenario = catalogue[name]
             result = runner.run(scenario, scenario.seeds[0]).result
             # A run that failed before its method (the lab reset, the steady-state probe) tested nothing: on a
             # loaded host the steady state can flicker (the broker probe going stale). It is repeated once; an
@@ -100,7 +102,8 @@ class _Images:
             self.remove(tag)
 
 
-def _variant(item: Variant, slot: _Slot, work: Path, images: _Images, say: Say) -> Row:
+def _variant(item: Variant, slot: _Slot, work: Path, images: _Images, say: Say,
+             catalogue: Mapping[str, Scenario]) -> Row:
     """Build one engine variant into its own tag, run its scenarios on a lab of `slot`, remove the images."""
     row, mutant, scenarios = item
     t_row, tag = time.monotonic(), _tag(row.name)
@@ -111,7 +114,7 @@ def _variant(item: Variant, slot: _Slot, work: Path, images: _Images, say: Say) 
             engine = apply_mutant(mutant, ROOT / "engine", work / row.name / "engine-src")
         images.built(tag)
         build_variant(engine, tag, work / f"{row.name}-build.log")
-        _run_variant(row, tag, scenarios, slot.lab, say)
+        _run_variant(row, tag, scenarios, slot.lab, say, catalogue=catalogue)
     except (MutantError, BuildError) as exc:
         row.build_error = str(exc)
         say(f"  {row.name}: {exc}")
@@ -129,10 +132,12 @@ def run_selftest(
     remove_images: Callable[[str], object],
     say: Say = print,
     work: Path | None = None,
+    catalogue: Mapping[str, Scenario] = BY_NAME,
 ) -> SelftestSummary:
     """One lab instance per factory (`--parallel N`: N Compose projects); the variants are spread over them,
-    the unmutated engine first. Builds share one cache and take turns (build.py's lock), so one instance
-    builds while the others run scenarios."""
+    the unmutated engine first. `catalogue` resolves the mutants' scenario names (`chaos-lab selftest` adds
+    the corpus's admitted entries: a held-out mutant runs against the whole gate). Builds share one cache
+    and take turns (build.py's lock), so one instance builds while the others run scenarios."""
     started, t0 = datetime.now(UTC), time.monotonic()
     work = work or ROOT / ".cache" / "selftest"
     work.mkdir(parents=True, exist_ok=True)
@@ -151,7 +156,8 @@ def run_selftest(
     slots = [_Slot(factory) for factory in lab_factories]
     images = _Images(remove_images)
     workers: Workers[Variant, Row] = Workers(
-        slots, Work.of(variants), lambda slot, _meter, item: _variant(item, slot, work, images, say)
+        slots, Work.of(variants),
+        lambda slot, _meter, item: _variant(item, slot, work, images, say, catalogue),
     )
     completed = False
     try:

@@ -218,7 +218,7 @@ def _two_fake_labs(
     removed: list[str] = []
     chosen = load_mutants(MUTANTS_DIR, set(BY_NAME))[:mutants]
 
-    def fake_run_variant(row: Row, tag: str, scenarios: list[str], lab_factory, say) -> None:
+    def fake_run_variant(row: Row, tag: str, scenarios: list[str], lab_factory, say, catalogue=None) -> None:
         with lab_factory(tag) as lab:
             for name in scenarios:
                 if row.name == fail_on:

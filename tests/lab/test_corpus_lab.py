@@ -1,0 +1,91 @@
+"""The gate's corpus on the real lab. Every admitted entry of the repository's `corpus/` passes on the correct
+engine (the gate must never cry wolf; `make chaos` runs them as tier 5), and admission is real: `corpus add`
+replays a file and admits it only if every replay passed, so a schedule the correct engine fails (here: a
+checker told to expect a corrupt ledger on a clean run) stays a candidate, outside the gate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from chaos_lab import cli
+from chaos_lab.corpus import cli as corpus_cli
+from chaos_lab.corpus.store import gate, read_index
+from chaos_lab.runner import Runner
+from chaos_lab.selftest.build import ROOT
+
+SCHEDULE = """
+name: {name}
+tier: 3
+description: A short burst through a slow link (the correct engine passes it, unless told otherwise).
+method:
+- {{action: burst, count: 6, interval_s: 0.1, background: true}}
+- {{action: wait_ops, count: 2, timeout_s: 30}}
+- action: inject
+  name: slow
+  kind: toxic
+  params: {{type: latency, stream: downstream, attributes: {{latency: 100}}}}
+- {{action: sleep, seconds: 0.5}}
+- {{action: heal, name: slow}}
+- {{action: await_burst}}
+restart_on_recover: false
+checkers:
+- {{name: no_lost_acks}}
+- {{name: no_duplicates}}
+- {{name: ledger_integrity, params: {{expect_corruption: {corrupt}}}}}
+"""
+
+
+class _Running:
+    """The session's lab, already up: the admission run must neither bring it up nor take it down."""
+
+    def __init__(self, lab: Any) -> None:
+        self._lab = lab
+
+    def up(self) -> None:
+        pass
+
+    def down(self) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._lab, name)
+
+
+@pytest.mark.lab
+@pytest.mark.tier4
+def test_every_admitted_corpus_entry_passes_on_the_correct_engine(lab: Any) -> None:
+    entries = gate(ROOT / "corpus")
+    assert entries, "the repository's corpus has no admitted entry: the gate's tier 5 would be empty"
+    runner = Runner(lab)
+    failed = {}
+    for scenario in entries:
+        result = runner.run(scenario, scenario.seeds[0]).result
+        if result.status != "passed":
+            failed[scenario.name] = (result.status, [v.name for v in result.verdicts if not v.ok],
+                                     [g.goal.describe() for g in result.missed_goals], result.error)
+    assert not failed, f"corpus entries the correct engine did not pass: {failed}"
+
+
+@pytest.mark.lab
+@pytest.mark.tier4
+def test_admission_replays_a_file_and_admits_it_only_if_every_replay_passed(lab: Any, tmp_path: Path) -> None:
+    root = tmp_path / "corpus"
+    console = Console(width=200)
+    codes = {}
+    for name, corrupt in (("slow-link-passes", "false"), ("slow-link-told-to-fail", "true")):
+        file = tmp_path / f"{name}.yaml"
+        file.write_text(SCHEDULE.format(name=name, corrupt=corrupt), encoding="utf-8")
+        args = cli._parser().parse_args(["corpus", "add", str(file), "--dir", str(root), "--no-load",
+                                         "--replays", "2", "--reports", str(tmp_path / "reports")])
+        codes[name] = corpus_cli.main(args, console, lambda: _Running(lab))
+    index = read_index(root)
+    passes, fails = index.get("slow-link-passes"), index.get("slow-link-told-to-fail")
+    assert codes == {"slow-link-passes": 0, "slow-link-told-to-fail": 1}
+    assert passes is not None and passes.admitted is not None and passes.admitted.passed == 2
+    assert "reach:broker_order_received" in passes.features  # what both replays reached
+    assert fails is not None and fails.admitted is None  # a candidate still
+    assert [s.name for s in gate(root)] == ["slow-link-passes"]

@@ -1,0 +1,187 @@
+"""The gate's corpus without Docker: what a run reached as features; `collect` keeps only what reached
+something new (or found a bug), never a vacuous or lab-error schedule; `min` covers the same features within a
+budget and never drops a bug's schedule; admission needs every replay to pass; the gate runs only admitted
+entries, as tier 5; bad input is one line and exit 2."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from chaos_lab.cli import choose, main
+from chaos_lab.corpus.admit import judge
+from chaos_lab.corpus.collect import collect
+from chaos_lab.corpus.features import features
+from chaos_lab.corpus.minimise import minimise
+from chaos_lab.corpus.store import Admission, CorpusIndex, Entry, read_index, write_index
+from chaos_lab.explore.kinds import explorable
+from chaos_lab.explore.outcome import ExploreReport, ScheduleOutcome, ShrinkReport
+from chaos_lab.explore.render import render
+from chaos_lab.explore.schedule import generate
+from chaos_lab.models import ScenarioResult, Verdict
+from chaos_lab.scenarios.files import write_scenario
+
+T0 = datetime(2026, 12, 5, tzinfo=UTC)
+KINDS, _ = explorable()
+
+
+def test_features_name_reach_kinds_their_pairs_and_what_was_found() -> None:
+    got = features(["kill", "disk_fill", "kill"], {"snapshot_written": 3, "stall": 0}, ["positions_match"])
+    assert got == {
+        "reach:snapshot_written", "fault:kill", "fault:disk_fill", "pair:disk_fill+kill",
+        "found:positions_match",
+    }
+
+
+def _outcome(index: int, path: Path, reach: dict[str, int], **kw: object) -> ScheduleOutcome:
+    schedule = generate(3, index, KINDS)
+    write_scenario(render(schedule), path / "schedules" / f"{schedule.name}.yaml")
+    base: dict[str, object] = dict(
+        index=index, name=schedule.name, file=str(path / "schedules" / f"{schedule.name}.yaml"), ok=True,
+        duration_s=10.0 + index, faults=[f.kind for f in schedule.faults], plan_digest="p",
+        verdict_digest="v", reach=reach,
+    )
+    return ScheduleOutcome.model_validate(base | kw)
+
+
+def _explore_dir(tmp_path: Path, outcomes: list[ScheduleOutcome], shrink: ShrinkReport | None = None) -> Path:
+    report = ExploreReport(seed=3, budget_s=60, max_schedules=10, parallel=1, kinds=KINDS,
+                           unexplored_kinds=[], started=T0, schedules=outcomes, shrink=shrink)
+    (tmp_path / "explore.json").write_text(report.model_dump_json(), encoding="utf-8")
+    return tmp_path
+
+
+def test_collect_keeps_what_reached_something_new_or_found_a_bug(tmp_path: Path) -> None:
+    ex = tmp_path / "explore"
+    first = _outcome(0, ex, {"snapshot_written": 2})
+    same = first.model_copy(update={"index": 1, "name": first.name})  # the same reach and faults again
+    vacuous = _outcome(2, ex, {"stall": 1}, missed_goals=["stall during f1"])
+    error = _outcome(3, ex, {"recovery_record_written": 1}, ok=False, error="reset: lab gone")
+    bug = first.model_copy(update={"index": 4, "violated": ["positions_match"], "ok": False})
+    new = first.model_copy(update={"index": 5, "reach": {"snapshot_written": 1, "reconcile_lookup": 1}})
+    root = tmp_path / "corpus"
+    added = collect(_explore_dir(ex, [first, same, vacuous, error, bug, new]), root)
+
+    assert [e.source.split(" (")[0] for e in added] == [
+        "explore seed 3 index 0", "explore seed 3 index 4", "explore seed 3 index 5"
+    ]
+    assert added[1].found == ["positions_match"] and added[1].name == f"{first.name}-2"  # a unique name
+    assert added[2].new == ["reach:reconcile_lookup"]
+    assert all(e.admitted is None for e in added)  # candidates until their replays pass
+    assert (root / f"{first.name}.yaml").is_file() and len(read_index(root).entries) == 3
+    assert collect(ex, root) == []  # the same exploration twice adds nothing
+
+
+def test_collect_takes_the_shrunk_schedule_of_a_violation(tmp_path: Path) -> None:
+    ex = tmp_path / "explore"
+    o = _outcome(0, ex, {"snapshot_written": 1}, violated=["no_duplicates"], ok=False)
+    minimal = ex / f"{o.name}-minimal.yaml"
+    write_scenario(render(generate(3, 0, KINDS)).model_copy(update={"name": f"{o.name}-minimal"}), minimal)
+    shrunk = ShrinkReport(original=o.file, original_size={}, minimal_size={}, minimal_file=str(minimal),
+                          minimal_faults=o.faults[:1], violated=["no_duplicates"], attempts=3, replays=3,
+                          reproduced=3, replay_command="x", duration_s=30.0)
+    added = collect(_explore_dir(ex, [o], shrunk), tmp_path / "corpus")
+    assert [e.name for e in added] == [o.name, f"{o.name}-minimal"]
+    assert added[1].found == ["no_duplicates"] and "shrunk from" in added[1].source
+
+
+def _entry(name: str, feats: list[str], seconds: float, found: list[str] | None = None) -> Entry:
+    return Entry(name=name, source="t", features=feats, duration_s=seconds, found=found or [])
+
+
+def test_min_covers_the_same_features_with_fewer_seconds() -> None:
+    index = CorpusIndex(entries=[
+        _entry("a", ["x", "y"], 10), _entry("b", ["x", "y", "z"], 12), _entry("c", ["z"], 5),
+        _entry("d", ["w"], 30),
+    ])
+    kept, lost = minimise(index)
+    assert [e.name for e in kept] == ["b", "d"] and lost == set()
+
+
+def test_min_fits_the_budget_and_never_drops_a_bugs_schedule() -> None:
+    index = CorpusIndex(entries=[
+        _entry("bug", ["x"], 40, found=["positions_match"]), _entry("cheap", ["y"], 5),
+        _entry("dear", ["z", "v"], 60),
+    ])
+    kept, lost = minimise(index, budget_s=50)
+    assert [e.name for e in kept] == ["bug", "cheap"] and lost == {"z", "v"}
+
+
+def _result(status_ok: bool, reach: dict[str, int], seconds: float = 10.0) -> ScenarioResult:
+    verdicts = [Verdict(name="positions_match", ok=status_ok, summary="")]
+    return ScenarioResult(scenario="e", tier=5, seed=1, ok=status_ok, started=T0, duration_s=seconds,
+                          wait_s=0.0, verdicts=verdicts, reach=reach)
+
+
+def test_admission_needs_every_replay_to_pass_and_keeps_what_all_of_them_reached(tmp_path: Path) -> None:
+    entry = _entry("e", ["reach:stall"], 9.0, found=["no_duplicates"])
+    runs = [_result(True, {"stall": 1, "snapshot_written": 2}, 8.0),
+            _result(True, {"snapshot_written": 1}, 12.0)]
+    ok, line = judge(entry, ["kill"], runs, 2, True, tmp_path)
+    assert ok and "2/2 passed under load" in line
+    assert entry.features == ["fault:kill", "found:no_duplicates", "reach:snapshot_written"]
+    assert entry.admitted is not None and entry.admitted.mean_duration_s == 10.0 and entry.duration_s == 10.0
+
+    other = _entry("f", [], 9.0)
+    ok, line = judge(other, ["kill"], [_result(True, {}), _result(False, {})], 2, False, tmp_path)
+    assert not ok and other.admitted is None and "1/2 passed" in line and "positions_match" in line
+    ok, line = judge(other, ["kill"], [_result(True, {})], 2, False, tmp_path)
+    assert not ok and "1 not run" in line
+
+
+def _admitted_corpus(root: Path) -> None:
+    schedule = generate(3, 1, KINDS)
+    scenario = render(schedule)
+    write_scenario(scenario, root / f"{scenario.name}.yaml")
+    admission = Admission(replays=5, passed=5, loaded=True, at=T0, mean_duration_s=9.0, run_dir="r")
+    write_index(root, CorpusIndex(entries=[
+        Entry(name=scenario.name, source="t", features=[], duration_s=9.0, admitted=admission),
+    ]))
+
+
+def test_the_gate_runs_admitted_entries_as_tier_5(tmp_path: Path) -> None:
+    root = tmp_path / "corpus"
+    _admitted_corpus(root)
+    (entry,) = choose(5, None, root)
+    assert entry.tier == 5 and entry.name == generate(3, 1, KINDS).name
+    everything = choose(None, None, root)
+    assert everything[-1] == entry and {s.tier for s in everything} == {1, 2, 3, 4, 5}
+    assert choose(None, entry.name, root) == [entry]
+    assert all(s.tier == 3 for s in choose(3, None, root))
+    assert choose(None, None, tmp_path / "none") == choose(None, None, None)  # no corpus: the catalogue
+
+    index = read_index(root)
+    index.entries[0].admitted = None  # a candidate is not part of the gate
+    write_index(root, index)
+    with pytest.raises(KeyError, match="no admitted entry"):
+        choose(5, None, root)
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["run", "--tier", "6"], "unknown tier 6"),
+        (["list", "--tier", "0"], "unknown tier 0"),
+        (["corpus", "admit", "--dir", "{root}", "nope"], "no entry 'nope'"),
+        (["corpus", "admit", "--dir", "{root}", "--replays", "0"], "--replays must be 1..20"),
+        (["corpus", "add", "--dir", "{root}", "--no-load", "{root}/missing.yaml"], "no such file"),
+        (["corpus", "min", "--dir", "{root}", "--budget", "soon"], "--budget: not a duration"),
+        (["corpus", "collect", "--dir", "{root}", "{root}"], "no explore.json"),
+        (["corpus", "list", "--dir", "{bad}"], "not a corpus index"),
+        (["run", "--corpus", "{bad}", "--tier", "5"], "not a corpus index"),
+    ],
+)
+def test_bad_corpus_input_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], says: str
+) -> None:
+    root, bad = tmp_path / "corpus", tmp_path / "bad"
+    _admitted_corpus(root)
+    bad.mkdir()
+    (bad / "index.json").write_text('{"entries": [{"name": 3}]}', encoding="utf-8")
+    args = [a.format(root=root, bad=bad) for a in argv]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert says in err and len(err.strip().splitlines()) == 1
+
