@@ -3,7 +3,8 @@ chaos_lab/selftest/build.py), then `chaos-lab run --tier T --parallel N` with it
 by a failed checker verdict (exit 1), never by a lab error. Bugs: the self-test's mutants
 (chaos_lab/selftest/mutants/*.patch, by number or name) and the explorer's planted bugs (bench/mutants.py).
 
-    python -m bench.corpus_gate --tier 5 --parallel 2 25 26 28 reconcile-error-as-not-found
+    python -m bench.corpus_gate --tier 5 --parallel 2 25 26 28 reconcile-error-as-not-found   # the corpus
+    python -m bench.corpus_gate --no-corpus 25                                              # the catalogue
 """
 
 from __future__ import annotations
@@ -37,14 +38,16 @@ def _engine(name: str, scratch: Path) -> Path:
     return apply_mutant(load_mutant(path), ROOT / "engine", scratch / "engine")
 
 
-def one(name: str, tier: int, parallel: int, reports: Path) -> dict[str, object]:
+def one(name: str, tier: int | None, parallel: int, reports: Path, corpus: bool) -> dict[str, object]:
     tag = f"gate-{name}"[:60]
     with tempfile.TemporaryDirectory(prefix="gate-") as tmp:
         build_variant(_engine(name, Path(tmp)), tag, Path(tmp) / "build.log")
     out = reports / name
     out.mkdir(parents=True, exist_ok=True)
-    cmd = [str(ROOT / ".venv" / "bin" / "chaos-lab"), "run", "--tier", str(tier), "--parallel", str(parallel),
+    cmd = [str(ROOT / ".venv" / "bin" / "chaos-lab"), "run", "--parallel", str(parallel),
            "--reports", str(out)]
+    cmd += ["--tier", str(tier)] if tier is not None else []
+    cmd += [] if corpus else ["--corpus", str(out / "no-corpus")]  # a directory that does not exist: none
     try:
         done = subprocess.run(cmd, env={**os.environ, "LAB_IMAGE_TAG": tag}, capture_output=True, text=True,
                               timeout=RUN_TIMEOUT_S, cwd=ROOT)
@@ -66,13 +69,14 @@ def one(name: str, tier: int, parallel: int, reports: Path) -> dict[str, object]
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.corpus_gate")
     p.add_argument("bugs", nargs="+")
-    p.add_argument("--tier", type=int, default=5)
+    p.add_argument("--tier", type=int, help="one tier (default: every tier; 5 is the corpus)")
+    p.add_argument("--no-corpus", dest="corpus", action="store_false", help="the catalogue alone")
     p.add_argument("--parallel", type=int, default=2)
     p.add_argument("--reports", type=Path, default=Path("reports/corpus-gate"))
     args = p.parse_args(argv)
     rows = []
     for name in args.bugs:
-        row = one(name, args.tier, args.parallel, args.reports)
+        row = one(name, args.tier, args.parallel, args.reports, args.corpus)
         rows.append(row)
         print(json.dumps(row), flush=True)
     flagged = sum(bool(r["flagged"]) for r in rows)

@@ -2,13 +2,13 @@
 (the correct one) all passed, by default under stress-ng on every core: a schedule that fails even once
 would make a release gate cry wolf (or holds an engine bug to fix first). The replays run through the one run
 session (chaos_lab/session.py): one run directory, one report, the same take-down. What every replay reached
-becomes the entry's features: `corpus min` then keeps entries for what they reach reliably."""
+becomes the entry's features (`corpus min` then keeps entries for what they reach reliably), and the goals
+every replay met become the entry's own goals, written into its file."""
 
 from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,31 +16,66 @@ from typing import Any
 from rich.console import Console
 
 from chaos_lab.corpus.features import features
-from chaos_lab.corpus.store import Admission, Entry, load, read_index, write_index
-from chaos_lab.models import RunSummary, ScenarioResult
+from chaos_lab.corpus.store import Admission, Entry, header, load, read_index, save, write_index
+from chaos_lab.models import Goal, RunSummary, ScenarioResult
+from chaos_lab.scenarios.model import Scenario
 from chaos_lab.session import run_cases
 from chaos_lab.stress import Stress
 
+REACHED = "reached in every admission replay"
 STRESS_TIMEOUT_S = 3600  # bound on the stress-ng process of one admission, whatever happens to it
 
 
-def judge(entry: Entry, kinds: list[str], results: list[ScenarioResult], replays: int, loaded: bool,
-          run_dir: Path) -> tuple[bool, str]:
-    """Record the replays in `entry` (admitted only if every one passed); returns (admitted, one line)."""
-    passed = [r for r in results if r.status == "passed"]
-    if len(results) != replays or len(passed) != replays:
-        bad = [f"{r.status} ({', '.join(v.name for v in r.verdicts if not v.ok) or r.error or 'goal'})"
-               for r in results if r.status != "passed"]
-        missing = replays - len(results)
+def _lost(r: ScenarioResult) -> str | None:
+    """Why a replay counts against admission: a failed checker or a run the lab could not carry out (a missed
+    goal alone does not: see `reliable_goals`)."""
+    if r.status == "failed":
+        return "failed (" + ", ".join(v.name for v in r.verdicts if not v.ok) + ")"
+    if r.status == "runner_error":
+        return f"lab error ({r.error})"
+    return None
+
+
+def reliable_goals(results: list[ScenarioResult]) -> tuple[list[Goal], list[str]]:
+    """(the goals every replay met, in the scenario's order; "goal: met k/n" for the others). An explored
+    schedule carries its faults' default goals; a late fault whose window some replays leave idle would make
+    the gate vacuous by chance, so an entry claims only the goals its admission showed it meets."""
+    goals = [g.goal for g in results[0].goals]
+    met = [sum(1 for r in results for g in r.goals if g.goal == goal and g.met) for goal in goals]
+    n = len(results)
+    return ([goal for goal, k in zip(goals, met, strict=True) if k == n],
+            [f"{goal.describe()}: met {k}/{n}" for goal, k in zip(goals, met, strict=True) if k < n])
+
+
+def judge(entry: Entry, scenario: Scenario, results: list[ScenarioResult], replays: int, loaded: bool,
+          run_dir: Path) -> tuple[Scenario | None, str]:
+    """Record the replays in `entry`; returns (the scenario to keep, with the goals every replay met and the
+    reach events every replay reached as goals, or None when it is not admitted; one line). Admitted only if
+    every replay ran and no checker failed."""
+    bad = [why for r in results if (why := _lost(r))]
+    missing = replays - len(results)
+    if bad or missing:
         why = "; ".join(bad + ([f"{missing} not run"] if missing else []))
-        return False, f"{entry.name}: NOT admitted, {len(passed)}/{replays} passed: {why}"
-    reliable = set.intersection(*(set(features(kinds, r.reach)) for r in results))
+        passed = sum(1 for r in results if _lost(r) is None)
+        return None, f"{entry.name}: NOT admitted, {passed}/{replays} passed: {why}"
+    kept, dropped = reliable_goals(results)
+    reliable = set.intersection(*(set(features(scenario.fault_kinds, r.reach)) for r in results))
+    # What it was kept for, it must go on reaching: each reach event of every replay becomes a goal too, so
+    # an engine change that stops it reaching them makes the entry vacuous instead of a silent pass.
+    anywhere = {g.events for g in kept if g.during is None}
+    reached = [(f.removeprefix("reach:"),) for f in sorted(reliable) if f.startswith("reach:")]
+    kept += [Goal(events=events, why=REACHED) for events in reached if events not in anywhere]
+    if not kept:
+        return None, f"{entry.name}: NOT admitted, nothing reached in every replay ({'; '.join(dropped)})"
     entry.features = sorted(reliable | {f"found:{c}" for c in entry.found})
+    entry.unreliable_goals = dropped
     mean = sum(r.duration_s for r in results) / len(results)
     entry.duration_s = round(mean, 3)
-    entry.admitted = Admission(replays=replays, passed=len(passed), loaded=loaded, at=datetime.now(UTC),
+    entry.admitted = Admission(replays=replays, passed=replays, loaded=loaded, at=datetime.now(UTC),
                                mean_duration_s=round(mean, 3), run_dir=str(run_dir))
-    return True, f"{entry.name}: admitted, {replays}/{replays} passed{' under load' if loaded else ''}"
+    note = f"; goals dropped: {'; '.join(dropped)}" if dropped else ""
+    return (scenario.model_copy(update={"goals": tuple(kept)}),
+            f"{entry.name}: admitted, {replays}/{replays} passed{' under load' if loaded else ''}{note}")
 
 
 def admit(root: Path, names: list[str], args: argparse.Namespace, console: Console,
@@ -56,7 +91,10 @@ def admit(root: Path, names: list[str], args: argparse.Namespace, console: Conso
     scenarios = {e.name: load(root, e) for e in chosen}
     cases = [(scenarios[e.name], scenarios[e.name].seeds[0]) for _ in range(args.replays) for e in chosen]
     done: list[tuple[Path, RunSummary]] = []
-    finished: Callable[[Path, RunSummary], None] = lambda run_dir, s: done.append((run_dir, s))  # noqa: E731
+
+    def finished(run_dir: Path, summary: RunSummary) -> None:
+        done.append((run_dir, summary))
+
     console.print(f"corpus {root}: {len(chosen)} entries x {args.replays} replays"
                   f"{' under stress-ng' if args.load else ''}")
     if args.load:
@@ -70,8 +108,12 @@ def admit(root: Path, names: list[str], args: argparse.Namespace, console: Conso
     admitted_all = True
     for e in chosen:
         results = [r for r in summary.results if r.scenario == e.name]
-        ok, line = judge(e, scenarios[e.name].fault_kinds, results, args.replays, args.load, run_dir)
-        admitted_all &= ok
+        kept, line = judge(e, scenarios[e.name], results, args.replays, args.load, run_dir)
+        if kept is not None:
+            save(root, kept, header(e))
+        else:
+            e.admitted = None  # a re-admission that failed takes the entry out of the gate
+        admitted_all &= kept is not None
         console.print(line, highlight=False, soft_wrap=True)
     write_index(root, index)
     return 0 if admitted_all else 1

@@ -19,7 +19,7 @@ from chaos_lab.corpus.admit import admit
 from chaos_lab.corpus.collect import collect
 from chaos_lab.corpus.features import features
 from chaos_lab.corpus.minimise import minimise
-from chaos_lab.corpus.store import CorpusError, Entry, read_index, save, scenario_path, write_index
+from chaos_lab.corpus.store import CorpusError, Entry, header, read_index, save, scenario_path, write_index
 from chaos_lab.exits import EXIT_OK
 from chaos_lab.explore.cli import parse_duration
 from chaos_lab.scenarios.files import ScenarioFileError, load_scenario
@@ -111,10 +111,10 @@ def _add(args: argparse.Namespace, console: Console, lab_factory: Any) -> int:
     index = read_index(args.dir)
     if index.get(scenario.name) is not None:
         return usage_error(f"{args.file}: the corpus already has an entry {scenario.name!r}")
-    header = f"corpus: added from {args.file}\nreplay: chaos-lab run --file <this file>"
-    save(args.dir, scenario, header=header)
-    index.entries.append(Entry(name=scenario.name, source=f"added from {args.file}",
-                               features=sorted(features(scenario.fault_kinds, {})), duration_s=0.0))
+    entry = Entry(name=scenario.name, source=f"added from {args.file}",
+                  features=sorted(features(scenario.fault_kinds, {})), duration_s=0.0)
+    save(args.dir, scenario, header(entry))
+    index.entries.append(entry)
     write_index(args.dir, index)
     return admit(args.dir, [scenario.name], args, console, lab_factory)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from chaos_lab.corpus.features import features
-from chaos_lab.corpus.store import CorpusError, CorpusIndex, Entry, read_index, save, write_index
+from chaos_lab.corpus.store import CorpusError, CorpusIndex, Entry, header, read_index, save, write_index
 from chaos_lab.explore.outcome import ExploreReport
 from chaos_lab.scenarios.files import ScenarioFileError, load_scenario
 from chaos_lab.scenarios.model import Scenario
@@ -59,9 +59,9 @@ def collect(explore_dir: Path, root: Path) -> list[Entry]:
         if (not new and not found) or any(e.source == source for e in index.entries):
             return
         scenario = _unique(index, scenario)
-        save(root, scenario, header=f"corpus: {source}\nreplay: chaos-lab run --file <this file>")
         entry = Entry(name=scenario.name, source=source, features=sorted(feats), new=sorted(new),
                       duration_s=round(duration_s, 3), found=found)
+        save(root, scenario, header(entry))
         index.entries.append(entry)
         covered.update(feats)
         added.append(entry)

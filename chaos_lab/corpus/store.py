@@ -42,6 +42,8 @@ class Entry(BaseModel):
     new: list[str] = Field(default_factory=list)  # the features no earlier entry had when it was collected
     duration_s: float  # one run's wall time: what it costs the gate
     found: list[str] = Field(default_factory=list)  # checkers it violated when found (the bug it keeps out)
+    #: goals of its faults that some admission replay missed, dropped from its file ("goal: met k/n")
+    unreliable_goals: list[str] = Field(default_factory=list)
     admitted: Admission | None = None
 
 
@@ -81,8 +83,13 @@ def scenario_path(root: Path, name: str) -> Path:
     return root / f"{name}.yaml"
 
 
-def save(root: Path, scenario: Scenario, header: str) -> Path:
-    return write_scenario(scenario, scenario_path(root, scenario.name), header=header)
+def header(entry: Entry) -> str:
+    """The comment an entry's file starts with: where it came from, and how to run it alone."""
+    return f"corpus: {entry.source}\nreplay: chaos-lab run --file <this file>"
+
+
+def save(root: Path, scenario: Scenario, comment: str) -> Path:
+    return write_scenario(scenario, scenario_path(root, scenario.name), header=comment)
 
 
 def load(root: Path, entry: Entry) -> Scenario:

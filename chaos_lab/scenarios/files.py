@@ -217,7 +217,7 @@ def _some(seeds: list[int]) -> list[int]:
 # Top-level fields the model takes laxly (pydantic reads `true` as 1) or allows wider than a run can use:
 # `--seed -1` is refused on the command line, so `seeds: [-3]` is in a file; `seeds: []` would run nothing.
 _TOP_LEVEL: dict[str, TypeAdapter[Any]] = {
-    "tier": TypeAdapter(Annotated[int, Between(1, 4, integer=True)]),
+    "tier": TypeAdapter(Annotated[int, Between(1, 5, integer=True)]),
     "verify_signals": TypeAdapter(Annotated[int, Between(0, 10, integer=True)]),
     "seeds": TypeAdapter(Annotated[list[Annotated[int, Between(0, integer=True)]], AfterValidator(_some)]),
 }

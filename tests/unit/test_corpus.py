@@ -15,13 +15,14 @@ from chaos_lab.corpus.admit import judge
 from chaos_lab.corpus.collect import collect
 from chaos_lab.corpus.features import features
 from chaos_lab.corpus.minimise import minimise
-from chaos_lab.corpus.store import Admission, CorpusIndex, Entry, read_index, write_index
+from chaos_lab.corpus.store import Admission, CorpusIndex, Entry, header, load, read_index, save, write_index
 from chaos_lab.explore.kinds import explorable
 from chaos_lab.explore.outcome import ExploreReport, ScheduleOutcome, ShrinkReport
 from chaos_lab.explore.render import render
 from chaos_lab.explore.schedule import generate
-from chaos_lab.models import ScenarioResult, Verdict
+from chaos_lab.models import CheckerSpec, Goal, GoalResult, ScenarioResult, Verdict
 from chaos_lab.scenarios.files import write_scenario
+from chaos_lab.scenarios.model import Burst, Heal, Inject, Scenario
 
 T0 = datetime(2026, 12, 5, tzinfo=UTC)
 KINDS, _ = explorable()
@@ -109,26 +110,66 @@ def test_min_fits_the_budget_and_never_drops_a_bugs_schedule() -> None:
     assert [e.name for e in kept] == ["bug", "cheap"] and lost == {"z", "v"}
 
 
-def _result(status_ok: bool, reach: dict[str, int], seconds: float = 10.0) -> ScenarioResult:
+GOAL_A = Goal(events=("snapshot_written",))
+GOAL_B = Goal(events=("stall",), during="k")
+
+
+def _result(status_ok: bool, reach: dict[str, int], seconds: float = 10.0,
+            met: tuple[bool, bool] = (True, True), error: str | None = None) -> ScenarioResult:
     verdicts = [Verdict(name="positions_match", ok=status_ok, summary="")]
+    goals = [GoalResult(goal=g, seen=int(m), met=m) for g, m in zip((GOAL_A, GOAL_B), met, strict=True)]
     return ScenarioResult(scenario="e", tier=5, seed=1, ok=status_ok, started=T0, duration_s=seconds,
-                          wait_s=0.0, verdicts=verdicts, reach=reach)
+                          wait_s=0.0, verdicts=verdicts, reach=reach, goals=goals, error=error)
+
+
+def _scenario() -> Scenario:
+    return Scenario(name="e", tier=5, description="d", method=(
+        Burst(count=3), Inject(name="k", kind="kill", params={"signal": "SIGKILL"}), Heal(name="k"),
+    ), checkers=(CheckerSpec(name="positions_match"),))
 
 
 def test_admission_needs_every_replay_to_pass_and_keeps_what_all_of_them_reached(tmp_path: Path) -> None:
     entry = _entry("e", ["reach:stall"], 9.0, found=["no_duplicates"])
     runs = [_result(True, {"stall": 1, "snapshot_written": 2}, 8.0),
             _result(True, {"snapshot_written": 1}, 12.0)]
-    ok, line = judge(entry, ["kill"], runs, 2, True, tmp_path)
-    assert ok and "2/2 passed under load" in line
+    kept, line = judge(entry, _scenario(), runs, 2, True, tmp_path)
+    assert kept is not None and "2/2 passed under load" in line
+    # the defaults, now written out, and what every replay reached (snapshot_written is GOAL_A already)
+    assert kept.goals == (GOAL_A, GOAL_B)
+    save(tmp_path, kept, header(entry))
+    assert load(tmp_path, entry) == kept  # the file as admission wrote it (tier 5) loads back the same
     assert entry.features == ["fault:kill", "found:no_duplicates", "reach:snapshot_written"]
     assert entry.admitted is not None and entry.admitted.mean_duration_s == 10.0 and entry.duration_s == 10.0
 
     other = _entry("f", [], 9.0)
-    ok, line = judge(other, ["kill"], [_result(True, {}), _result(False, {})], 2, False, tmp_path)
-    assert not ok and other.admitted is None and "1/2 passed" in line and "positions_match" in line
-    ok, line = judge(other, ["kill"], [_result(True, {})], 2, False, tmp_path)
-    assert not ok and "1 not run" in line
+    kept, line = judge(other, _scenario(), [_result(True, {}), _result(False, {})], 2, False, tmp_path)
+    assert kept is None and other.admitted is None and "1/2 passed" in line and "positions_match" in line
+    lab_error = _result(True, {}, error="reset: gone")
+    kept, line = judge(other, _scenario(), [_result(True, {}), lab_error], 2, False, tmp_path)
+    assert kept is None and "lab error" in line
+    kept, line = judge(other, _scenario(), [_result(True, {})], 2, False, tmp_path)
+    assert kept is None and "1 not run" in line
+
+
+def test_admission_keeps_only_the_goals_every_replay_met(tmp_path: Path) -> None:
+    """A late fault whose window one replay left idle: the entry keeps its other goal, and says so."""
+    entry = _entry("e", [], 9.0)
+    runs = [_result(True, {}), _result(True, {}, met=(True, False)), _result(True, {})]
+    kept, line = judge(entry, _scenario(), runs, 3, True, tmp_path)
+    assert kept is not None and kept.goals == (GOAL_A,)
+    assert entry.unreliable_goals == [f"{GOAL_B.describe()}: met 2/3"] and "goals dropped" in line
+    none_kept, line = judge(_entry("g", [], 9.0), _scenario(), [_result(True, {}, met=(False, False))] * 2, 2,
+                            True, tmp_path)
+    assert none_kept is None and "nothing reached in every replay" in line
+
+
+def test_what_every_replay_reached_becomes_a_goal_of_the_entry(tmp_path: Path) -> None:
+    """A schedule whose faults declare no goal (a fill that leaves room, a stop) still proves its reach."""
+    runs = [_result(True, {"stall": 1, "reconcile_lookup": 2}, met=(False, False)),
+            _result(True, {"reconcile_lookup": 1}, met=(False, False))]
+    kept, _ = judge(_entry("e", [], 9.0), _scenario(), runs, 2, True, tmp_path)
+    assert kept is not None and [g.events for g in kept.goals] == [("reconcile_lookup",)]
+    assert kept.goals[0].during is None and kept.goals[0].why == "reached in every admission replay"
 
 
 def _admitted_corpus(root: Path) -> None:

@@ -284,7 +284,7 @@ BAD: dict[str, Bad] = {
     "negative seed": Bad(top("seeds: [-3]\n"), "seeds #1", "must be an integer >= 0, got -3", 6),
     "no seeds": Bad(top("seeds: []\n"), "seeds", "must list at least one seed", 6),
     "fractional seed": Bad(top("seeds: [1, 2.5]\n"), "seeds #2", "got 2.5", 6),
-    "bad tier": Bad(top("").replace("tier: 1", "tier: 7"), "tier", "an integer in 1..4, got 7", 2),
+    "bad tier": Bad(top("").replace("tier: 1", "tier: 7"), "tier", "an integer in 1..5, got 7", 2),
     "tier true": Bad(top("").replace("tier: 1", "tier: true"), "tier", "got True", 2),
     "bad name pattern": Bad(
         top("").replace("name: t", "name: Disk Full!"), "name", "should match pattern", 1
