@@ -332,6 +332,7 @@ class ScenarioResult(BaseModel):
     # it, so `chaos-lab replay RUN_DIR` re-runs it even after the catalogue or the incident file changed.
     scenario_file: str | None = None
     source_file: str | None = None  # the file given to `run --file` (or replayed), as given
+    attempts: int = 1  # runs it took to meet its goals (`Scenario.reach_attempts`); only the last is kept
 
     @model_validator(mode="after")
     def _runner_error_from_error(self) -> ScenarioResult:

@@ -133,6 +133,7 @@ def print_result(console: Console, r: ScenarioResult) -> None:
     console.print(
         f"{mark} tier{r.tier} {r.scenario} seed={r.seed} {r.duration_s:.1f}s"
         + (f" cycle={r.cycle_s:.1f}s" if r.cycle_s is not None else "")
+        + (f" (goals met on run {r.attempts})" if r.attempts > 1 else "")
     )
     if r.runner_error is not None:
         e = r.runner_error

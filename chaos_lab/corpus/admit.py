@@ -23,6 +23,10 @@ from chaos_lab.session import run_cases
 from chaos_lab.stress import Stress
 
 REACHED = "reached in every admission replay"
+# An explored schedule's reach depends on timing: goals met in 10 of 10 loaded replays were missed idle (the
+# burst done before a kill, no request during a toxic) in 1 of 3 sequential runs of the corpus. A gate entry
+# gets three runs to meet its goals; a failed checker in any of them is a failure.
+REACH_ATTEMPTS = 3
 STRESS_TIMEOUT_S = 3600  # bound on the stress-ng process of one admission, whatever happens to it
 
 
@@ -74,7 +78,7 @@ def judge(entry: Entry, scenario: Scenario, results: list[ScenarioResult], repla
     entry.admitted = Admission(replays=replays, passed=replays, loaded=loaded, at=datetime.now(UTC),
                                mean_duration_s=round(mean, 3), run_dir=str(run_dir))
     note = f"; goals dropped: {'; '.join(dropped)}" if dropped else ""
-    return (scenario.model_copy(update={"goals": tuple(kept)}),
+    return (scenario.model_copy(update={"goals": tuple(kept), "reach_attempts": REACH_ATTEMPTS}),
             f"{entry.name}: admitted, {replays}/{replays} passed{' under load' if loaded else ''}{note}")
 
 

@@ -267,6 +267,9 @@ class Scenario(_Data):
     engine_config: dict[str, Any] = Field(default_factory=dict)
     #: what a run must show to count (reach events); None: the defaults of each injected fault kind
     goals: tuple[Goal, ...] | None = None
+    #: runs allowed to meet the goals: a run that fails no checker but misses a goal is run again, up to this
+    #: many in all (a corpus entry's: chaos_lab/corpus/admit.py); 1: the first run decides
+    reach_attempts: int = Field(default=1, ge=1, le=5)
 
     @property
     def fault_kinds(self) -> list[str]:

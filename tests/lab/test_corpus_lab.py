@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from rich.console import Console
+from support.running_lab import RunningLab
 
 from chaos_lab import cli
 from chaos_lab.corpus import cli as corpus_cli
@@ -39,22 +40,6 @@ checkers:
 """
 
 
-class _Running:
-    """The session's lab, already up: the admission run must neither bring it up nor take it down."""
-
-    def __init__(self, lab: Any) -> None:
-        self._lab = lab
-
-    def up(self) -> None:
-        pass
-
-    def down(self) -> None:
-        pass
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._lab, name)
-
-
 @pytest.mark.lab
 @pytest.mark.tier4
 def test_every_admitted_corpus_entry_passes_on_the_correct_engine(lab: Any) -> None:
@@ -81,7 +66,7 @@ def test_admission_replays_a_file_and_admits_it_only_if_every_replay_passed(lab:
         file.write_text(SCHEDULE.format(name=name, corrupt=corrupt), encoding="utf-8")
         args = cli._parser().parse_args(["corpus", "add", str(file), "--dir", str(root), "--no-load",
                                          "--replays", "2", "--reports", str(tmp_path / "reports")])
-        codes[name] = corpus_cli.main(args, console, lambda: _Running(lab))
+        codes[name] = corpus_cli.main(args, console, lambda: RunningLab(lab))
     index = read_index(root)
     passes, fails = index.get("slow-link-passes"), index.get("slow-link-told-to-fail")
     assert codes == {"slow-link-passes": 0, "slow-link-told-to-fail": 1}

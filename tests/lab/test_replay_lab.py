@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from support.running_lab import RunningLab
 
 from chaos_lab import cli
 from chaos_lab.replay import ReplayRecord
@@ -39,23 +40,6 @@ goals:
 """
 
 
-class _Running:
-    """The session's lab, already up: the run must neither bring it up again nor take it down (the fixture
-    owns it)."""
-
-    def __init__(self, lab: Any) -> None:
-        self._lab = lab
-
-    def up(self) -> None:
-        pass
-
-    def down(self) -> None:
-        pass
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._lab, name)
-
-
 @pytest.mark.lab
 @pytest.mark.tier3
 def test_a_vacuous_run_replays_from_its_run_directory_the_same_way(
@@ -65,7 +49,7 @@ def test_a_vacuous_run_replays_from_its_run_directory_the_same_way(
     incident.write_text(NEVER_MET)
     reports = tmp_path / "reports"
     args = SimpleNamespace(tier=None, scenario=None, seed=11, file=incident, keep_up=True, reports=reports)
-    assert cli.cmd_run(args, cli.Console(), lab_factory=lambda: _Running(lab)) == 4
+    assert cli.cmd_run(args, cli.Console(), lab_factory=lambda: RunningLab(lab)) == 4
     [run_dir] = list(reports.iterdir())
     [r] = read_summary(run_dir).results
     assert r.status == "vacuous" and r.seed == 11, r.runner_error or r.verdicts
@@ -75,7 +59,7 @@ def test_a_vacuous_run_replays_from_its_run_directory_the_same_way(
 
     capsys.readouterr()
     replay = cli._parser().parse_args(["replay", str(run_dir)])
-    assert replay_cmd(replay, cli.Console(), lab_factory=lambda: _Running(lab)) == 4
+    assert replay_cmd(replay, cli.Console(), lab_factory=lambda: RunningLab(lab)) == 4
     out = capsys.readouterr().out
     assert "SAME    latency-never-fails-a-write seed=11: vacuous the same way" in out, out
     [new_dir] = [p for p in reports.iterdir() if p != run_dir]

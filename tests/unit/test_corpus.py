@@ -21,6 +21,7 @@ from chaos_lab.explore.outcome import ExploreReport, ScheduleOutcome, ShrinkRepo
 from chaos_lab.explore.render import render
 from chaos_lab.explore.schedule import generate
 from chaos_lab.models import CheckerSpec, Goal, GoalResult, ScenarioResult, Verdict
+from chaos_lab.runner import Runner, ScenarioRun
 from chaos_lab.scenarios.files import write_scenario
 from chaos_lab.scenarios.model import Burst, Heal, Inject, Scenario
 
@@ -226,3 +227,35 @@ def test_bad_corpus_input_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert says in err and len(err.strip().splitlines()) == 1
 
+
+
+class _Lab:
+    def urls(self) -> dict[str, str]:
+        return {}
+
+
+@pytest.mark.parametrize(
+    ("attempts", "statuses", "want", "runs"),
+    [
+        (3, ["vacuous", "vacuous", "passed"], "passed", 3),  # met on the third run
+        (3, ["vacuous", "failed", "passed"], "failed", 2),  # a failed checker ends it at once
+        (3, ["vacuous"] * 3, "vacuous", 3),  # never met: vacuous
+        (1, ["vacuous", "passed"], "vacuous", 1),  # the catalogue's default: the first run decides
+    ],
+)
+def test_a_corpus_entry_gets_its_reach_attempts_and_no_more(
+    monkeypatch: pytest.MonkeyPatch, attempts: int, statuses: list[str], want: str, runs: int
+) -> None:
+    results = {"passed": (True, (True, True)), "vacuous": (True, (True, False)),
+               "failed": (False, (True, True))}
+    queue = [_result(ok, {}, met=met) for ok, met in (results[s] for s in statuses)]
+    calls: list[int] = []
+
+    def once(self: Runner, scenario: Scenario, seed: int) -> ScenarioRun:
+        calls.append(seed)
+        return ScenarioRun(result=queue.pop(0), history=[])
+
+    monkeypatch.setattr(Runner, "_run_once", once)
+    scenario = _scenario().model_copy(update={"reach_attempts": attempts})
+    run = Runner(_Lab()).run(scenario, 1)
+    assert run.result.status == want and len(calls) == runs and run.result.attempts == runs
