@@ -19,8 +19,11 @@ def test_list_to_a_pipe_is_tab_separated_and_cuts_no_name(capsys: pytest.Capture
     assert header.split("\t") == ["tier", "scenario", "faults", "checkers", "seeds", "description"]
     rows = [line.split("\t") for line in lines]
     assert all(len(row) == 6 for row in rows)
-    assert [row[1] for row in rows] == [s.name for s in SCENARIOS]
-    assert [row[4] for row in rows] == [",".join(map(str, s.seeds)) for s in SCENARIOS]
+    gate = cli.choose(None, None, Path("corpus"))  # the catalogue, then the repository's admitted corpus
+    assert [s.name for s in gate[: len(SCENARIOS)]] == [s.name for s in SCENARIOS]
+    assert {s.tier for s in gate[len(SCENARIOS):]} == {5}
+    assert [row[1] for row in rows] == [s.name for s in gate]
+    assert [row[4] for row in rows] == [",".join(map(str, s.seeds)) for s in gate]
 
 
 def test_list_json_and_tier(capsys: pytest.CaptureFixture[str]) -> None:

@@ -286,6 +286,9 @@ BAD: dict[str, Bad] = {
     "fractional seed": Bad(top("seeds: [1, 2.5]\n"), "seeds #2", "got 2.5", 6),
     "bad tier": Bad(top("").replace("tier: 1", "tier: 7"), "tier", "an integer in 1..5, got 7", 2),
     "tier true": Bad(top("").replace("tier: 1", "tier: true"), "tier", "got True", 2),
+    "too many reach attempts": Bad(
+        top("reach_attempts: 9\n"), "reach_attempts", "less than or equal to 5", 6
+    ),
     "bad name pattern": Bad(
         top("").replace("name: t", "name: Disk Full!"), "name", "should match pattern", 1
     ),
