@@ -243,6 +243,10 @@ REAL_FAULT_SCENARIOS: tuple[Scenario, ...] = (
         # Slow is the point: whether a 5 % engine answers /health within 1 s depends on the host's own load
         # (a clean engine missed 2 probes on a busy CI host), so only the recovery bound is judged here.
         checkers=(*CORE, _c("availability", recover_within_s=20.0, judge_probes=False)),
+        # Whether a 5 % engine answers any signal inside a 2-3 s window depends on the host's load too: on a
+        # loaded clean-clone CI run it answered none (32 outside it), and the run was vacuous. A second run is
+        # allowed to meet the goals; a failed checker in either run is a failure.
+        reach_attempts=2,
     ),
     # ---- tier 4: killed by the kernel, frozen, crashed after EIO
     Scenario(
