@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from chaos_lab.context import ExperimentContext, ScenarioError
-from chaos_lab.faults.catalog import build_fault
+from chaos_lab.effects import Effect
+from chaos_lab.faults.registry import build_fault
 from chaos_lab.faults.state import broker_orders_received, kill_switch_token, ledger_bytes
 from chaos_lab.resources import sample
 from chaos_lab.scenarios.model import (
@@ -89,8 +90,9 @@ def sleep(ctx: ExperimentContext, step: Sleep) -> None:
 @action(Inject)
 def inject(ctx: ExperimentContext, step: Inject) -> None:
     before = ctx.history.now()
-    ctx.nemesis.inject(step.name, build_fault(step.kind, step.params, ctx.lab, ctx.toxiproxy_url))
-    if step.kind == "kill" and ctx.kill_at is None:
+    fault = build_fault(step.kind, step.params, ctx.lab, ctx.toxiproxy_url)
+    ctx.nemesis.inject(step.name, fault)
+    if Effect.PROCESS_ENDS in fault.effects and ctx.kill_at is None:
         ctx.kill_at = before
 
 
@@ -138,14 +140,24 @@ def _await_state(ctx: ExperimentContext, what: str, target: int, read: Callable[
         ctx.meter.until(over, timeout=step.timeout_s, interval=0.05, what=f"{what} >= {target}")
     except TimeoutError as exc:
         value = {"what": what, "target": target, "seen": seen[0]}
-        ctx.history.record("setup", "info", "trigger", value=value, latency=ctx.history.now() - invoke.time,
-                           reason="not reached in time")
+        ctx.history.record(
+            "setup",
+            "info",
+            "trigger",
+            value=value,
+            latency=ctx.history.now() - invoke.time,
+            reason="not reached in time",
+        )
         if step.required:
             raise ScenarioError(f"{what} never reached {target} (last seen {seen[0]})") from exc
         return
-    ctx.history.record("setup", "ok" if seen[0] >= target else "info", "trigger",
-                       value={"what": what, "target": target, "seen": seen[0]},
-                       latency=ctx.history.now() - invoke.time)
+    ctx.history.record(
+        "setup",
+        "ok" if seen[0] >= target else "info",
+        "trigger",
+        value={"what": what, "target": target, "seen": seen[0]},
+        latency=ctx.history.now() - invoke.time,
+    )
 
 
 @action(WaitLedgerBytes)

@@ -64,11 +64,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--file", type=Path, help="run the scenario or incident in this YAML/JSON file")
     run.add_argument(
-        "--data-from", type=Path, metavar="DIR",
+        "--data-from",
+        type=Path,
+        metavar="DIR",
         help="start from this captured engine data directory (with --file or --scenario)",
     )
     run.add_argument(
-        "--corpus", type=Path, default=corpus_cli.DEFAULT_DIR, metavar="DIR",
+        "--corpus",
+        type=Path,
+        default=corpus_cli.DEFAULT_DIR,
+        metavar="DIR",
         help="the corpus run as tier 5 (default: corpus; its admitted entries, if the directory exists)",
     )
     run.add_argument("--parallel", type=int, default=1, help="spread the runs over N lab instances")
@@ -134,8 +139,12 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
         return usage_error(str(exc.args[0]))
     rows = [
         ListedScenario(
-            tier=s.tier, name=s.name, faults=s.fault_kinds, checkers=[c.name for c in s.checkers],
-            seeds=list(s.seeds), description=s.description,
+            tier=s.tier,
+            name=s.name,
+            faults=s.fault_kinds,
+            checkers=[c.name for c in s.checkers],
+            seeds=list(s.seeds),
+            description=s.description,
         )
         for s in scenarios
     ]
@@ -156,7 +165,11 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
             table.add_column(column)
         for r in rows:
             table.add_row(
-                str(r.tier), r.name, ", ".join(r.faults), ", ".join(r.checkers), ",".join(map(str, r.seeds)),
+                str(r.tier),
+                r.name,
+                ", ".join(r.faults),
+                ", ".join(r.checkers),
+                ",".join(map(str, r.seeds)),
                 r.description,
             )
         console.print(table)

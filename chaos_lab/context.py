@@ -11,8 +11,8 @@ from typing import Any
 
 from chaos_lab.client import BrokerAdmin, EngineClient
 from chaos_lab.faults.base import Nemesis
-from chaos_lab.faults.catalog import fault_class
 from chaos_lab.faults.network import proxy_state
+from chaos_lab.faults.registry import fault_class
 from chaos_lab.history import History
 from chaos_lab.models import KillSwitchState
 from chaos_lab.scenarios.model import ActivateKillSwitch, Inject, Scenario
@@ -51,8 +51,9 @@ class EngineWontRecover(RuntimeError):
 class ExperimentContext:
     """Per-scenario state. Every wait goes through the runner's WaitMeter and is bounded."""
 
-    def __init__(self, lab: Any, meter: WaitMeter, urls: dict[str, str], scenario: Scenario,
-                 history: History) -> None:
+    def __init__(
+        self, lab: Any, meter: WaitMeter, urls: dict[str, str], scenario: Scenario, history: History
+    ) -> None:
         """`urls`: the lab's engine, broker and toxiproxy addresses (`lab.urls()`)."""
         self.scenario, self.history = scenario, history
         self.lab: Any = lab
@@ -95,7 +96,8 @@ class ExperimentContext:
                     why = "; ".join(own)
                     raise EngineWontRecover(
                         f"the engine answers /health but stays degraded for its own reasons, unchanged for "
-                        f"{STUCK_S:.0f}s with no fault active: {why}", body
+                        f"{STUCK_S:.0f}s with no fault active: {why}",
+                        body,
                     )
             return body is not None and (not ready or body.get("status") == "ready")
 
@@ -177,7 +179,8 @@ class ExperimentContext:
             burst.join(10)
 
     def cycle_s(self) -> float | None:
-        """SIGKILL -> engine back (ready, or answering when it must refuse) -> verification signals answered:
+        """The first fault that ended the engine's process (kill, stop, restart) -> engine back (ready, or
+        answering when it must refuse) -> verification signals answered:
         the scenario's own waits between those steps (rest of the burst, rollback) are not part of it."""
         if self.kill_at is None or self.ready_after_kill is None or self.verify_s is None:
             return None

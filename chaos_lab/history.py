@@ -109,6 +109,7 @@ def fault_windows(ops: Iterable[Op]) -> list[FaultWindow]:
                 end=None,
                 params=dict(op.value.get("params", {})),
                 result=dict(op.value.get("result", {})),
+                effects=frozenset(op.value.get("effects", ())),
             )
         elif op.f == "heal" and op.fault in open_:
             window = open_.pop(op.fault)

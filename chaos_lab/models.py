@@ -12,6 +12,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
+from chaos_lab.effects import Effect
+
 OpType = Literal["invoke", "ok", "fail", "info"]
 # Which actor produced an op: the workload client, the /health prober, the nemesis, or the runner's own
 # verification calls, the resource sampler. Jepsen calls this the process.
@@ -49,6 +51,12 @@ class FaultWindow(BaseModel):
     end: float | None
     params: dict[str, Any] = Field(default_factory=dict)
     result: dict[str, Any] = Field(default_factory=dict)
+    #: what the fault did, as its kind declared when it was injected: checkers select windows by these
+    effects: frozenset[Effect] = frozenset()
+
+    def has(self, *effects: Effect) -> bool:
+        """The fault had any of these effects."""
+        return not self.effects.isdisjoint(effects)
 
 
 class Verdict(BaseModel):
@@ -290,8 +298,9 @@ class RunnerError(BaseModel):
     def parse(cls, error: str) -> RunnerError:
         """From the one-line `error` of a summary written before `runner_error` was stored."""
         if error.startswith("heal failed: "):
-            return cls(phase="heal", cause="HealFailed", message=error.removeprefix("heal failed: "),
-                       lab_fault=True)
+            return cls(
+                phase="heal", cause="HealFailed", message=error.removeprefix("heal failed: "), lab_fault=True
+            )
         match = _RUN_ERROR.match(error)
         if match is None:
             return cls(phase="unknown", cause="Error", message=error)
@@ -323,7 +332,7 @@ class ScenarioResult(BaseModel):
     verdicts: list[Verdict] = Field(default_factory=list)
     error: str | None = None  # the runner itself could not complete (lab unusable, steady state broken)
     runner_error: RunnerError | None = None  # the same, structured (derived from `error` when not given)
-    cycle_s: float | None = None  # kill -> ready -> verified, for scenarios with a process kill
+    cycle_s: float | None = None  # process ended -> ready -> verified (a kill, stop or restart)
     ops: int = 0
     goals: list[GoalResult] = Field(default_factory=list)
     reach: dict[str, int] = Field(default_factory=dict)  # reach events seen in the run, by name

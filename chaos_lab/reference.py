@@ -218,8 +218,8 @@ def _doc_of(cls: type) -> str:
 
 
 def fault_kinds() -> str:
-    from chaos_lab.faults.catalog import LAB_FAULTS, NETWORK_FAULTS
     from chaos_lab.faults.network import ATTRIBUTES
+    from chaos_lab.faults.registry import FAULTS
 
     out = [
         "## Fault kinds",
@@ -227,9 +227,10 @@ def fault_kinds() -> str:
         "An `inject` step's `kind` and `params` (each kind's nested `Params` model, chaos_lab/faults/). "
         "Every number is finite; keys not listed are refused.",
     ]
-    for kind, cls in sorted({**LAB_FAULTS, **NETWORK_FAULTS}.items()):
+    for kind, cls in sorted(FAULTS.items()):
         out += ["", f"### `{kind}`", "", _doc_of(cls)]
-        if cls.stops_engine:
+        out += ["", "Effects: " + (", ".join(f"`{e}`" for e in sorted(cls.effects)) or "none") + "."]
+        if cls.stops_engine():
             out += ["", "The engine does not answer while it is active (`availability` exempts its window)."]
         if not cls.Params.model_fields:
             out += ["", "No params."]
@@ -242,9 +243,7 @@ def fault_kinds() -> str:
         if kind == "toxic":
             out += ["", "| `type` | `attributes` (integers, default 0) |", "|---|---|"]
             for toxic, model in ATTRIBUTES.items():
-                attrs = ", ".join(
-                    f"`{n}` {_bounds(list(f.metadata))}" for n, f in model.model_fields.items()
-                )
+                attrs = ", ".join(f"`{n}` {_bounds(list(f.metadata))}" for n, f in model.model_fields.items())
                 out.append(f"| `{toxic}` | {_cell(attrs)} |")
     return "\n".join(out) + "\n"
 

@@ -115,8 +115,12 @@ class Runner:
                     end_phase()
         except EngineWontRecover as exc:  # the engine's verdict, judged with the others below
             end_phase()
-            stuck = Verdict(name="recovers", ok=False, summary=exc.reason,
-                            evidence={"phase": history.phase, "health": exc.health})
+            stuck = Verdict(
+                name="recovers",
+                ok=False,
+                summary=exc.reason,
+                evidence={"phase": history.phase, "health": exc.health},
+            )
         except Exception as exc:  # any failure of the method is the scenario's error; Ctrl-C still propagates
             end_phase()
             error = RunnerError.of(history.phase, exc)
@@ -174,8 +178,10 @@ class Runner:
             ctx.captured = captured = inspect_captured(start)  # checked at load; again, as it is now
             have = self.lab.data_size_bytes()
             if start.volume_size and captured.volume_bytes != have:
-                raise ScenarioError(f"the lab's volume holds {have} bytes, the start wants "
-                                    f"{start.volume_size}: run it with `chaos-lab run` (it sizes the volume)")
+                raise ScenarioError(
+                    f"the lab's volume holds {have} bytes, the start wants "
+                    f"{start.volume_size}: run it with `chaos-lab run` (it sizes the volume)"
+                )
             ctx.broker.seed([o.model_dump() for o in captured.orders])
             self.lab.put_files(captured.archive())
             config = captured.config(ctx.scenario.engine_config)

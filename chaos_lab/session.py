@@ -197,8 +197,14 @@ def default_lab_factory() -> Any:
 class _Recorder:
     """Files each finished scenario run into the run directory and the summary, as it arrives."""
 
-    def __init__(self, run_dir: Path, summary: RunSummary, cases: list[Case], saved: dict[str, str],
-                 sources: dict[str, Path]) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        summary: RunSummary,
+        cases: list[Case],
+        saved: dict[str, str],
+        sources: dict[str, Path],
+    ) -> None:
         self.run_dir, self.summary, self.saved, self.sources = run_dir, summary, saved, sources
         self.order = {(s.name, seed): i for i, (s, seed) in enumerate(cases)}
 
@@ -224,8 +230,15 @@ class _OneLab:
         return ""
 
     def run(self, cases: list[Case], summary: RunSummary, record: _Recorder, console: Console) -> None:
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=console, transient=True) as progress:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
             task = progress.add_task("bringing the lab up", total=len(cases))
 
             def show(scenario: str, phase: str, fault: str | None) -> None:
@@ -317,8 +330,14 @@ def _volume_size(size: str | None) -> Iterator[None]:
             os.environ[VOLUME_SIZE_VAR] = before
 
 
-def _run(args: argparse.Namespace, cases: list[Case], console: Console, lab_factory: Any,
-         sources: dict[str, Path], finished: Finished | None) -> int:
+def _run(
+    args: argparse.Namespace,
+    cases: list[Case],
+    console: Console,
+    lab_factory: Any,
+    sources: dict[str, Path],
+    finished: Finished | None,
+) -> int:
     run_id = new_run_id()
     run_dir = args.reports / run_id
     try:

@@ -12,11 +12,17 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from chaos_lab.faults.registry import fault_class
 from chaos_lab.history import History
 from chaos_lab.ledger_reader import encode_record, scan_ledger
 from chaos_lab.models import BrokerAttempt, BrokerOrder, KillSwitchState, Observation, Process
 
 NIL = UUID(int=0)
+
+
+def inject_value(kind: str, **params: Any) -> dict[str, Any]:
+    """What the nemesis records for an inject of this kind: kind, params and the kind's effects."""
+    return {"kind": kind, "params": params, "effects": sorted(e.value for e in fault_class(kind).effects)}
 
 
 class ObservationBuilder:
@@ -117,7 +123,7 @@ class ObservationBuilder:
         return intent_id
 
     def inject(self, name: str, kind: str, result: dict[str, Any] | None = None) -> None:
-        value = {"kind": kind, "params": {}}
+        value = inject_value(kind)
         self.history.record("nemesis", "invoke", "inject", fault=name, value=value)
         self.history.record("nemesis", "ok", "inject", fault=name, value={**value, "result": result or {}})
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from chaos_lab.checkers.common import clip, inside, judge, windows
 from chaos_lab.client import PROBE_TIMEOUT
-from chaos_lab.faults.catalog import ENGINE_STOPPING
+from chaos_lab.effects import Effect
 from chaos_lab.models import Observation, Op, Verdict
 
 NAME = "availability"
@@ -38,8 +38,8 @@ def check(
     if not ws:
         return Verdict(name=NAME, ok=False, summary="no fault window in the history: nothing was tested")
     end = obs.history[-1].time if obs.history else 0.0
-    stopping = [w for w in ws if w.kind in ENGINE_STOPPING]
-    others = [w for w in ws if w.kind not in ENGINE_STOPPING]
+    stopping = [w for w in ws if w.has(Effect.ENGINE_DOWN)]
+    others = [w for w in ws if not w.has(Effect.ENGINE_DOWN)]
 
     def exempt(t: float) -> bool:
         # While an engine-stopping fault is active, and while the engine boots after it is healed.

@@ -12,14 +12,14 @@ from itertools import pairwise
 
 from chaos_lab.checkers.common import clip, completions, judge
 from chaos_lab.checkers.spans import certain_spans, ledger_refusal, within
+from chaos_lab.effects import Effect
 from chaos_lab.models import Observation, Verdict
 
 NAME = "clock_safety"
-CLOCK = frozenset({"clock_step", "clock_fast"})
 
 
 def check(obs: Observation) -> Verdict:
-    spans = certain_spans(obs, CLOCK)
+    spans = certain_spans(obs, Effect.CLOCK_SKEW)
     if not spans:
         return Verdict(name=NAME, ok=False, summary="no clock fault in the history: nothing was tested")
     if obs.ledger_file is None:
@@ -39,7 +39,7 @@ def check(obs: Observation) -> Verdict:
     ]
     if refused:
         problems.append(f"{len(refused)} signals refused for the ledger while the clock was skewed")
-    steps = [s.window.params.get("offset_s", 0.0) for s in spans if s.window.kind == "clock_step"]
+    steps = [s.window.params["offset_s"] for s in spans if "offset_s" in s.window.params]  # a step
     if any(float(o) < 0 for o in steps) and not backwards:
         problems.append("the clock stepped back but no ledger timestamp did: the engine never saw it")
     if any(float(o) > 0 for o in steps) and ahead < 0.5 * max(float(o) for o in steps):

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from chaos_lab.effects import Effect
 from chaos_lab.history import fault_windows, time_on_axis
 from chaos_lab.models import BrokerAttempt, FaultWindow, Observation, Op, Verdict
 
@@ -110,8 +111,9 @@ def inside(t: float, window: FaultWindow, end_default: float) -> bool:
     return window.start <= t <= (window.end if window.end is not None else end_default)
 
 
-def fault_results(obs: Observation, kind: str) -> list[dict[str, Any]]:
-    return [w.result for w in windows(obs) if w.kind == kind]
+def fault_results(obs: Observation, effect: Effect) -> list[dict[str, Any]]:
+    """What each fault with this effect reported it did (offsets, bytes), in history order."""
+    return [w.result for w in windows(obs) if w.has(effect)]
 
 
 def clip(items: list[Any]) -> list[Any]:
@@ -161,26 +163,19 @@ def judge_per_source(
 
 # -- which request could have placed an order (no_unrequested_orders, kill_switch_honoured)
 
-PROCESS_ENDS = ("kill", "stop", "restart")  # kinds whose completed inject leaves the old engine process dead
-
 
 def engine_deaths(obs: Observation) -> list[float]:
     """History times by which an engine process was certainly gone: a completed SIGKILL, stop or restart
     (each returns once the container is down). A SIGTERM (graceful: in-flight requests may still finish) and
     an OOM kill (its moment is not recorded) are left out, which only makes the judgement more lenient."""
-    kinds: dict[str, str] = {}
     out: list[float] = []
     for op in obs.history:
-        if op.process != "nemesis" or op.f != "inject":
+        if op.process != "nemesis" or op.f != "inject" or op.type != "ok":
             continue
-        kind = str(op.value.get("kind", ""))
-        params = op.value.get("params") or {}
-        if op.type == "invoke" and op.fault:
-            kinds[op.fault] = kind
-        if op.type != "ok" or kind not in PROCESS_ENDS:
+        if Effect.PROCESS_ENDS not in op.value.get("effects", ()):
             continue
-        if kind == "kill" and str(params.get("signal", "SIGKILL")) != "SIGKILL":
-            continue
+        if str((op.value.get("params") or {}).get("signal", "SIGKILL")) != "SIGKILL":
+            continue  # a graceful signal: the process may still finish what it was doing
         out.append(op.time)
     return sorted(out)
 
@@ -190,7 +185,7 @@ def network_slack(obs: Observation, base_s: float) -> float:
     broker (latency + jitter): the broker may stamp an order that much after the engine sent it."""
     extra = 0.0
     for op in obs.history:
-        if op.process == "nemesis" and op.f == "inject" and op.value.get("kind") == "toxic":
+        if op.process == "nemesis" and op.f == "inject" and Effect.LINK_BROKEN in op.value.get("effects", ()):
             params = op.value.get("params") or {}
             if params.get("type") == "latency":
                 attrs = params.get("attributes") or {}
@@ -247,7 +242,7 @@ def intent_of(coid: str) -> UUID | None:
     if not coid.startswith(CLIENT_ORDER_ID_PREFIX):
         return None
     try:
-        return UUID(hex=coid[len(CLIENT_ORDER_ID_PREFIX):])
+        return UUID(hex=coid[len(CLIENT_ORDER_ID_PREFIX) :])
     except ValueError:
         return None
 

@@ -4,13 +4,14 @@ the file's path and a byte offset, and the engine keeps answering."""
 from __future__ import annotations
 
 from chaos_lab.checkers.common import fault_results, judge
+from chaos_lab.effects import Effect
 from chaos_lab.models import Observation, Verdict
 
 NAME = "corrupt_file_reported"
 
 
 def check(obs: Observation) -> Verdict:
-    damaged = fault_results(obs, "truncate_parquet")
+    damaged = fault_results(obs, Effect.BARS_DAMAGED)
     if not damaged:
         return Verdict(name=NAME, ok=False, summary="no data file was damaged: nothing was tested")
     path = str(damaged[-1]["path"])

@@ -14,13 +14,14 @@ from chaos_lab.checkers.common import (
     ledger_sources,
     windows,
 )
+from chaos_lab.effects import Effect
 from chaos_lab.models import Observation, Verdict
 
 NAME = "fail_closed"
 
 
 def check(obs: Observation, min_ops_in_window: int = 0) -> Verdict:
-    full = [w for w in windows(obs) if w.kind == "disk_fill"]
+    full = [w for w in windows(obs) if w.has(Effect.DISK_FULL)]
     if not full:
         return Verdict(
             name=NAME, ok=False, summary="no disk-full window in the history: the fault never happened"

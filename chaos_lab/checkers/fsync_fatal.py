@@ -7,16 +7,15 @@ from __future__ import annotations
 
 from chaos_lab.checkers.common import clip, completions, judge
 from chaos_lab.checkers.spans import certain_spans, invoked_at, ledger_refusal, until_engine_stops, within
+from chaos_lab.effects import Effect
 from chaos_lab.models import Observation, Verdict
 
 NAME = "fsync_fatal"
-LASTING = frozenset({"fsync_eio", "write_eio"})
-ONCE = frozenset({"fsync_eio_once"})
 ONCE_GRACE_S = 1.0  # a signal in flight when the heal started may carry the one failure
 
 
 def check(obs: Observation, min_ops_in_window: int = 1) -> Verdict:
-    spans = until_engine_stops(obs, certain_spans(obs, LASTING | ONCE))
+    spans = until_engine_stops(obs, certain_spans(obs, Effect.LEDGER_UNWRITABLE, Effect.FSYNC_FAILS_ONCE))
     if not spans:
         return Verdict(name=NAME, ok=False, summary="no fsync/write fault in the history: nothing was tested")
     ops = completions(obs)
@@ -30,7 +29,7 @@ def check(obs: Observation, min_ops_in_window: int = 1) -> Verdict:
     evidence: dict[str, object] = {}
     for span in spans:
         w = span.window
-        if w.kind in LASTING:
+        if w.has(Effect.LEDGER_UNWRITABLE):
             inside = [op for op in ops if within(op, span) and id(op) in first_send]  # retries may re-read
             acked = [f"{op.intent_id} at t={op.time:.2f}s" for op in inside if op.type == "ok"]
             # Answered while the fault held (sent before it, maybe): under load few calls fit inside it.
@@ -44,7 +43,7 @@ def check(obs: Observation, min_ops_in_window: int = 1) -> Verdict:
             }
             if acked:
                 problems.append(
-                    f"{w.name}: {len(acked)} signals answered 200 while every {w.kind[:-4]} failed"
+                    f"{w.name}: {len(acked)} signals answered 200 while every ledger write or fsync failed"
                 )
             if len(answered) < min_ops_in_window:
                 problems.append(

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from chaos_lab.checkers.common import clip, completions, judge
 from chaos_lab.checkers.spans import Span, certain_spans, invoked_at, ledger_refusal, until_engine_stops
-from chaos_lab.faults.catalog import ENGINE_STOPPING
-from chaos_lab.models import Observation, Op, Verdict
+from chaos_lab.effects import UNWRITABLE, Effect
+from chaos_lab.models import FaultWindow, Observation, Op, Verdict
 
 NAME = "health_truth"
-UNWRITABLE = {"fsync_eio": ("ledger",), "write_eio": ("ledger",), "disk_fill": ("ledger", "disk")}
+
+
+def _prefixes(window: FaultWindow) -> tuple[str, ...]:
+    """The reasons /health may give: `ledger`, and `disk` too when the disk is full."""
+    return ("ledger", "disk") if window.has(Effect.DISK_FULL) else ("ledger",)
 
 
 def _inconsistent(op: Op) -> str | None:
@@ -31,7 +35,7 @@ def _judge_span(
     span: Span, probes: list[Op], refusals: list[Op], stops: list[Span], end: float, resume_within_s: float
 ) -> tuple[list[str], dict[str, object]]:
     w = span.window
-    prefixes = UNWRITABLE[w.kind]
+    prefixes = _prefixes(w)
     first = min((op.time for op in refusals if span.start <= op.time <= span.end), default=None)
     evidence: dict[str, object] = {"kind": w.kind, "first_refusal_t": first}
     if first is None:
@@ -68,7 +72,7 @@ def _judge_span(
 
 def check(obs: Observation, resume_within_s: float = 10.0) -> Verdict:
     probes = [op for op in obs.history if op.process == "probe" and op.f == "health" and op.type == "ok"]
-    spans = until_engine_stops(obs, certain_spans(obs, frozenset(UNWRITABLE)))
+    spans = until_engine_stops(obs, certain_spans(obs, *UNWRITABLE))
     if not probes:
         return Verdict(name=NAME, ok=False, summary="no /health answer in the history: nothing to judge")
     problems: list[str] = []
@@ -77,7 +81,7 @@ def check(obs: Observation, resume_within_s: float = 10.0) -> Verdict:
         problems.append(f"{len(bad)} /health answers contradict themselves")
     evidence: dict[str, object] = {"probes": len(probes), "inconsistent": clip(bad)}
     refusals = [op for op in completions(obs) if ledger_refusal(op)]
-    stops = certain_spans(obs, ENGINE_STOPPING)
+    stops = certain_spans(obs, Effect.ENGINE_DOWN)
     end = obs.history[-1].time
     for span in spans:
         found, evidence[span.window.name] = _judge_span(span, probes, refusals, stops, end, resume_within_s)

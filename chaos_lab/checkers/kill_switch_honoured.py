@@ -60,8 +60,11 @@ def _trip_windows(obs: Observation) -> list[tuple[float, float]]:
             invoked = op.time
         elif op.f == "kill_switch_reset" and op.type != "fail" and invoked is not None:
             resets.append(invoked)
-    trips = [e.time for e in obs.reach if e.name == "kill_switch_tripped" and e.source == "engine"
-             and e.fields.get("cause") != "operator"]  # the operator's is the history's activation
+    trips = [
+        e.time
+        for e in obs.reach
+        if e.name == "kill_switch_tripped" and e.source == "engine" and e.fields.get("cause") != "operator"
+    ]  # the operator's is the history's activation
     return [(t, min((r for r in resets if r >= t), default=max(end, t))) for t in trips]
 
 
@@ -80,8 +83,12 @@ def check(obs: Observation, require_activation: bool = True, slack_s: float = 1.
     if not wins:
         if require_activation:
             return Verdict(name=NAME, ok=False, summary="no kill-switch activation answered ok: untested")
-        return Verdict(name=NAME, ok=True, summary="the kill switch was never on: nothing to judge "
-                       "(no activation answered ok, no trip; none required)")
+        return Verdict(
+            name=NAME,
+            ok=True,
+            summary="the kill switch was never on: nothing to judge "
+            "(no activation answered ok, no trip; none required)",
+        )
 
     def window_of(t: float) -> tuple[float, float] | None:
         return next(((a, b) for a, b in wins if a < t <= b), None)
@@ -97,8 +104,9 @@ def check(obs: Observation, require_activation: bool = True, slack_s: float = 1.
         win = window_of(t)
         intent = intent_of(attempt.client_order_id)
         if win is not None and live_request(requests.get(intent, []) if intent else [], t, slack) is None:
-            sent.append(f"{intent or attempt.client_order_id} (attempt {attempt.seq}, t={t:.2f}s, "
-                        "no request running)")
+            sent.append(
+                f"{intent or attempt.client_order_id} (attempt {attempt.seq}, t={t:.2f}s, no request running)"
+            )
     for attempt, t in ((a, history_time_of(obs, a.received_at)) for a in obs.broker_attempts):
         intent = coids.get(attempt.client_order_id)
         if t is None or intent is None or not (attempt.created_order or attempt.seq in first_seqs):
@@ -109,8 +117,11 @@ def check(obs: Observation, require_activation: bool = True, slack_s: float = 1.
         cause = max((i for i in invokes[intent] if i <= t), default=min(invokes[intent]))
         caused_at[intent] = cause
         win = window_of(t)
-        if win is not None and cause > win[0] and not any(s.startswith(f"{intent} (attempt {attempt.seq},")
-                                                           for s in sent):
+        if (
+            win is not None
+            and cause > win[0]
+            and not any(s.startswith(f"{intent} (attempt {attempt.seq},") for s in sent)
+        ):
             sent.append(f"{intent} (attempt {attempt.seq}, t={t:.2f}s)")
     accepted = []
     for op in obs.history:

@@ -7,6 +7,7 @@ The API's view must agree with the file record for record."""
 from __future__ import annotations
 
 from chaos_lab.checkers.common import clip, fault_results
+from chaos_lab.effects import Effect
 from chaos_lab.models import LedgerScan, Observation, Verdict
 
 NAME = "ledger_integrity"
@@ -49,7 +50,7 @@ def check(obs: Observation, expect_corruption: bool = False) -> Verdict:
         "records": len(scan.records),
         "issues": [i.model_dump() for i in clip(scan.issues)],
     }
-    flips = fault_results(obs, "flip_ledger_byte")
+    flips = fault_results(obs, Effect.LEDGER_CORRUPT)
     if expect_corruption:
         if not flips:
             return Verdict(
@@ -82,7 +83,7 @@ def check(obs: Observation, expect_corruption: bool = False) -> Verdict:
             f"{len(scan.records)} good records kept",
         )
     problems = [f"{i.kind} at offset {i.offset}: {i.detail}" for i in scan.issues]
-    problems += _repairs_match(scan, fault_results(obs, "tear_ledger_tail"))
+    problems += _repairs_match(scan, fault_results(obs, Effect.LEDGER_TORN))
     problems += _api_disagreements(obs, scan)
     evidence["recoveries"] = [r.payload for r in scan.records if r.entry_type == "recovery"]
     if problems:

@@ -27,8 +27,12 @@ NAME = "no_unrequested_orders"
 def check(obs: Observation, slack_s: float = 1.0) -> Verdict:
     firsts = first_attempts(obs)
     if not firsts:
-        return Verdict(name=NAME, ok=True, summary="the broker received no order: nothing to judge",
-                       evidence={"orders_judged": 0})
+        return Verdict(
+            name=NAME,
+            ok=True,
+            summary="the broker received no order: nothing to judge",
+            evidence={"orders_judged": 0},
+        )
     slack = network_slack(obs, slack_s)
     requests = requests_for(obs)
     unrequested: list[str] = []
@@ -51,7 +55,14 @@ def check(obs: Observation, slack_s: float = 1.0) -> Verdict:
         "unrequested": clip(unrequested),
         "unrequested_count": len(unrequested),
     }
-    problems = [f"{len(unrequested)} orders reached the broker with no client request running for them"] if (
-        unrequested) else []
-    return judge(NAME, problems, evidence,
-                 lambda: f"{len(firsts)} orders, each first sent while a request for its intent was running")
+    problems = (
+        [f"{len(unrequested)} orders reached the broker with no client request running for them"]
+        if (unrequested)
+        else []
+    )
+    return judge(
+        NAME,
+        problems,
+        evidence,
+        lambda: f"{len(firsts)} orders, each first sent while a request for its intent was running",
+    )

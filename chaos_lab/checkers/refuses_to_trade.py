@@ -10,6 +10,7 @@ fails the check; and at least one signal must be answered with a refusal."""
 from __future__ import annotations
 
 from chaos_lab.checkers.common import coid_for, fault_results, judge
+from chaos_lab.effects import Effect
 from chaos_lab.models import Observation, Verdict
 
 NAME = "refuses_to_trade"
@@ -44,7 +45,7 @@ def check(obs: Observation, reason_names_offset: bool = False) -> Verdict:
     if sent:
         problems.append(f"{len(sent)} verification signals reached the broker")
     if reason_names_offset:
-        flips = fault_results(obs, "flip_ledger_byte")
+        flips = fault_results(obs, Effect.LEDGER_CORRUPT)
         if not flips:
             problems.append("no ledger corruption was injected")
         else:

@@ -12,7 +12,7 @@ absolute slack (keep-alive connections, the thread pool filling up); memory a bu
 from __future__ import annotations
 
 from chaos_lab.checkers.common import judge, windows
-from chaos_lab.faults.catalog import ENGINE_STOPPING
+from chaos_lab.effects import Effect
 from chaos_lab.models import Observation, Verdict
 from chaos_lab.resources import samples_in
 
@@ -31,7 +31,7 @@ def check(
     if len(samples) < 3:
         return Verdict(name=NAME, ok=True, summary=f"{len(samples)} resource samples: nothing to judge")
     (t0, first), (t1, last) = samples[1], samples[-1]
-    restarts = [w.name for w in windows(obs) if w.kind in ENGINE_STOPPING and t0 <= w.start < t1]
+    restarts = [w.name for w in windows(obs) if w.has(Effect.ENGINE_DOWN) and t0 <= w.start < t1]
     signals = sum(
         1
         for op in obs.history

@@ -9,7 +9,7 @@ write there is nothing to judge, and a heal followed by a restart before the hor
 from __future__ import annotations
 
 from chaos_lab.checkers.common import judge, windows
-from chaos_lab.faults.catalog import ENGINE_STOPPING
+from chaos_lab.effects import Effect
 from chaos_lab.models import Observation, Verdict
 
 NAME = "snapshots_resume"
@@ -22,7 +22,7 @@ def check(obs: Observation, within_s: float = 3.0) -> Verdict:
         return Verdict(name=NAME, ok=True, summary="no snapshot write failed: nothing to judge")
     end = obs.history[-1].time if obs.history else 0.0
     # The engine stops being judged at its first stop after the heal: a fault that stops it, or recovery.
-    stops = [w.start for w in windows(obs) if w.kind in ENGINE_STOPPING]
+    stops = [w.start for w in windows(obs) if w.has(Effect.ENGINE_DOWN)]
     stops += [op.time for op in obs.history if op.phase == "recover"][:1]
     healed = [
         w for w in windows(obs) if w.end is not None and any(w.start <= t <= w.end + 0.5 for t in failed)

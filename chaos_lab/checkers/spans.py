@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from chaos_lab.checkers.common import windows
+from chaos_lab.effects import Effect
 from chaos_lab.models import FaultWindow, Observation, Op
 
 
@@ -17,7 +18,8 @@ class Span:
     end: float  # heal invoked (or the end of the history)
 
 
-def certain_spans(obs: Observation, kinds: set[str] | frozenset[str]) -> list[Span]:
+def certain_spans(obs: Observation, *effects: Effect) -> list[Span]:
+    """The certain span of every fault with any of these effects."""
     injected = {
         op.fault: op.time
         for op in obs.history
@@ -27,16 +29,14 @@ def certain_spans(obs: Observation, kinds: set[str] | frozenset[str]) -> list[Sp
     return [
         Span(w, injected.get(w.name, w.start), w.end if w.end is not None else end)
         for w in windows(obs)
-        if w.kind in kinds
+        if w.has(*effects)
     ]
 
 
 def until_engine_stops(obs: Observation, spans: list[Span]) -> list[Span]:
-    """Each span cut where an engine-stopping fault (kill, stop, pause, OOM) began: after that the engine's
-    answers say nothing about this fault."""
-    from chaos_lab.faults.catalog import ENGINE_STOPPING  # the catalog imports every fault: keep it lazy
-
-    stops = [w.start for w in windows(obs) if w.kind in ENGINE_STOPPING]
+    """Each span cut where a fault that takes the engine down (kill, stop, pause, OOM) began: after that the
+    engine's answers say nothing about this fault."""
+    stops = [w.start for w in windows(obs) if w.has(Effect.ENGINE_DOWN)]
     return [replace(s, end=min([s.end, *(t for t in stops if t >= s.start)])) for s in spans]
 
 

@@ -26,13 +26,18 @@ def check(obs: Observation) -> Verdict:
     if start is None or not start.records:
         return Verdict(name=NAME, ok=True, summary="no captured ledger: nothing to judge")
     if obs.ledger_file is None:
-        return Verdict(name=NAME, ok=False, evidence={"captured_records": len(start.records)},
-                       summary="the ledger could not be read after the run: no captured record is there")
+        return Verdict(
+            name=NAME,
+            ok=False,
+            evidence={"captured_records": len(start.records)},
+            summary="the ledger could not be read after the run: no captured record is there",
+        )
     after = {r.seq: r for r in obs.ledger_file.records}
     lost = [f"seq {r.seq} ({r.entry_type} {r.intent_id})" for r in start.records if r.seq not in after]
     rewritten = [
         f"seq {r.seq}: {r.entry_type} {r.intent_id} became {after[r.seq].entry_type} {after[r.seq].intent_id}"
-        for r in start.records if r.seq in after and _key(after[r.seq]) != _key(r)
+        for r in start.records
+        if r.seq in after and _key(after[r.seq]) != _key(r)
     ]
     done_before = {r.intent_id for r in start.records if r.entry_type in TERMINAL}
     opened = {r.intent_id for r in start.records if r.entry_type == "intent"} - done_before
@@ -55,6 +60,9 @@ def check(obs: Observation) -> Verdict:
         "still_open": clip(still_open),
     }
     kept = f"all {len(start.records)} captured records kept"
-    resolved = (f"{len(opened & done_after)} of {len(opened)} open intents resolved" if reconciled
-                else f"{len(opened)} open intents not judged (the engine did not complete its reconcile)")
+    resolved = (
+        f"{len(opened & done_after)} of {len(opened)} open intents resolved"
+        if reconciled
+        else f"{len(opened)} open intents not judged (the engine did not complete its reconcile)"
+    )
     return judge(NAME, problems, evidence, lambda: f"{kept}; {resolved}")

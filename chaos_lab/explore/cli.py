@@ -22,7 +22,7 @@ from chaos_lab.explore.determinism import check_determinism
 from chaos_lab.explore.explorer import Explorer, Settings, new_report
 from chaos_lab.explore.kinds import explorable
 from chaos_lab.explore.outcome import ExploreReport
-from chaos_lab.faults.catalog import FAULT_KINDS
+from chaos_lab.faults.registry import FAULT_KINDS
 from chaos_lab.reach.events import ENGINE_EVENTS
 from chaos_lab.signals import interrupts_as_keyboard_interrupt
 

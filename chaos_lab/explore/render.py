@@ -14,8 +14,10 @@ engine answers, before the final reset.
 
 from __future__ import annotations
 
-from chaos_lab.explore.kinds import RULES
+from chaos_lab.effects import Effect
+from chaos_lab.explore.kinds import RULES, in_process
 from chaos_lab.explore.schedule import FaultSpec, Schedule, Trigger
+from chaos_lab.faults.registry import fault_class
 from chaos_lab.models import CheckerSpec
 from chaos_lab.scenarios.checks import INVARIANTS
 from chaos_lab.scenarios.model import (
@@ -43,7 +45,14 @@ TRIGGER_TIMEOUT_S = 10.0
 # soon it must answer is the availability checker's judgement
 ENGINE_BACK_S = 120.0
 FILE_MIN_LEDGER = 1500  # bytes: a tear needs one record, a flip three in the middle
-RESTARTING = ("kill", "stop", "memory_oom")  # fault kinds whose heal starts the engine (restart: its inject)
+TERMINAL = frozenset(kind for kind, rule in RULES.items() if rule.terminal)
+
+
+def _restarts_on(kind: str) -> str | None:
+    """The step of this kind after which a new engine process runs (None: not a kind, or no restart)."""
+    return fault_class(kind).restarts_engine if kind in RULES else None
+
+
 CORE = ("no_lost_acks", "no_duplicates", "no_phantoms", "positions_match", "ledger_integrity")
 
 
@@ -65,7 +74,7 @@ def _may_overlap(prev: FaultSpec, nxt: FaultSpec) -> bool:
         return False  # one proxy, one filler file, one toxic per name: the second would replace the first
     if b == "file":
         return a in ("disk", "link")
-    if a == "process" and RULES[nxt.kind].in_process:
+    if a == "process" and in_process(nxt.kind):
         return False  # set inside the engine process: a stopped or paused engine cannot take it
     return a != "file" and not (a == "process" and b == "process")
 
@@ -99,8 +108,11 @@ def render(schedule: Schedule) -> Scenario:
     t = _Timeline()
     faults = schedule.faults
     kinds = {f.kind for f in faults}
-    activations = any(op.action == "activate" for op in schedule.operator) or "corrupt_kill_switch" in kinds
-    if "truncate_parquet" in kinds:
+    effects = {e for k in kinds for e in fault_class(k).effects}
+    activations = (
+        any(op.action == "activate" for op in schedule.operator) or Effect.KILL_SWITCH_DAMAGED in effects
+    )
+    if Effect.BARS_DAMAGED in effects:  # the bar file must exist to be damaged
         t.steps.append(PutBars())
     if schedule.broker_delay_s or schedule.broker_fail_next:
         t.steps.append(
@@ -140,7 +152,7 @@ def render(schedule: Schedule) -> Scenario:
                 t.steps.append(_trigger_step(trigger))
         name = f"f{i}-{fault.kind}"
         if rule.role == "file":
-            if fault.kind == "corrupt_kill_switch":  # the file must exist to be damaged
+            if Effect.KILL_SWITCH_DAMAGED in fault_class(fault.kind).effects:  # the file must exist
                 t.steps += [
                     WaitEngine(ready=False, timeout_s=ENGINE_BACK_S),
                     ActivateKillSwitch(reason="explore: operator halt"),
@@ -156,7 +168,7 @@ def render(schedule: Schedule) -> Scenario:
                 break
             continue
         t.steps.append(Inject(name=name, kind=fault.kind, params=fault.params))
-        t.active.append((name, fault.lifo, fault.heal_gap_s, fault.kind in RESTARTING))
+        t.active.append((name, fault.lifo, fault.heal_gap_s, _restarts_on(fault.kind) == "heal"))
         t.active_specs.append(fault)
         t.steps.append(Sleep(seconds=fault.hold_s))
     t.heal_all()
@@ -192,12 +204,12 @@ def _place_operator(steps: list[Step], schedule: Schedule, terminal: bool) -> No
     first = next(i for i, s in enumerate(steps) if isinstance(s, Burst)) + 1
     last = len(steps)
     if terminal:
-        last = next(i for i, s in enumerate(steps) if isinstance(s, Inject) and s.kind == "flip_ledger_byte")
+        last = next(i for i, s in enumerate(steps) if isinstance(s, Inject) and s.kind in TERMINAL)
     restarts = [  # right after the heal that starts the engine again
         i + 1
         for i, s in enumerate(steps[:last])
-        if (isinstance(s, Heal) and s.name.split("-", 1)[-1] in RESTARTING)
-        or (isinstance(s, Inject) and s.kind == "restart")
+        if (isinstance(s, Heal) and _restarts_on(s.name.split("-", 1)[-1]) == "heal")
+        or (isinstance(s, Inject) and _restarts_on(s.kind) == "inject")
     ]
     names = {f"f{j}-{f.kind}": j for j, f in enumerate(schedule.faults) if RULES[f.kind].role != "file"}
     injected = {  # right after fault j strikes: the operator acts while it holds

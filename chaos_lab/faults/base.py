@@ -10,8 +10,10 @@ import atexit
 import threading
 import weakref
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
+from chaos_lab.effects import Effect
+from chaos_lab.faults.explore_rule import ExploreRule
 from chaos_lab.faults.params import FaultParams
 from chaos_lab.history import History
 from chaos_lab.models import OWN_WINDOW, Goal
@@ -37,9 +39,19 @@ class FaultError(RuntimeError):
 
 
 class Fault(ABC):
+    """One fault kind: everything the lab needs to know about it lives on its class."""
+
     kind: ClassVar[str]
-    #: the engine does not answer while this fault is active (process kills, pause): availability exempts it
-    stops_engine: ClassVar[bool] = False
+    #: what it does to the engine's world (recorded with each inject): checkers choose windows by these
+    effects: ClassVar[frozenset[Effect]] = frozenset()
+    #: the step after which the engine runs again as a new process: its inject (restart) or its heal (a kill
+    #: or stop is healed by starting the engine); the explorer places after-restart actions there
+    restarts_engine: ClassVar[Literal["inject", "heal"] | None] = None
+    #: set inside the running engine process (a libfiu point, a libfaketime file in its /tmp): it cannot
+    #: strike a stopped or paused engine, and a restart undoes it
+    in_process: ClassVar[bool] = False
+    #: how the explorer draws it (None: the explorer leaves the kind out and its report says so)
+    explore: ClassVar[ExploreRule | None] = None
     #: what a run must show for this fault to have met its target (reach events; `during=OWN_WINDOW` binds a
     #: goal to the inject step's window); a scenario may declare its own goals instead
     goals: ClassVar[tuple[Goal, ...]] = ()
@@ -53,6 +65,16 @@ class Fault(ABC):
     def default_goals(cls, params: dict[str, Any]) -> tuple[Goal, ...]:
         """The goals of one inject with these params (a kind whose reach depends on them overrides this)."""
         return cls.goals
+
+    @classmethod
+    def stops_engine(cls) -> bool:
+        """The engine does not answer while this fault holds: availability exempts it."""
+        return Effect.ENGINE_DOWN in cls.effects
+
+    @classmethod
+    def build(cls, params: dict[str, Any], lab: Any, toxiproxy_url: str) -> Fault:
+        """The fault object for these params: most kinds act on the lab's containers (Toxiproxy overrides)."""
+        return cls(lab, **params)  # type: ignore[call-arg]
 
     def __init__(self, **params: Any) -> None:
         self.params = params
@@ -76,7 +98,11 @@ class Nemesis:
         _LIVE.add(self)
 
     def inject(self, name: str, fault: Fault) -> dict[str, Any]:
-        value: dict[str, Any] = {"kind": fault.kind, "params": fault.params}
+        value: dict[str, Any] = {
+            "kind": fault.kind,
+            "params": fault.params,
+            "effects": sorted(e.value for e in fault.effects),
+        }
         self.history.record("nemesis", "invoke", "inject", fault=name, value=value)
         with self._lock:
             # Registered before inject() so a fault that half-happened still gets healed.

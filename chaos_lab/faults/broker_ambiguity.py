@@ -12,7 +12,9 @@ from typing import Annotated, Any, Literal
 import requests
 
 from chaos_lab.bounds import Between
+from chaos_lab.effects import Effect
 from chaos_lab.faults.base import Fault, FaultError, goal
+from chaos_lab.faults.explore_rule import ExploreRule
 from chaos_lab.faults.params import FaultParams
 
 TIMEOUT = (2.0, 5.0)
@@ -20,6 +22,16 @@ TIMEOUT = (2.0, 5.0)
 
 class BrokerAmbiguity(Fault):
     kind = "broker_ambiguity"
+    explore = ExploreRule(
+        lambda r: {
+            "mode": r.choice(["commit_then_5xx", "commit_then_drop", "commit_then_late", "partial_fill"]),
+            "probability": r.choice([0.3, 0.6]),
+            "seed": r.randint(1, 10_000),
+        },
+        (1.0, 4.0),
+        "broker",
+    )
+    effects = frozenset({Effect.BROKER_AMBIGUOUS})
     goals = (goal("broker_knob_hit", why="the broker's ambiguity knob fired on an order"),)
 
     class Params(FaultParams):

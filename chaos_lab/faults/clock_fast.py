@@ -13,13 +13,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from chaos_lab.bounds import Between
+from chaos_lab.effects import Effect
 from chaos_lab.faults.base import Fault, FaultError, goal
+from chaos_lab.faults.explore_rule import ExploreRule
 from chaos_lab.faults.faketime import read_clock_spec, reset_clock, set_clock
 from chaos_lab.faults.params import FaultParams
 
 
 class ClockFast(Fault):
     kind = "clock_fast"
+    in_process = True
+    explore = ExploreRule(lambda r: {"rate": r.choice([5.0, 10.0])}, (0.5, 3.0), "clock")
+    effects = frozenset({Effect.CLOCK_SKEW})
     goals = (goal("signal_answered", why="the engine handled signals under the fast clock"),)
 
     class Params(FaultParams):

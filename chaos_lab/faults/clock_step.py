@@ -7,7 +7,9 @@ import time
 from typing import Annotated, Any
 
 from chaos_lab.bounds import Between
+from chaos_lab.effects import Effect
 from chaos_lab.faults.base import Fault, FaultError, goal
+from chaos_lab.faults.explore_rule import ExploreRule
 from chaos_lab.faults.faketime import engine_wall_clock, reset_clock, set_clock
 from chaos_lab.faults.params import FaultParams
 
@@ -16,6 +18,12 @@ YEAR_S = 365 * 86_400
 
 class ClockStep(Fault):
     kind = "clock_step"
+    in_process = True
+    explore = (
+        # a step past the balance age limit, or backwards
+        ExploreRule(lambda r: {"offset_s": r.choice([301.0, 3600.0, -400.0])}, (0.5, 3.0), "clock")
+    )
+    effects = frozenset({Effect.CLOCK_SKEW})
     goals = (goal("signal_answered", why="the engine handled signals under the wrong clock"),)
 
     class Params(FaultParams):

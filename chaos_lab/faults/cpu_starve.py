@@ -9,10 +9,13 @@ request needs on this host: a latency budget in the engine is crossed on a slow 
 
 from __future__ import annotations
 
+import random
 from typing import Annotated, Any
 
 from chaos_lab.bounds import Between
+from chaos_lab.effects import Effect
 from chaos_lab.faults.base import Fault, goal
+from chaos_lab.faults.explore_rule import ExploreRule
 from chaos_lab.faults.lab_ops import ENGINE
 from chaos_lab.faults.params import FaultParams
 
@@ -20,8 +23,17 @@ PERIOD_US = 100_000  # the kernel's default CFS period
 MIN_PERIOD_US, MAX_PERIOD_US, MIN_QUOTA_US = 1_000, 1_000_000, 1_000  # the limits Docker accepts
 
 
+def _draw(rng: random.Random) -> dict[str, Any]:
+    """A CPU share and a CFS period: 1 s periods stall in-flight work ~1 s at a time, 0.1 s ones slow it
+    evenly. One draw of three, as before periods were drawn: earlier seeds keep the rest of their schedule."""
+    fraction, period = rng.choice([(0.05, 1.0), (0.1, 0.1), (0.25, 0.1)])
+    return {"cpu_fraction": fraction, "period_s": period}
+
+
 class CpuStarve(Fault):
     kind = "cpu_starve"
+    explore = ExploreRule(_draw, (1.0, 4.0), "resource")
+    effects = frozenset({Effect.CPU_STARVED})
     # A stall alone is met by an idle engine: Docker's healthcheck (a python3 process in the engine's cgroup
     # each second, ~48 ms of CPU measured) and the lab's /health probes spend a 5 % quota of a 1 s period by
     # themselves (a starvation timed after the burst stalled 0.9 s with no signal in flight). What the fault

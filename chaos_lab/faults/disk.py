@@ -13,7 +13,9 @@ from typing import Annotated, Any
 from pydantic import model_validator
 
 from chaos_lab.bounds import Between
+from chaos_lab.effects import Effect
 from chaos_lab.faults.base import WRITE_FAILED, Fault, FaultError, goal
+from chaos_lab.faults.explore_rule import ExploreRule
 from chaos_lab.faults.lab_ops import query_data, run_on_data
 from chaos_lab.faults.params import FaultParams
 from chaos_lab.models import Goal
@@ -63,6 +65,8 @@ class DiskFill(Fault):
     `leave_bytes=N` leaves exactly N bytes free (0 = completely full)."""
 
     kind = "disk_fill"
+    explore = ExploreRule(lambda r: {"leave_bytes": r.choice([0, 0, 4096, 65536])}, (0.5, 3.0), "disk")
+    effects = frozenset({Effect.DISK_FULL})
 
     class Params(FaultParams):
         """Exactly one of the three; byte counts up to MAX_BYTES (the lab's /data is 64 MiB by default)."""

@@ -11,7 +11,9 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from chaos_lab.bounds import Between
+from chaos_lab.effects import Effect
 from chaos_lab.faults.base import Fault, FaultError, goal
+from chaos_lab.faults.explore_rule import ExploreRule, no_params
 from chaos_lab.faults.lab_ops import read_data_file, run_on_data
 from chaos_lab.faults.params import FaultParams
 from chaos_lab.ledger_reader import record_bounds
@@ -53,6 +55,10 @@ class TearLedgerTail(_FileFault):
     """Cut the last ledger record in the middle, as a crash during write() would."""
 
     kind = "tear_ledger_tail"
+    explore = ExploreRule(
+        lambda r: {"fraction": round(r.uniform(0.05, 0.95), 3)}, (0.0, 0.0), "file", weight=0.5
+    )
+    effects = frozenset({Effect.LEDGER_TORN})
 
     goals = (goal("recovery_record_written", anywhere=True, why="start-up cut the torn tail"),)
 
@@ -83,6 +89,17 @@ class FlipLedgerByte(_FileFault):
     """Flip one bit in a record in the middle of the ledger: a checksum mismatch followed by good records."""
 
     kind = "flip_ledger_byte"
+    explore = ExploreRule(
+        lambda r: {
+            "record_fraction": round(r.uniform(0.0, 0.99), 3),
+            "byte_fraction": round(r.uniform(0.0, 0.99), 3),
+        },
+        (0.0, 0.0),
+        "file",
+        terminal=True,
+        weight=0.3,
+    )
+    effects = frozenset({Effect.LEDGER_CORRUPT})
 
     may_trip_kill_switch = True
 
@@ -118,6 +135,13 @@ class TruncateParquet(_FileFault):
     """Cut a bar file short: its footer (where Parquet keeps the schema) is gone."""
 
     kind = "truncate_parquet"
+    explore = ExploreRule(
+        lambda r: {"symbol": "EURUSD", "timeframe": "M1", "fraction": round(r.uniform(0.2, 0.9), 3)},
+        (0.0, 0.0),
+        "file",
+        weight=0.3,
+    )
+    effects = frozenset({Effect.BARS_DAMAGED})
 
     goals = (goal("bars_read_failed", anywhere=True, why="a read met the truncated bar file"),)
 
@@ -144,6 +168,8 @@ class CorruptKillSwitch(_FileFault):
     """Replace the kill-switch file with a torn JSON document (the engine must fail closed, not open)."""
 
     kind = "corrupt_kill_switch"
+    explore = ExploreRule(no_params, (0.0, 0.0), "file", weight=0.5)
+    effects = frozenset({Effect.KILL_SWITCH_DAMAGED})
 
     may_trip_kill_switch = True
 

@@ -8,13 +8,18 @@ outcome unknown), cuts the bytes, and writes them again only as a new record.
 
 from __future__ import annotations
 
+from chaos_lab.effects import Effect
 from chaos_lab.faults.base import WRITE_FAILED, goal
+from chaos_lab.faults.explore_rule import ExploreRule, no_params
 from chaos_lab.faults.fiu import FailurePoint
 from chaos_lab.faults.fsync_eio import FSYNC
 
 
 class FsyncEIOOnce(FailurePoint):
     kind = "fsync_eio_once"
+    in_process = True
+    explore = ExploreRule(no_params, (0.3, 1.0), "disk")
+    effects = frozenset({Effect.FSYNC_FAILS_ONCE})
     goals = (goal(*WRITE_FAILED, why="the one failing sync hit an engine write"),)
     point = FSYNC
     onetime = True

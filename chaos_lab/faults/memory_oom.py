@@ -14,7 +14,9 @@ import time
 from typing import Annotated, Any
 
 from chaos_lab.bounds import Between
+from chaos_lab.effects import Effect
 from chaos_lab.faults.base import Fault, FaultError, goal
+from chaos_lab.faults.explore_rule import ExploreRule, no_params
 from chaos_lab.faults.lab_ops import ENGINE, engine_running
 from chaos_lab.faults.params import FaultParams
 
@@ -25,8 +27,11 @@ _GROW = "b = []\nfor _ in range(128):\n    b.append(bytearray(8 * 2**20))\n"
 
 class MemoryOOM(Fault):
     kind = "memory_oom"
+    explore = ExploreRule(no_params, (0.1, 1.0), "process", weight=0.5)  # it stops the engine
+    # down, but its moment is not recorded: not PROCESS_ENDS
+    effects = frozenset({Effect.ENGINE_DOWN})
+    restarts_engine = "heal"
     goals = (goal("workload_hit", why="the OOM kill struck while signals were being sent"),)
-    stops_engine = True
 
     class Params(FaultParams):
         """Headroom above the engine's usage, up to 1 GiB (the grower allocates 1 GiB); a bounded wait."""

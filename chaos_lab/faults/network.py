@@ -5,6 +5,7 @@ The engine's broker URL points at Toxiproxy's `broker` proxy, so every byte betw
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlparse
@@ -14,7 +15,9 @@ from toxiproxy import Toxiproxy
 from toxiproxy.api import APIConsumer
 
 from chaos_lab.bounds import Between
+from chaos_lab.effects import Effect
 from chaos_lab.faults.base import Fault, FaultError, goal
+from chaos_lab.faults.explore_rule import ExploreRule, no_params
 from chaos_lab.faults.params import FaultParams
 
 PROXY = "broker"
@@ -103,11 +106,49 @@ def _proxy(api_url: str) -> Any:
     return proxy
 
 
+def _draw_toxic(rng: random.Random) -> dict[str, Any]:
+    kind = rng.choice(["latency", "timeout", "reset_peer", "bandwidth", "slicer", "limit_data", "slow_close"])
+    stream = rng.choice(["upstream", "downstream"])
+    attributes: dict[str, Any] = {
+        "latency": {"latency": rng.choice([500, 2000, 4000]), "jitter": rng.choice([0, 200])},
+        "timeout": {"timeout": rng.choice([0, 500, 2000])},
+        "reset_peer": {"timeout": rng.choice([0, 100])},
+        "bandwidth": {"rate": rng.choice([1, 4])},
+        "slicer": {"average_size": rng.choice([1, 8]), "size_variation": 0, "delay": rng.choice([500, 2000])},
+        "limit_data": {"bytes": rng.choice([16, 64, 256])},
+        "slow_close": {"delay": rng.choice([500, 2000])},
+    }[kind]
+    # Below 1, only some connections are hit: a reconcile may read the balance and then fail on an order.
+    return {"type": kind, "stream": stream, "attributes": attributes, "toxicity": rng.choice([1.0, 1.0, 0.5])}
+
+
+# Toxics through which no request to the broker completes within the engine's 3 s read timeout: a GET is
+# refused, reset, cut or answered too late. A crash under one of these restarts the engine into a start-up
+# reconcile that cannot ask the broker anything; a 500 ms latency, which reconcile survives, tests nothing.
+BREAKING_TOXICS: tuple[dict[str, Any], ...] = (
+    {"type": "timeout", "attributes": {"timeout": 0}},
+    {"type": "reset_peer", "attributes": {"timeout": 0}},
+    {"type": "limit_data", "attributes": {"bytes": 16}},
+    {"type": "latency", "attributes": {"latency": 4000, "jitter": 0}},
+)
+
+
+def _breaking_toxic(rng: random.Random) -> dict[str, Any]:
+    toxic = rng.choice(BREAKING_TOXICS)
+    return {**toxic, "stream": rng.choice(["upstream", "downstream"]), "toxicity": 1.0}
+
+
 class Toxic(Fault):
     """One toxic, e.g. latency(latency=2000, jitter=200), timeout(timeout=0), reset_peer(timeout=0),
     bandwidth(rate=1), slicer(average_size=1, size_variation=0, delay=1000), limit_data(bytes=64)."""
 
     kind = "toxic"
+    explore = ExploreRule(_draw_toxic, (0.5, 4.0), "link", breaking=_breaking_toxic)
+    effects = frozenset({Effect.LINK_BROKEN})
+
+    @classmethod
+    def build(cls, params: dict[str, Any], lab: Any, toxiproxy_url: str) -> Fault:
+        return cls(toxiproxy_url, **params)
 
     goals = (goal("broker_order_received", "broker_request_failed", why="a request crossed the sick link"),)
 
@@ -174,6 +215,12 @@ class ProxyDown(Fault):
     """The link is gone: Toxiproxy stops listening and drops every open connection."""
 
     kind = "proxy_down"
+    explore = ExploreRule(no_params, (0.5, 3.0), "link", breaking=no_params)
+    effects = frozenset({Effect.LINK_BROKEN})
+
+    @classmethod
+    def build(cls, params: dict[str, Any], lab: Any, toxiproxy_url: str) -> Fault:
+        return cls(toxiproxy_url, **params)
 
     goals = (goal("broker_request_failed", why="a broker request met the missing link"),)
 

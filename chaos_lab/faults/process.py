@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from chaos_lab.bounds import Between
+from chaos_lab.effects import Effect
 from chaos_lab.faults.base import Fault, FaultError, goal
+from chaos_lab.faults.explore_rule import ExploreRule, no_params
 from chaos_lab.faults.lab_ops import ENGINE, engine_running
 from chaos_lab.faults.params import FaultParams, Service, SignalName
 
@@ -22,9 +24,13 @@ class Kill(Fault):
     Heal starts it again if it is down, as an operator or a restart policy would."""
 
     kind = "kill"
+    explore = ExploreRule(
+        lambda r: {"signal": r.choice(["SIGKILL", "SIGKILL", "SIGTERM"])}, (0.1, 1.5), "process"
+    )
+    effects = frozenset({Effect.ENGINE_DOWN, Effect.PROCESS_ENDS})
+    restarts_engine = "heal"
 
     goals = (goal("workload_hit", why="the kill struck while signals were being sent"),)
-    stops_engine = True
 
     class Params(FaultParams):
         signal: SignalName = "SIGKILL"
@@ -52,7 +58,9 @@ class Stop(Fault):
     """A graceful stop that stays stopped until healed: the window in which file faults are applied."""
 
     kind = "stop"
-    stops_engine = True
+    explore = ExploreRule(no_params, (0.2, 1.5), "process")
+    effects = frozenset({Effect.ENGINE_DOWN, Effect.PROCESS_ENDS})
+    restarts_engine = "heal"
 
     class Params(FaultParams):
         service: Service = ENGINE
@@ -74,8 +82,10 @@ class Stop(Fault):
 
 class Restart(Fault):
     kind = "restart"
+    explore = ExploreRule(no_params, (0.0, 0.5), "process")
+    effects = frozenset({Effect.ENGINE_DOWN, Effect.PROCESS_ENDS})
+    restarts_engine = "inject"
     goals = (goal("workload_hit", why="the restart struck while signals were being sent"),)
-    stops_engine = True
 
     class Params(FaultParams):
         service: Service = ENGINE
@@ -97,9 +107,13 @@ class Pause(Fault):
     nothing."""
 
     kind = "pause"
+    explore = (
+        # up to 7 s: longer than the client's 5 s read timeout, so in-flight signals end in doubt
+        ExploreRule(no_params, (0.5, 7.0), "process")
+    )
+    effects = frozenset({Effect.ENGINE_DOWN})
 
     goals = (goal("workload_hit", why="the pause froze signals in flight"),)
-    stops_engine = True
 
     class Params(FaultParams):
         service: Service = ENGINE

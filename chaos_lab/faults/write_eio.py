@@ -9,7 +9,9 @@ and health_truth checkers prove the engine kept answering and told the truth mea
 
 from __future__ import annotations
 
+from chaos_lab.effects import Effect
 from chaos_lab.faults.base import goal
+from chaos_lab.faults.explore_rule import ExploreRule, no_params
 from chaos_lab.faults.fiu import FailurePoint
 
 WRITE = "posix/io/rw/write"
@@ -17,6 +19,9 @@ WRITE = "posix/io/rw/write"
 
 class WriteEIO(FailurePoint):
     kind = "write_eio"
+    in_process = True
+    explore = ExploreRule(no_params, (0.5, 1.5), "disk")
+    effects = frozenset({Effect.LEDGER_UNWRITABLE})
     # The engine's own REACH lines are writes to stdout and fail too: the lab's record of the answer tells.
     goals = (goal("signal_answered", status=507, why="a signal was refused: its intent was not written"),)
     point = WRITE

@@ -7,7 +7,7 @@ before the heal reaches the log a moment later)."""
 
 from __future__ import annotations
 
-from chaos_lab.faults.catalog import fault_class
+from chaos_lab.faults.registry import fault_class
 from chaos_lab.models import OWN_WINDOW, FaultWindow, Goal, GoalResult, ReachEvent
 from chaos_lab.scenarios.model import Inject, Scenario
 
@@ -32,8 +32,9 @@ def _matches(event: ReachEvent, goal: Goal) -> bool:
     return event.name in goal.events and all(event.fields.get(k) == v for k, v in goal.where.items())
 
 
-def judge(goals: tuple[Goal, ...], events: list[ReachEvent], windows: list[FaultWindow], end: float
-          ) -> list[GoalResult]:
+def judge(
+    goals: tuple[Goal, ...], events: list[ReachEvent], windows: list[FaultWindow], end: float
+) -> list[GoalResult]:
     by_name = {w.name: w for w in windows}
     results = []
     for goal in goals:

@@ -87,7 +87,8 @@ def junit_xml(summary: RunSummary) -> str:
                 if r.status == "vacuous":
                     missed = "; ".join(g.goal.describe() for g in r.missed_goals)
                     text = f"vacuous: the faults never reached {missed}" + (
-                        f"\nreplay: {r.replay}" if r.replay else "")
+                        f"\nreplay: {r.replay}" if r.replay else ""
+                    )
                     ET.SubElement(case, "failure", message=text[:500], type="vacuous").text = text
             for v in r.verdicts:
                 case = ET.SubElement(suite, "testcase", classname=case_name(r), name=v.name)
@@ -168,7 +169,8 @@ def render_html(summary: RunSummary, ops: list[Op]) -> str:
         f"<p>{summary.failed_verdicts} scenario run(s) with a failed verdict against the engine; "
         f"{summary.vacuous} vacuous (faults that never reached their goals: <a href='#reach'>reach map</a>); "
         f"{summary.runner_errors} the lab could not run (not a verdict on the engine)"
-        + (f"; lab error: {escape(summary.lab_error)}" if summary.lab_error else "") + "</p>",
+        + (f"; lab error: {escape(summary.lab_error)}" if summary.lab_error else "")
+        + "</p>",
         "<table><tr><th>scenario</th><th>tier</th><th>seed</th><th>result</th><th>duration</th>"
         "<th>faults</th><th>failed checkers / lab error</th></tr>",
     ]
@@ -187,10 +189,12 @@ def render_html(summary: RunSummary, ops: list[Op]) -> str:
         f"<span style='color:{COLORS['ok']}'>● ok (acknowledged)</span>"
         f"<span style='color:{COLORS['fail']}'>● fail (rejected)</span>"
         f"<span style='color:{COLORS['info']}'>✕ info (outcome unknown)</span>"
-        "<span>shaded: fault active</span>" + "".join(
-            f"<span style='background:{colour}'>&nbsp;{escape(name)}: {escape(', '.join(kinds))}&nbsp;</span>"
-            for name, colour, kinds in FAULT_FAMILIES
-        ) + "</p>"
+        "<span>shaded: fault active</span>"
+        + "".join(
+            f"<span style='background:{colour}'>&nbsp;{escape(name)}: {escape(', '.join(fx))}&nbsp;</span>"
+            for name, colour, fx in FAULT_FAMILIES
+        )
+        + "</p>"
     )
     for r in summary.results:
         case_ops = by_case.get((r.scenario, r.seed), [])
@@ -206,7 +210,7 @@ def render_html(summary: RunSummary, ops: list[Op]) -> str:
                 "the engine.</p>"
             )
         phases = ", ".join(f"{p.phase} {p.seconds:.1f}s" for p in r.phases)
-        cycle = f", kill→ready→verified {r.cycle_s:.1f}s" if r.cycle_s is not None else ""
+        cycle = f", down→ready→verified {r.cycle_s:.1f}s" if r.cycle_s is not None else ""
         out.append(
             f"<p>{r.ops} operations; {r.duration_s:.1f}s ({r.wait_s:.1f}s waiting){cycle}. "
             f"Phases: {escape(phases)}</p>"

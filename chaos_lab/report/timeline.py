@@ -6,23 +6,32 @@ from __future__ import annotations
 
 from html import escape
 
+from chaos_lab.effects import Effect
 from chaos_lab.models import FaultWindow, Op
 
 WIDTH, PLOT_H, LEFT, RIGHT, TOP = 960, 220, 56, 16, 28
 STRIP_H = 14
 COLORS = {"ok": "#2e7d32", "fail": "#c62828", "info": "#ef6c00"}
-#: fault families as the timeline shades them: (family, colour, the fault kinds in it). The report's legend is
-#: built from this, and a unit test checks every fault kind of chaos_lab/faults/catalog.py is in one family.
-FAULT_FAMILIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("disk and syscall", "#90caf9", ("disk_fill", "fsync_eio", "fsync_eio_once", "write_eio")),
-    ("process", "#ef9a9a", ("kill", "stop", "restart", "pause")),
-    ("resource", "#ffab91", ("cpu_starve", "memory_oom")),
-    ("network and broker", "#ce93d8", ("toxic", "proxy_down", "broker_ambiguity")),
-    ("file", "#ffe082", ("tear_ledger_tail", "flip_ledger_byte", "truncate_parquet", "corrupt_kill_switch")),
-    ("clock", "#a5d6a7", ("clock_step", "clock_fast")),
+#: fault families as the timeline shades them: (family, colour, the effects in it); a window takes the first
+#: family one of its effects is in, so a new fault kind is shaded by what it does. The report's legend is
+#: built from this, and a unit test checks every effect is in exactly one family.
+FAULT_FAMILIES: tuple[tuple[str, str, tuple[Effect, ...]], ...] = (
+    ("process", "#ef9a9a", (Effect.ENGINE_DOWN, Effect.PROCESS_ENDS)),
+    ("disk and syscall", "#90caf9", (Effect.DISK_FULL, Effect.LEDGER_UNWRITABLE, Effect.FSYNC_FAILS_ONCE)),
+    ("resource", "#ffab91", (Effect.CPU_STARVED,)),
+    ("network and broker", "#ce93d8", (Effect.LINK_BROKEN, Effect.BROKER_AMBIGUOUS)),
+    (
+        "file",
+        "#ffe082",
+        (Effect.LEDGER_TORN, Effect.LEDGER_CORRUPT, Effect.BARS_DAMAGED, Effect.KILL_SWITCH_DAMAGED),
+    ),
+    ("clock", "#a5d6a7", (Effect.CLOCK_SKEW,)),
 )
-FAULT_FILL = {kind: colour for _, colour, kinds in FAULT_FAMILIES for kind in kinds}
-OTHER_FILL = "#bdbdbd"  # a kind no family names (a new one): grey, never another family's colour
+OTHER_FILL = "#bdbdbd"  # a fault with no effect a family names: grey, never another family's colour
+
+
+def fill_of(window: FaultWindow) -> str:
+    return next((colour for _, colour, effects in FAULT_FAMILIES if window.has(*effects)), OTHER_FILL)
 
 
 def _nice_max(value: float) -> float:
@@ -57,7 +66,7 @@ def timeline_svg(ops: list[Op], faults: list[FaultWindow]) -> str:
     # Fault windows first, so everything else is drawn over them.
     for i, w in enumerate(faults):
         x0, x1 = x(w.start), x(w.end if w.end is not None else t_end)
-        fill = FAULT_FILL.get(w.kind, OTHER_FILL)
+        fill = fill_of(w)
         label = f"{w.name} ({w.kind}) {w.start:.2f}s-{'open' if w.end is None else f'{w.end:.2f}s'}"
         parts.append(
             f'<rect class="fault" data-kind="{escape(w.kind)}" x="{x0:.1f}" y="{TOP}" '

@@ -18,7 +18,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from chaos_lab.bounds import Between
 from chaos_lab.checkers import CHECKERS
-from chaos_lab.faults.catalog import LAB_FAULTS, NETWORK_FAULTS
+from chaos_lab.faults.registry import FAULTS
 from chaos_lab.scenarios.checker_params import checker_params
 from chaos_lab.scenarios.model import Heal, Inject, Scenario, Step
 from chaos_lab.start_state import CapturedDataError
@@ -237,7 +237,7 @@ def _integer_only(annotation: Any) -> bool:
 def _check_inject(at: _Located, loc: Loc, step: Inject) -> None:
     """Params against the kind's Params model; each random_params range at both ends (the draw is a float
     between them, rounded to 3 decimals)."""
-    cls = LAB_FAULTS.get(step.kind) or NETWORK_FAULTS.get(step.kind)
+    cls = FAULTS.get(step.kind)
     if cls is None:
         return  # the model already said the kind is unknown
     model = cls.Params

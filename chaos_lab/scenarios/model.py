@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from chaos_lab.bounds import Between
-from chaos_lab.faults.catalog import FAULT_KINDS
+from chaos_lab.faults.registry import FAULT_KINDS
 from chaos_lab.models import CheckerSpec, Goal
 from chaos_lab.reach.events import KNOWN as REACH_EVENTS
 from chaos_lab.start_state import StartFrom
@@ -243,7 +243,10 @@ Step = Annotated[
 Probe = Literal["engine_ready", "broker_healthy", "proxy_enabled", "flat_positions", "positions_agree"]
 #: a start from captured data has positions: the engine's must equal the broker's instead of both being flat
 CAPTURED_STEADY_STATE: tuple[Probe, ...] = (
-    "engine_ready", "broker_healthy", "proxy_enabled", "positions_agree"
+    "engine_ready",
+    "broker_healthy",
+    "proxy_enabled",
+    "positions_agree",
 )
 START_CHECKER = "start_state_kept"
 
@@ -293,8 +296,10 @@ class Scenario(_Data):
     @model_validator(mode="after")
     def _captured_positions(self) -> Scenario:
         if self.start_from is not None and "flat_positions" in self.steady_state:
-            raise ValueError("steady_state: flat_positions cannot hold for a start from captured data "
-                             "(use positions_agree)")
+            raise ValueError(
+                "steady_state: flat_positions cannot hold for a start from captured data "
+                "(use positions_agree)"
+            )
         return self
 
     @model_validator(mode="after")

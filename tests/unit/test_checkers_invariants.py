@@ -13,7 +13,7 @@ from chaos_lab.explore.render import checkers_for
 from chaos_lab.models import BrokerAttempt, Observation, ReachEvent
 from chaos_lab.scenarios.catalog import SCENARIOS
 from chaos_lab.scenarios.checks import CORE, INVARIANTS
-from chaos_lab.synthetic import ObservationBuilder
+from chaos_lab.synthetic import ObservationBuilder, inject_value
 
 
 def _late_order(b: ObservationBuilder, intent_id: UUID, after_s: float, qty: float = 1.0) -> None:
@@ -34,7 +34,7 @@ def _unknown(b: ObservationBuilder, answered: bool = True) -> UUID:
 
 
 def _kill(b: ObservationBuilder, signal: str = "SIGKILL") -> None:
-    value = {"kind": "kill", "params": {"signal": signal}}
+    value = inject_value("kill", signal=signal)
     b.history.record("nemesis", "invoke", "inject", fault="engine-killed", value=value)
     b.history.record("nemesis", "ok", "inject", fault="engine-killed", value={**value, "result": {}})
 
@@ -116,7 +116,7 @@ def test_a_retry_of_the_intent_places_its_order_legitimately() -> None:
 
 def test_a_latency_toxic_widens_the_slack() -> None:
     b = ObservationBuilder()
-    value = {"kind": "toxic", "params": {"type": "latency", "attributes": {"latency": 4000, "jitter": 500}}}
+    value = inject_value("toxic", type="latency", attributes={"latency": 4000, "jitter": 500})
     b.history.record("nemesis", "ok", "inject", fault="link", value=value)
     intent = b.signal(outcome="info", status=202, broker=False)
     _late_order(b, intent, after_s=4.0)  # the request sat in the toxic longer than the engine waited
@@ -173,8 +173,9 @@ def test_the_engines_own_trip_is_a_window_too() -> None:
     # the operator's activation shows as a trip too: it is judged from the history, not twice
     ok = ObservationBuilder()
     ok.signal()
-    assert kill_switch_honoured.check(_trip(ok.build(), ok.history.now(), cause="operator"),
-                                      require_activation=False).ok
+    assert kill_switch_honoured.check(
+        _trip(ok.build(), ok.history.now(), cause="operator"), require_activation=False
+    ).ok
 
 
 def test_never_on_is_nothing_to_judge() -> None:

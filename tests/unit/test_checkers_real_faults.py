@@ -16,6 +16,7 @@ from chaos_lab.models import (
     Observation,
     Op,
 )
+from chaos_lab.synthetic import inject_value
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -40,7 +41,7 @@ class Hist:
         return op
 
     def fault(self, name: str, kind: str, start: float, end: float, **params: Any) -> None:
-        value = {"kind": kind, "params": params}
+        value = inject_value(kind, **params)
         self.op(start, "nemesis", "invoke", "inject", fault=name, value=value)
         self.op(start + 0.1, "nemesis", "ok", "inject", fault=name, value=value)
         self.op(end, "nemesis", "invoke", "heal", fault=name, value={"kind": kind})

@@ -13,6 +13,7 @@ import pytest
 from chaos_lab.checkers import idle_quiet, resources_bounded
 from chaos_lab.models import Observation, Op
 from chaos_lab.resources import ResourceSample, SampleError, parse_files, parse_proc, samples_in
+from chaos_lab.synthetic import inject_value
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 FILES = {"ledger.log": "61440 1733300000.10", "positions.snapshot.json": "120 1733300001.20"}
@@ -116,8 +117,8 @@ def test_too_few_signals_or_a_restart_is_nothing_to_judge() -> None:
     restarted = Hist()
     restarted.ops = h.ops[:1000]
     restarted.t = h.ops[999].time
-    restarted.op("nemesis", "invoke", "inject", fault="k", value={"kind": "kill", "params": {}})
-    restarted.op("nemesis", "ok", "inject", fault="k", value={"kind": "kill", "params": {}})
+    restarted.op("nemesis", "invoke", "inject", fault="k", value=inject_value("kill"))
+    restarted.op("nemesis", "ok", "inject", fault="k", value=inject_value("kill"))
     restarted.ops += [
         op.model_copy(update={"index": len(restarted.ops) + i, "time": restarted.t + op.time})
         for i, op in enumerate(h.ops[1000:])

@@ -10,11 +10,12 @@ import pytest
 
 from chaos_lab.explore import kinds as kinds_mod
 from chaos_lab.explore.cli import parse_duration
-from chaos_lab.explore.kinds import BREAKING_TOXICS, RULES, explorable
+from chaos_lab.explore.kinds import RULES, explorable
 from chaos_lab.explore.render import render
 from chaos_lab.explore.schedule import FaultSpec, Schedule, Trigger, generate
 from chaos_lab.explore.shrink import _without_fault, candidates, shrink
-from chaos_lab.faults.catalog import FAULT_KINDS
+from chaos_lab.faults.network import BREAKING_TOXICS
+from chaos_lab.faults.registry import FAULT_KINDS
 from chaos_lab.scenarios.files import dump_scenario, load_scenario, write_scenario
 from chaos_lab.scenarios.model import (
     ActivateKillSwitch,
@@ -100,8 +101,12 @@ def _breaks_every_request(step: Inject) -> bool:
     if step.kind == "proxy_down":
         return True
     p = step.params
-    return step.kind == "toxic" and p.get("toxicity") == 1.0 and any(
-        p.get("type") == t["type"] and p.get("attributes") == t["attributes"] for t in BREAKING_TOXICS
+    return (
+        step.kind == "toxic"
+        and p.get("toxicity") == 1.0
+        and any(
+            p.get("type") == t["type"] and p.get("attributes") == t["attributes"] for t in BREAKING_TOXICS
+        )
     )
 
 

@@ -227,7 +227,7 @@ def test_process_faults_signal_and_heal(tmp_path: Path) -> None:
     pause.heal()
     pause.heal()  # healing twice is harmless
     assert lab.calls == [("pause", "engine"), ("unpause", "engine")]
-    assert kill.stops_engine and stop.stops_engine and pause.stops_engine
+    assert kill.stops_engine() and stop.stops_engine() and pause.stops_engine()
 
 
 class DudLab(LocalLab):

@@ -14,8 +14,9 @@ from typing import Any, NamedTuple
 import pytest
 
 from chaos_lab import cli
-from chaos_lab.explore.kinds import BREAKING_TOXICS, RULES
-from chaos_lab.faults.catalog import LAB_FAULTS, NETWORK_FAULTS
+from chaos_lab.explore.kinds import RULES
+from chaos_lab.faults.network import BREAKING_TOXICS
+from chaos_lab.faults.registry import FAULTS
 from chaos_lab.scenarios.catalog import SCENARIOS
 from chaos_lab.scenarios.files import ScenarioFileError, load_scenario
 
@@ -427,7 +428,7 @@ def test_the_catalogue_is_valid_under_the_file_rules(tmp_path: Path) -> None:
         assert load_scenario(path) == scenario
 
 
-FAULTS = {**LAB_FAULTS, **NETWORK_FAULTS}
+FAULTS = FAULTS
 
 
 @pytest.mark.parametrize("kind", sorted(FAULTS))

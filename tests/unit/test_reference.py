@@ -9,12 +9,12 @@ import pytest
 
 from chaos_lab import cli, reference
 from chaos_lab.checkers import CHECKERS
-from chaos_lab.faults.catalog import LAB_FAULTS, NETWORK_FAULTS
+from chaos_lab.faults.registry import FAULTS
 from chaos_lab.reach.events import ENGINE_EVENTS, LAB_EVENTS
 from chaos_lab.scenarios.files import _STEPS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "reference.md"
-KINDS = {**LAB_FAULTS, **NETWORK_FAULTS}
+KINDS = FAULTS
 
 
 def test_docs_reference_is_what_the_code_generates() -> None:
@@ -68,11 +68,15 @@ def test_everything_is_in_the_reference() -> None:
 
 
 @pytest.mark.parametrize(
-    "command,heading", [("kinds", "## Fault kinds"), ("checkers", "## Checkers"), ("steps", "## Steps"),
-                        ("reach", "## Reach events"), ("reference", "# chaos-lab reference")]
+    "command,heading",
+    [
+        ("kinds", "## Fault kinds"),
+        ("checkers", "## Checkers"),
+        ("steps", "## Steps"),
+        ("reach", "## Reach events"),
+        ("reference", "# chaos-lab reference"),
+    ],
 )
-def test_commands_print_their_section(
-    command: str, heading: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_commands_print_their_section(command: str, heading: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main([command]) == 0
     assert capsys.readouterr().out.startswith(heading)

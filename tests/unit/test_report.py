@@ -119,7 +119,11 @@ def _with_runner_error(tmp_path: Path) -> tuple[Path, RunSummary]:
     stuck = stuck.model_copy(update={"error": LAB_FAILURE, "ok": False, "seed": 3})
     stuck = ScenarioResult.model_validate(stuck.model_dump())
     summary = RunSummary(
-        run_id="r2", started=datetime.now(UTC), duration_s=3.0, wait_s=1.0, ok=False,
+        run_id="r2",
+        started=datetime.now(UTC),
+        duration_s=3.0,
+        wait_s=1.0,
+        ok=False,
         results=[good, bad, stuck],
     )
     run_dir = tmp_path / "r2"
@@ -189,15 +193,20 @@ def test_every_link_of_the_html_is_a_file_of_the_run_directory(tmp_path: Path) -
     assert all((run_dir / link).is_file() for link in links), links
 
 
-def test_every_fault_kind_has_one_family_and_the_legend_names_it(tmp_path: Path) -> None:
+def test_every_effect_has_one_family_and_the_legend_names_it(tmp_path: Path) -> None:
     """The legend used to say "yellow file" while fsync, clock, CPU, OOM and broker faults were shaded yellow
-    too (everything not listed fell back to the file colour)."""
-    from chaos_lab.faults.catalog import FAULT_KINDS
-    from chaos_lab.report.timeline import FAULT_FAMILIES
+    too (everything not listed fell back to the file colour). Families are by effect: every fault kind gets
+    a family's colour from what it does."""
+    from chaos_lab.effects import Effect
+    from chaos_lab.faults.registry import FAULTS
+    from chaos_lab.models import FaultWindow
+    from chaos_lab.report.timeline import FAULT_FAMILIES, OTHER_FILL, fill_of
 
-    kinds = [kind for _, _, family in FAULT_FAMILIES for kind in family]
-    assert sorted(kinds) == sorted(FAULT_KINDS)  # each exactly once
+    effects = [effect for _, _, family in FAULT_FAMILIES for effect in family]
+    assert sorted(effects) == sorted(Effect)  # each exactly once
     assert len({colour for _, colour, _ in FAULT_FAMILIES}) == len(FAULT_FAMILIES)
+    for kind, cls in FAULTS.items():
+        assert fill_of(FaultWindow(name=kind, kind=kind, start=0, end=1, effects=cls.effects)) != OTHER_FILL
     run_dir, summary = _run_dir(tmp_path)
     write_reports(run_dir, summary)
     html = (run_dir / "report.html").read_text()

@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from chaos_lab.checkers import CHECKERS
-from chaos_lab.faults.catalog import FAULT_KINDS
+from chaos_lab.faults.registry import FAULT_KINDS
 from chaos_lab.scenarios.catalog import BY_NAME, SCENARIOS, select
 from chaos_lab.scenarios.model import Burst, Inject, Scenario, Sleep
 
