@@ -142,7 +142,7 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
             tier=s.tier,
             name=s.name,
             faults=s.fault_kinds,
-            checkers=[c.name for c in s.checkers],
+            checkers=[c.name for c in s.judged_by],
             seeds=list(s.seeds),
             description=s.description,
         )

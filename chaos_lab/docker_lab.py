@@ -82,7 +82,6 @@ def compose_command() -> tuple[str, ...]:
 # and a stress-ng on one host) `compose up` alone took 33 s and the engine's start as long again.
 UP_TIMEOUT_S = 180.0
 
-
 class DockerLab:
     """The lab stack of one Compose project. Use it as a context manager to get up() on entry and down() on
     any exit, including Ctrl-C and SIGTERM."""

@@ -67,6 +67,9 @@ class Verdict(BaseModel):
     ok: bool
     summary: str
     evidence: dict[str, Any] = Field(default_factory=dict)
+    #: nothing to judge (Jepsen's `:unknown`): the run gave this checker nothing it applies to; never a
+    #: failure, and never counted as a pass of what it checks (`summary` says why)
+    unknown: bool = False
 
 
 class LedgerRecord(BaseModel):

@@ -156,10 +156,8 @@ def cmd_replay(args: argparse.Namespace, console: Console, lab_factory: Any = No
         if r.scenario in scenarios:
             continue
         if r.scenario_file is None:
-            return usage_error(
-                f"{run_dir}: {r.scenario} has no saved scenario file (a run from before "
-                "replay existed): use its run command instead"
-            )
+            return usage_error(f"{run_dir}: {r.scenario} has no saved scenario file (a run from before "
+                                    "replay existed): use its run command instead")
         try:
             scenarios[r.scenario] = load_scenario(run_dir / r.scenario_file)
         except ScenarioFileError as exc:
@@ -169,9 +167,7 @@ def cmd_replay(args: argparse.Namespace, console: Console, lab_factory: Any = No
     args.reports = args.reports if args.reports is not None else run_dir.parent
     console.print(
         f"chaos-lab replay {run_dir}: {len(cases)} scenario run(s) from their saved files and seeds",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
+        markup=False, highlight=False, soft_wrap=True,
     )
 
     def compare(new_dir: Path, summary: RunSummary) -> None:

@@ -136,7 +136,7 @@ class Runner:
         obs.reach = reach_events.gather(obs, logs.get("engine", ""))
         end_phase()
         phase("check")
-        verdicts = [*run_checkers(scenario.checkers, obs), *([stuck] if stuck else [])]
+        verdicts = [*run_checkers(scenario.judged_by, obs), *([stuck] if stuck else [])]
         ops = history.ops
         end = ops[-1].time if ops else 0.0
         goals = reach_goals.judge(reach_goals.scenario_goals(scenario), obs.reach, fault_windows(ops), end)

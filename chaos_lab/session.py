@@ -128,12 +128,17 @@ _MARKS = {
 }
 
 
+def _unknown(r: ScenarioResult) -> list[str]:
+    return [v.name for v in r.verdicts if v.unknown]
+
+
 def print_result(console: Console, r: ScenarioResult) -> None:
     mark = _MARKS[r.status]
     console.print(
         f"{mark} tier{r.tier} {r.scenario} seed={r.seed} {r.duration_s:.1f}s"
         + (f" cycle={r.cycle_s:.1f}s" if r.cycle_s is not None else "")
         + (f" (goals met on run {r.attempts})" if r.attempts > 1 else "")
+        + (f" [dim]nothing to judge: {', '.join(unknown)}[/dim]" if (unknown := _unknown(r)) else "")
     )
     if r.runner_error is not None:
         e = r.runner_error
@@ -197,14 +202,8 @@ def default_lab_factory() -> Any:
 class _Recorder:
     """Files each finished scenario run into the run directory and the summary, as it arrives."""
 
-    def __init__(
-        self,
-        run_dir: Path,
-        summary: RunSummary,
-        cases: list[Case],
-        saved: dict[str, str],
-        sources: dict[str, Path],
-    ) -> None:
+    def __init__(self, run_dir: Path, summary: RunSummary, cases: list[Case], saved: dict[str, str],
+                 sources: dict[str, Path]) -> None:
         self.run_dir, self.summary, self.saved, self.sources = run_dir, summary, saved, sources
         self.order = {(s.name, seed): i for i, (s, seed) in enumerate(cases)}
 
@@ -230,15 +229,8 @@ class _OneLab:
         return ""
 
     def run(self, cases: list[Case], summary: RunSummary, record: _Recorder, console: Console) -> None:
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as progress:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, transient=True) as progress:
             task = progress.add_task("bringing the lab up", total=len(cases))
 
             def show(scenario: str, phase: str, fault: str | None) -> None:
@@ -330,14 +322,8 @@ def _volume_size(size: str | None) -> Iterator[None]:
             os.environ[VOLUME_SIZE_VAR] = before
 
 
-def _run(
-    args: argparse.Namespace,
-    cases: list[Case],
-    console: Console,
-    lab_factory: Any,
-    sources: dict[str, Path],
-    finished: Finished | None,
-) -> int:
+def _run(args: argparse.Namespace, cases: list[Case], console: Console, lab_factory: Any,
+         sources: dict[str, Path], finished: Finished | None) -> int:
     run_id = new_run_id()
     run_dir = args.reports / run_id
     try:

@@ -85,16 +85,10 @@ def percentiles(values: Sequence[float]) -> Percentiles | None:
     return Percentiles(n=len(ordered), p50=rank(50), p95=rank(95), max=ordered[-1])
 
 
-def run_from_summary(
-    index: int, loaded: bool, exit_code: int, run_dir: Path | None, summary: RunSummary | None
-) -> SoakRun:
-    run = SoakRun(
-        index=index,
-        loaded=loaded,
-        exit_code=exit_code,
-        run_dir=str(run_dir) if run_dir else None,
-        scenario_runs=0,
-    )
+def run_from_summary(index: int, loaded: bool, exit_code: int, run_dir: Path | None,
+                     summary: RunSummary | None) -> SoakRun:
+    run = SoakRun(index=index, loaded=loaded, exit_code=exit_code,
+                  run_dir=str(run_dir) if run_dir else None, scenario_runs=0)
     if summary is None:
         run.lab_error = f"no summary.json (exit {exit_code})"
         return run
@@ -160,10 +154,8 @@ def print_summary(console: Console, s: SoakSummary) -> None:
             table.add_row(label, str(runs), str(p.n), f"{p.p50:.1f}", f"{p.p95:.1f}", f"{p.max:.1f}")
     table.add_row("loaded / idle", "", "", f"{s.p50_ratio}", f"{s.p95_ratio}", f"{s.max_ratio}")
     console.print(table)
-    console.print(
-        f"runner errors: {s.runner_errors}   failed verdicts: {s.failed_verdicts}   "
-        f"vacuous: {s.vacuous}   lab errors: {s.lab_errors}"
-    )
+    console.print(f"runner errors: {s.runner_errors}   failed verdicts: {s.failed_verdicts}   "
+                  f"vacuous: {s.vacuous}   lab errors: {s.lab_errors}")
     for r in s.details:
         for line in r.runner_errors + r.failed_verdicts + r.vacuous + ([r.lab_error] if r.lab_error else []):
             console.print(f"  run {r.index}: {line}", highlight=False, markup=False)
@@ -233,11 +225,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             with Stress(args.cpu_workers, STRESS_TIMEOUT_S):
                 runs.append(one_run(i, True, reports, extra, console))
             r, took = runs[-1], time.monotonic() - t0
-            console.print(
-                f"  exit {r.exit_code}, {r.scenario_runs} scenario runs, {len(r.runner_errors)} "
-                f"runner errors, {len(r.failed_verdicts)} failed verdicts, {len(r.vacuous)} missed "
-                f"goals, {took:.0f}s"
-            )
+            console.print(f"  exit {r.exit_code}, {r.scenario_runs} scenario runs, {len(r.runner_errors)} "
+                          f"runner errors, {len(r.failed_verdicts)} failed verdicts, {len(r.vacuous)} missed "
+                          f"goals, {took:.0f}s")
     except KeyboardInterrupt:
         interrupted = True
         console.print(f"soak interrupted: {len(runs)} finished run(s) summarised below")
@@ -248,17 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_summary(console, summary)
     console.print(f"soak summary: {reports / 'soak-summary.json'}")
     clean = not (summary.runner_errors or summary.failed_verdicts or summary.vacuous or summary.lab_errors)
-    return (
-        EXIT_INTERRUPTED
-        if interrupted
-        else EXIT_OK
-        if clean
-        else EXIT_FAILED
-        if summary.failed_verdicts
-        else EXIT_LAB
-        if summary.runner_errors or summary.lab_errors
-        else EXIT_VACUOUS
-    )
+    return (EXIT_INTERRUPTED if interrupted else EXIT_OK if clean else EXIT_FAILED if summary.failed_verdicts
+            else EXIT_LAB if summary.runner_errors or summary.lab_errors else EXIT_VACUOUS)
 
 
 if __name__ == "__main__":

@@ -144,23 +144,16 @@ class Captured(BaseModel):
         """Intents with an `intent` record and no terminal one: the start-up reconcile must resolve them."""
         records = self.ledger.records if self.ledger else []
         done = {r.intent_id for r in records if r.entry_type in TERMINAL}
-        return sorted(
-            {r.intent_id for r in records if r.entry_type == "intent" and r.intent_id not in done}, key=str
-        )
+        return sorted({r.intent_id for r in records if r.entry_type == "intent" and r.intent_id not in done},
+                      key=str)
 
     def archive(self) -> bytes:
         """The directory as a tar for the volume: owned by the engine's user, modes kept (0700 at most)."""
         root = Path(self.data_dir)
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w") as tar:
-            dirs = sorted(
-                {
-                    str(Path(f.path).parents[i])
-                    for f in self.files
-                    for i in range(len(Path(f.path).parts) - 1)
-                },
-                key=lambda d: (d.count("/"), d),
-            )
+            dirs = sorted({str(Path(f.path).parents[i]) for f in self.files
+                           for i in range(len(Path(f.path).parts) - 1)}, key=lambda d: (d.count("/"), d))
             for name in dirs:
                 info = tarfile.TarInfo(name)
                 info.type, info.mode, info.uid, info.gid = tarfile.DIRTYPE, 0o700, LAB_UID, LAB_UID
@@ -168,10 +161,8 @@ class Captured(BaseModel):
             for f in self.files:
                 data = (root / f.path).read_bytes()
                 if len(data) != f.size:
-                    raise CapturedDataError(
-                        f"{root / f.path}: changed while the lab ran ({f.size} bytes "
-                        f"when inspected, {len(data)} now)"
-                    )
+                    raise CapturedDataError(f"{root / f.path}: changed while the lab ran ({f.size} bytes "
+                                            f"when inspected, {len(data)} now)")
                 info = tarfile.TarInfo(f.path)
                 info.size, info.mode, info.uid, info.gid = len(data), 0o600, LAB_UID, LAB_UID
                 tar.addfile(info, io.BytesIO(data))
@@ -205,11 +196,9 @@ def _walk(root: Path) -> list[CapturedFile]:
             if not stat.S_ISREG(st.st_mode):
                 raise CapturedDataError(f"{path}: not a regular file (a link, device or socket)")
             if not any(p.fullmatch(rel) for p in KNOWN):
-                raise CapturedDataError(
-                    f"{path}: not a file the engine writes (its files: "
-                    "ledger/ledger.log, kill_switch.json, config.json, "
-                    "snapshots/positions.json, bars/SYMBOL/TF.parquet, artefacts/RUN/*)"
-                )
+                raise CapturedDataError(f"{path}: not a file the engine writes (its files: "
+                                        "ledger/ledger.log, kill_switch.json, config.json, "
+                                        "snapshots/positions.json, bars/SYMBOL/TF.parquet, artefacts/RUN/*)")
             if not os.access(path, os.R_OK):
                 raise CapturedDataError(f"{path}: not readable")
             files.append(CapturedFile(path=rel, size=st.st_size))
@@ -224,9 +213,8 @@ def _orders_from_ledger(scan: LedgerScan | None) -> list[SeedOrder]:
             try:
                 orders.append(SeedOrder.model_validate(r.payload))
             except ValidationError as exc:
-                raise CapturedDataError(
-                    f"{LEDGER}: seq {r.seq} ({r.entry_type}): not an order: {exc.errors()[0]['msg']}"
-                ) from exc
+                raise CapturedDataError(f"{LEDGER}: seq {r.seq} ({r.entry_type}): not an order: "
+                                        f"{exc.errors()[0]['msg']}") from exc
     return orders
 
 
@@ -253,10 +241,8 @@ def inspect(start: StartFrom, environ: dict[str, str] | None = None) -> Captured
         ledger = scan_ledger((root / LEDGER).read_bytes(), path=LEDGER)
         bad = [i for i in ledger.issues if i.kind != "torn_tail"]
         if bad and not ledger.records:
-            raise CapturedDataError(
-                f"{root / LEDGER}: no readable record ({bad[0].kind} at offset "
-                f"{bad[0].offset}): not an engine ledger"
-            )
+            raise CapturedDataError(f"{root / LEDGER}: no readable record ({bad[0].kind} at offset "
+                                    f"{bad[0].offset}): not an engine ledger")
     kill_switch_active = False
     if any(f.path == KILL_SWITCH for f in files):
         try:
@@ -278,16 +264,9 @@ def inspect(start: StartFrom, environ: dict[str, str] | None = None) -> Captured
             + (f" and {start.leave_bytes} bytes left free" if start.leave_bytes else "")
             + f" do not fit a volume of {volume} bytes (set start_from.volume_size)"
         )
-    return Captured(
-        data_dir=str(root),
-        files=files,
-        size=size,
-        ledger=ledger,
-        kill_switch_active=kill_switch_active,
-        orders=orders,
-        volume_bytes=volume,
-        leave_bytes=start.leave_bytes,
-    )
+    return Captured(data_dir=str(root), files=files, size=size, ledger=ledger,
+                    kill_switch_active=kill_switch_active, orders=orders, volume_bytes=volume,
+                    leave_bytes=start.leave_bytes)
 
 
 __all__ = ["Captured", "CapturedDataError", "SeedOrder", "StartFrom", "inspect", "parse_size"]

@@ -27,19 +27,9 @@ class Stress:
         if not self.available():
             raise SystemExit(f"chaos-lab: {MISSING}")
         self.proc = subprocess.Popen(
-            [
-                "stress-ng",
-                "--cpu",
-                str(self.workers),
-                "--cpu-load",
-                "100",
-                "--timeout",
-                f"{int(self.timeout_s)}s",
-                "--quiet",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
+            ["stress-ng", "--cpu", str(self.workers), "--cpu-load", "100",
+             "--timeout", f"{int(self.timeout_s)}s", "--quiet"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
         return self
 

@@ -123,9 +123,7 @@ class Account(BaseModel):
 
 
 PRICES_SCHEMA = {
-    "type": "object",
-    "maxProperties": 1000,
-    "additionalProperties": False,
+    "type": "object", "maxProperties": 1000, "additionalProperties": False,
     "patternProperties": {SYMBOL_PATTERN: {"type": "number", "exclusiveMinimum": 0}},
 }
 
@@ -323,16 +321,8 @@ class BrokerStore:
             db.execute(
                 "INSERT INTO orders (client_order_id, broker_order_id, symbol, side, quantity, price, status,"
                 " created_at) VALUES (?,?,?,?,?,?,?,?)",
-                (
-                    order.client_order_id,
-                    order.broker_order_id,
-                    order.symbol,
-                    order.side,
-                    order.quantity,
-                    order.price,
-                    order.status,
-                    _now(),
-                ),
+                (order.client_order_id, order.broker_order_id, order.symbol, order.side, order.quantity,
+                 order.price, order.status, _now()),
             )
             db.execute(
                 "INSERT INTO positions VALUES (?, ?)"
@@ -390,14 +380,8 @@ class BrokerStore:
         with self._tx() as db:
             rows = db.execute("SELECT * FROM attempts ORDER BY seq").fetchall()
         return [
-            Attempt(
-                seq=r["seq"],
-                client_order_id=r["client_order_id"],
-                received_at=r["received_at"],
-                duplicate=bool(r["duplicate"]),
-                outcome=r["outcome"],
-                body=json.loads(r["body"]),
-            )
+            Attempt(seq=r["seq"], client_order_id=r["client_order_id"], received_at=r["received_at"],
+                    duplicate=bool(r["duplicate"]), outcome=r["outcome"], body=json.loads(r["body"]))
             for r in rows
         ]
 
@@ -434,11 +418,8 @@ def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """loc/msg/type of each error, never the input: what failed validation may not be JSON at all (NaN,
     1e309, a lone surrogate), and echoing it made the 422 itself fail with a 500."""
     return [
-        {
-            "loc": [_text(p) for p in e.get("loc", ())],
-            "msg": _text(e.get("msg", "invalid")),
-            "type": _text(e.get("type", "invalid")),
-        }
+        {"loc": [_text(p) for p in e.get("loc", ())], "msg": _text(e.get("msg", "invalid")),
+         "type": _text(e.get("type", "invalid"))}
         for e in errors
     ]
 
@@ -476,12 +457,9 @@ def create_app(db_path: Path | None = None, balance: float | None = None) -> Fas
         return store.account()
 
     @app.post(
-        "/orders",
-        response_model=None,
-        responses={
-            200: {"model": Order, "description": "filled (or the earlier fill, duplicate=true)"},
-            **errors(400, 409, 422, 503),
-        },
+        "/orders", response_model=None,
+        responses={200: {"model": Order, "description": "filled (or the earlier fill, duplicate=true)"},
+                   **errors(400, 409, 422, 503)},
     )
     def place_order(req: OrderRequest) -> Response:
         status, body, delay, knob = store.place(req)
@@ -493,8 +471,7 @@ def create_app(db_path: Path | None = None, balance: float | None = None) -> Fas
         return JSONResponse(status_code=status, content=body)
 
     @app.get(
-        "/orders/{client_order_id}",
-        response_model=None,
+        "/orders/{client_order_id}", response_model=None,
         responses={200: {"model": Order, "description": "the order"}, **errors(404, 422)},
     )
     def get_order(client_order_id: str) -> JSONResponse:
@@ -523,11 +500,8 @@ def create_app(db_path: Path | None = None, balance: float | None = None) -> Fas
     def orders() -> dict[str, list[BookOrder]]:
         return {"orders": store.orders()}
 
-    @app.post(
-        "/admin/seed",
-        response_model=None,
-        responses={200: {"description": "seeded"}, **errors(400, 409, 422)},
-    )
+    @app.post("/admin/seed", response_model=None,
+              responses={200: {"description": "seeded"}, **errors(400, 409, 422)})
     def seed(req: SeedRequest) -> JSONResponse:
         try:
             store.seed(req.orders)

@@ -58,13 +58,10 @@ def broken_clauses(obs: Observation) -> list[str]:
     if orphans:
         problems.append(f"{len(orphans)} filled attempts without an order (first {orphans[0]})")
     dangling = sorted(
-        {
-            a.client_order_id
-            for a in obs.broker_attempts
-            if a.outcome == "duplicate"
-            and (a.client_order_id not in per_coid or filled_at.get(a.client_order_id, a.seq) > a.seq)
-            and a.client_order_id not in seeded
-        }
+        {a.client_order_id for a in obs.broker_attempts
+         if a.outcome == "duplicate" and (a.client_order_id not in per_coid
+                                          or filled_at.get(a.client_order_id, a.seq) > a.seq)
+         and a.client_order_id not in seeded}
     )
     if dangling:
         problems.append(
@@ -74,8 +71,7 @@ def broken_clauses(obs: Observation) -> list[str]:
     for o in obs.broker_orders:
         expected[o.symbol] = expected.get(o.symbol, 0.0) + (o.quantity if o.side == "BUY" else -o.quantity)
     off = sorted(
-        s
-        for s in set(expected) | set(obs.broker_positions)
+        s for s in set(expected) | set(obs.broker_positions)
         if abs(expected.get(s, 0.0) - obs.broker_positions.get(s, 0.0)) > TOLERANCE
     )
     if off:

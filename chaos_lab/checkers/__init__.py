@@ -1,9 +1,16 @@
 """Checkers: one module per invariant, each `check(obs, **params) -> Verdict`, pure functions of what was
-observed (history, ledger file, broker record, engine state) so they can be tested without Docker."""
+observed (history, ledger file, broker record, engine state) so they can be tested without Docker.
+
+A checker module may declare `APPLIES_TO` (fault effects) and `AUTO_PARAMS`: every scenario and explored
+schedule with a fault of one of those effects runs it, with those params unless the scenario names it
+itself. With nothing of that kind in the run it answers `unknown`. A module without `APPLIES_TO` runs only
+where a scenario names it (the core invariants are named by every scenario: chaos_lab/scenarios/checks.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from types import ModuleType
+from typing import Any
 
 from chaos_lab.checkers import (
     availability,
@@ -29,35 +36,49 @@ from chaos_lab.checkers import (
     snapshots_resume,
     start_state_kept,
 )
+from chaos_lab.effects import Effect
 from chaos_lab.models import CheckerSpec, Observation, Verdict
 
-CHECKERS: dict[str, Callable[..., Verdict]] = {
-    m.NAME: m.check
-    for m in (
-        no_lost_acks,
-        no_duplicates,
-        no_phantoms,
-        positions_match,
-        ledger_integrity,
-        kill_switch_persisted,
-        fail_closed,
-        availability,
-        refuses_to_trade,
-        corrupt_file_reported,
-        fsync_fatal,
-        health_truth,
-        no_false_rejects,
-        clock_safety,
-        balance_fresh,
-        kill_switch_honoured,
-        snapshots_resume,
-        no_unrequested_orders,
-        start_state_kept,
-        resources_bounded,
-        idle_quiet,
-        snapshot_consistent,
-    )
-}
+MODULES: tuple[ModuleType, ...] = (
+    no_lost_acks,
+    no_duplicates,
+    no_phantoms,
+    positions_match,
+    ledger_integrity,
+    kill_switch_persisted,
+    fail_closed,
+    availability,
+    refuses_to_trade,
+    corrupt_file_reported,
+    fsync_fatal,
+    health_truth,
+    no_false_rejects,
+    clock_safety,
+    balance_fresh,
+    kill_switch_honoured,
+    snapshots_resume,
+    no_unrequested_orders,
+    start_state_kept,
+    resources_bounded,
+    idle_quiet,
+    snapshot_consistent,
+)
+CHECKERS: dict[str, Callable[..., Verdict]] = {m.NAME: m.check for m in MODULES}
+#: checker -> the fault effects it applies to (only checkers that declare them)
+APPLIES_TO: dict[str, frozenset[Effect]] = {m.NAME: m.APPLIES_TO for m in MODULES if hasattr(m, "APPLIES_TO")}
+AUTO_PARAMS: dict[str, dict[str, Any]] = {m.NAME: dict(getattr(m, "AUTO_PARAMS", {})) for m in MODULES}
+
+
+def with_applicable(specs: Iterable[CheckerSpec], effects: Iterable[Effect]) -> tuple[CheckerSpec, ...]:
+    """`specs` and, after them, every checker that applies to one of `effects` and is not named already."""
+    specs, present = tuple(specs), frozenset(effects)
+    named = {s.name for s in specs}
+    extra = [
+        CheckerSpec(name=name, params=AUTO_PARAMS[name])
+        for name, wanted in APPLIES_TO.items()
+        if name not in named and not wanted.isdisjoint(present)
+    ]
+    return (*specs, *extra)
 
 
 def run_checkers(specs: list[CheckerSpec] | tuple[CheckerSpec, ...], obs: Observation) -> list[Verdict]:
@@ -82,4 +103,4 @@ def known(name: str) -> bool:
     return name in CHECKERS
 
 
-__all__ = ["CHECKERS", "known", "run_checkers"]
+__all__ = ["APPLIES_TO", "CHECKERS", "known", "run_checkers", "with_applicable"]

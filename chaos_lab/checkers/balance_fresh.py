@@ -11,7 +11,7 @@ on an order with no balance read before it; `require_orders: false` then lets a 
 
 from __future__ import annotations
 
-from chaos_lab.checkers.common import clip, judge
+from chaos_lab.checkers.common import clip, judge, unknown
 from chaos_lab.models import Observation, Verdict
 
 NAME = "balance_fresh"
@@ -23,8 +23,9 @@ def check(
     reads = sorted(obs.broker_account_reads)
     orders = [a for a in obs.broker_attempts if a.created_order]
     if not orders:
-        summary = "the broker filled no order: nothing to judge"
-        return Verdict(name=NAME, ok=not require_orders, summary=summary)
+        if not require_orders:
+            return unknown(NAME, "the broker filled no order")
+        return Verdict(name=NAME, ok=False, summary="the broker filled no order: nothing was tested")
     stale: list[str] = []
     oldest = 0.0
     for attempt in orders:

@@ -120,6 +120,13 @@ def clip(items: list[Any]) -> list[Any]:
     return items[:MAX_EVIDENCE]
 
 
+def unknown(name: str, why: str, evidence: dict[str, Any] | None = None) -> Verdict:
+    """Nothing to judge: the run had none of what this checker applies to."""
+    return Verdict(
+        name=name, ok=True, unknown=True, summary=f"nothing to judge: {why}", evidence=evidence or {}
+    )
+
+
 def judge(name: str, problems: list[str], evidence: dict[str, Any], ok_summary: Callable[[], str]) -> Verdict:
     """A failure naming every problem, or a pass; `ok_summary` is only built when there is nothing wrong."""
     if problems:

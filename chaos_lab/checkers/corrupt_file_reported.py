@@ -3,17 +3,18 @@ the file's path and a byte offset, and the engine keeps answering."""
 
 from __future__ import annotations
 
-from chaos_lab.checkers.common import fault_results, judge
+from chaos_lab.checkers.common import fault_results, judge, unknown
 from chaos_lab.effects import Effect
 from chaos_lab.models import Observation, Verdict
 
 NAME = "corrupt_file_reported"
+APPLIES_TO = frozenset({Effect.BARS_DAMAGED})
 
 
 def check(obs: Observation) -> Verdict:
     damaged = fault_results(obs, Effect.BARS_DAMAGED)
     if not damaged:
-        return Verdict(name=NAME, ok=False, summary="no data file was damaged: nothing was tested")
+        return unknown(NAME, "no data file was damaged")
     path = str(damaged[-1]["path"])
     tail = path.removeprefix("/data/")
     reads = [op for op in obs.history if op.f == "bars_read" and op.type != "invoke"]

@@ -12,20 +12,20 @@ from chaos_lab.checkers.common import (
     inside,
     intent_coids,
     ledger_sources,
+    unknown,
     windows,
 )
 from chaos_lab.effects import Effect
 from chaos_lab.models import Observation, Verdict
 
 NAME = "fail_closed"
+APPLIES_TO = frozenset({Effect.DISK_FULL})
 
 
 def check(obs: Observation, min_ops_in_window: int = 0) -> Verdict:
     full = [w for w in windows(obs) if w.has(Effect.DISK_FULL)]
     if not full:
-        return Verdict(
-            name=NAME, ok=False, summary="no disk-full window in the history: the fault never happened"
-        )
+        return unknown(NAME, "no disk-full window in the history")
     end = obs.history[-1].time if obs.history else 0.0
     rows = [r for rs in ledger_sources(obs).values() for r in rs]
     known = intent_coids(rows)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 
-from chaos_lab.checkers.common import judge, windows
+from chaos_lab.checkers.common import judge, unknown, windows
 from chaos_lab.models import Observation, Verdict
 from chaos_lab.resources import ResourceSample, samples_in
 
@@ -55,12 +55,7 @@ def check(obs: Observation, min_idle_s: float = 2.0, settle_s: float = 1.0) -> V
             problems.append(f"idle for {tb - ta:.1f}s the engine changed the data volume: {what}")
     evidence: dict[str, object] = {"idle_windows": judged}
     if not judged:
-        return Verdict(
-            name=NAME,
-            ok=True,
-            evidence=evidence,
-            summary="no idle stretch between two resource samples: nothing to judge",
-        )
+        return unknown(NAME, "no idle stretch between two resource samples", evidence)
     seconds = sum(float(str(j["to_t"])) - float(str(j["from_t"])) for j in judged)
     return judge(
         NAME, problems, evidence, lambda: f"nothing written on the data volume while idle ({seconds:.1f}s)"

@@ -24,6 +24,7 @@ from chaos_lab.checkers.common import (
     network_slack,
     requests_for,
     submissions,
+    unknown,
 )
 from chaos_lab.models import Observation, Verdict
 
@@ -83,11 +84,8 @@ def check(obs: Observation, require_activation: bool = True, slack_s: float = 1.
     if not wins:
         if require_activation:
             return Verdict(name=NAME, ok=False, summary="no kill-switch activation answered ok: untested")
-        return Verdict(
-            name=NAME,
-            ok=True,
-            summary="the kill switch was never on: nothing to judge "
-            "(no activation answered ok, no trip; none required)",
+        return unknown(
+            NAME, "the kill switch was never on (no activation answered ok, no trip; none required)"
         )
 
     def window_of(t: float) -> tuple[float, float] | None:

@@ -18,14 +18,19 @@ from chaos_lab.checkers.common import (
     contradicted_answers,
     judge,
     ledger_sources,
+    unknown,
 )
+from chaos_lab.effects import Effect
 from chaos_lab.models import Observation, Verdict
 
 NAME = "no_false_rejects"
+APPLIES_TO = frozenset({Effect.BROKER_AMBIGUOUS})
 QTY_TOLERANCE = 1e-9
 
 
 def check(obs: Observation, require_knob_hits: bool = False) -> Verdict:
+    if not obs.broker_orders and not require_knob_hits:
+        return unknown(NAME, "the broker committed no order")
     sources = ledger_sources(obs)
     if not sources:
         return Verdict(name=NAME, ok=False, summary="no ledger to check against (neither file nor API)")

@@ -18,6 +18,7 @@ from chaos_lab.checkers.common import (
     live_request,
     network_slack,
     requests_for,
+    unknown,
 )
 from chaos_lab.models import Observation, Verdict
 
@@ -27,12 +28,7 @@ NAME = "no_unrequested_orders"
 def check(obs: Observation, slack_s: float = 1.0) -> Verdict:
     firsts = first_attempts(obs)
     if not firsts:
-        return Verdict(
-            name=NAME,
-            ok=True,
-            summary="the broker received no order: nothing to judge",
-            evidence={"orders_judged": 0},
-        )
+        return unknown(NAME, "the broker received no order", {"orders_judged": 0})
     slack = network_slack(obs, slack_s)
     requests = requests_for(obs)
     unrequested: list[str] = []

@@ -11,7 +11,7 @@ absolute slack (keep-alive connections, the thread pool filling up); memory a bu
 
 from __future__ import annotations
 
-from chaos_lab.checkers.common import judge, windows
+from chaos_lab.checkers.common import judge, unknown, windows
 from chaos_lab.effects import Effect
 from chaos_lab.models import Observation, Verdict
 from chaos_lab.resources import samples_in
@@ -29,7 +29,7 @@ def check(
 ) -> Verdict:
     samples = samples_in(obs.history)
     if len(samples) < 3:
-        return Verdict(name=NAME, ok=True, summary=f"{len(samples)} resource samples: nothing to judge")
+        return unknown(NAME, f"{len(samples)} resource samples")
     (t0, first), (t1, last) = samples[1], samples[-1]
     restarts = [w.name for w in windows(obs) if w.has(Effect.ENGINE_DOWN) and t0 <= w.start < t1]
     signals = sum(
@@ -50,19 +50,9 @@ def check(
     ]
     evidence: dict[str, object] = {"signals": signals, "samples": series}
     if restarts:
-        return Verdict(
-            name=NAME,
-            ok=True,
-            evidence=evidence,
-            summary=f"the engine restarted between the samples ({restarts[0]}): nothing to judge",
-        )
+        return unknown(NAME, f"the engine restarted between the samples ({restarts[0]})", evidence)
     if signals < min_signals:
-        return Verdict(
-            name=NAME,
-            ok=True,
-            evidence=evidence,
-            summary=f"{signals} signals between the samples (< {min_signals}): nothing to judge",
-        )
+        return unknown(NAME, f"{signals} signals between the samples (< {min_signals})", evidence)
     rss_per_1000 = (last.rss_kib - first.rss_kib) * 1000 / signals
     grown = {
         "open descriptors": (last.fds - first.fds, fds),

@@ -9,7 +9,7 @@ the lab's reader found damaged, there is nothing to judge."""
 
 from __future__ import annotations
 
-from chaos_lab.checkers.common import judge
+from chaos_lab.checkers.common import judge, unknown
 from chaos_lab.ledger_reader import positions_from
 from chaos_lab.models import Observation, Verdict
 
@@ -21,7 +21,7 @@ def check(obs: Observation) -> Verdict:
     snap, ledger = obs.snapshot, obs.ledger_file
     if snap is None or ledger is None or ledger.issues:
         why = "no snapshot" if snap is None else "no readable ledger"
-        return Verdict(name=NAME, ok=True, summary=f"{why}: nothing to judge")
+        return unknown(NAME, why)
     last_seq = int(snap.get("last_seq", 0))
     held = {str(k): float(v) for k, v in (snap.get("positions") or {}).items()}
     records = [r for r in ledger.records if r.seq <= last_seq]

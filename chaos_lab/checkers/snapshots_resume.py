@@ -8,18 +8,21 @@ write there is nothing to judge, and a heal followed by a restart before the hor
 
 from __future__ import annotations
 
-from chaos_lab.checkers.common import judge, windows
+from chaos_lab.checkers.common import judge, unknown, windows
 from chaos_lab.effects import Effect
 from chaos_lab.models import Observation, Verdict
 
 NAME = "snapshots_resume"
+APPLIES_TO = frozenset({Effect.DISK_FULL, Effect.LEDGER_UNWRITABLE})
+#: three of the engine's default 5 s snapshot intervals (a scenario with a shorter one names its own)
+AUTO_PARAMS = {"within_s": 15.0}
 
 
 def check(obs: Observation, within_s: float = 3.0) -> Verdict:
     failed = [e.time for e in obs.reach if e.name == "snapshot_write_failed"]
     written = [e.time for e in obs.reach if e.name == "snapshot_written"]
     if not failed:
-        return Verdict(name=NAME, ok=True, summary="no snapshot write failed: nothing to judge")
+        return unknown(NAME, "no snapshot write failed")
     end = obs.history[-1].time if obs.history else 0.0
     # The engine stops being judged at its first stop after the heal: a fault that stops it, or recovery.
     stops = [w.start for w in windows(obs) if w.has(Effect.ENGINE_DOWN)]
@@ -40,8 +43,7 @@ def check(obs: Observation, within_s: float = 3.0) -> Verdict:
             problems.append(f"no snapshot written within {within_s:g}s after {w.name} was healed")
     evidence = {"failed_writes": len(failed), "writes": len(written), "judged": judged}
     if not judged and not problems:
-        summary = "no heal with the engine running long enough after it: nothing to judge"
-        return Verdict(name=NAME, ok=True, evidence=evidence, summary=summary)
+        return unknown(NAME, "no heal with the engine running long enough after it", evidence)
     return judge(
         NAME, problems, evidence, lambda: f"{len(failed)} failed snapshot writes; one after each heal"
     )

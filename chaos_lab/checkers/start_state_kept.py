@@ -10,7 +10,7 @@ when the engine never completed its start-up reconcile (it refused to trade, whi
 
 from __future__ import annotations
 
-from chaos_lab.checkers.common import clip, judge
+from chaos_lab.checkers.common import clip, judge, unknown
 from chaos_lab.models import LedgerRecord, Observation, Verdict
 
 NAME = "start_state_kept"
@@ -24,7 +24,7 @@ def _key(r: LedgerRecord) -> tuple[str, str, str]:
 def check(obs: Observation) -> Verdict:
     start = obs.start_ledger
     if start is None or not start.records:
-        return Verdict(name=NAME, ok=True, summary="no captured ledger: nothing to judge")
+        return unknown(NAME, "no captured ledger")
     if obs.ledger_file is None:
         return Verdict(
             name=NAME,

@@ -47,15 +47,12 @@ def reliable_goals(results: list[ScenarioResult]) -> tuple[list[Goal], list[str]
     goals = [g.goal for g in results[0].goals]
     met = [sum(1 for r in results for g in r.goals if g.goal == goal and g.met) for goal in goals]
     n = len(results)
-    return (
-        [goal for goal, k in zip(goals, met, strict=True) if k == n],
-        [f"{goal.describe()}: met {k}/{n}" for goal, k in zip(goals, met, strict=True) if k < n],
-    )
+    return ([goal for goal, k in zip(goals, met, strict=True) if k == n],
+            [f"{goal.describe()}: met {k}/{n}" for goal, k in zip(goals, met, strict=True) if k < n])
 
 
-def judge(
-    entry: Entry, scenario: Scenario, results: list[ScenarioResult], replays: int, loaded: bool, run_dir: Path
-) -> tuple[Scenario | None, str]:
+def judge(entry: Entry, scenario: Scenario, results: list[ScenarioResult], replays: int, loaded: bool,
+          run_dir: Path) -> tuple[Scenario | None, str]:
     """Record the replays in `entry`; returns (the scenario to keep, with the goals every replay met and the
     reach events every replay reached as goals, or None when it is not admitted; one line). Admitted only if
     every replay ran and no checker failed."""
@@ -78,32 +75,20 @@ def judge(
     entry.unreliable_goals = dropped
     mean = sum(r.duration_s for r in results) / len(results)
     entry.duration_s = round(mean, 3)
-    entry.admitted = Admission(
-        replays=replays,
-        passed=replays,
-        loaded=loaded,
-        at=datetime.now(UTC),
-        mean_duration_s=round(mean, 3),
-        run_dir=str(run_dir),
-    )
+    entry.admitted = Admission(replays=replays, passed=replays, loaded=loaded, at=datetime.now(UTC),
+                               mean_duration_s=round(mean, 3), run_dir=str(run_dir))
     note = f"; goals dropped: {'; '.join(dropped)}" if dropped else ""
-    return (
-        scenario.model_copy(update={"goals": tuple(kept), "reach_attempts": REACH_ATTEMPTS}),
-        f"{entry.name}: admitted, {replays}/{replays} passed{' under load' if loaded else ''}{note}",
-    )
+    return (scenario.model_copy(update={"goals": tuple(kept), "reach_attempts": REACH_ATTEMPTS}),
+            f"{entry.name}: admitted, {replays}/{replays} passed{' under load' if loaded else ''}{note}")
 
 
-def admit(
-    root: Path, names: list[str], args: argparse.Namespace, console: Console, lab_factory: Any = None
-) -> int:
+def admit(root: Path, names: list[str], args: argparse.Namespace, console: Console,
+          lab_factory: Any = None) -> int:
     """Replay the named entries (none named: every candidate) `args.replays` times; returns the exit
     status: 0 every one admitted, 1 one was not (a failed replay), else the run's own status."""
     index = read_index(root)
-    chosen = (
-        [e for e in index.entries if e.name in names]
-        if names
-        else [e for e in index.entries if e.admitted is None]
-    )
+    chosen = [e for e in index.entries if e.name in names] if names else \
+        [e for e in index.entries if e.admitted is None]
     if not chosen:
         console.print(f"corpus {root}: no candidate to admit")
         return 0
@@ -114,10 +99,8 @@ def admit(
     def finished(run_dir: Path, summary: RunSummary) -> None:
         done.append((run_dir, summary))
 
-    console.print(
-        f"corpus {root}: {len(chosen)} entries x {args.replays} replays"
-        f"{' under stress-ng' if args.load else ''}"
-    )
+    console.print(f"corpus {root}: {len(chosen)} entries x {args.replays} replays"
+                  f"{' under stress-ng' if args.load else ''}")
     if args.load:
         with Stress(os.cpu_count() or 2, STRESS_TIMEOUT_S):
             status = run_cases(args, cases, console, lab_factory, finished=finished)

@@ -1,10 +1,10 @@
 """`chaos-lab corpus {list,collect,add,admit,min}`: the gate's corpus (chaos_lab/corpus/__init__.py).
 
-chaos-lab explore --budget 5m --seed 1 --parallel 2 --keep-going
-chaos-lab corpus collect reports/explore-<id>   # what reached something new becomes a candidate
-chaos-lab corpus min --budget 90s               # the smallest set reaching the same, within the budget
-chaos-lab corpus admit --parallel 2             # 5 replays each under stress-ng: only passers enter
-chaos-lab corpus add FILE                       # a scenario or incident file, through the same replays
+    chaos-lab explore --budget 5m --seed 1 --parallel 2 --keep-going
+    chaos-lab corpus collect reports/explore-<id>   # what reached something new becomes a candidate
+    chaos-lab corpus min --budget 90s               # the smallest set reaching the same, within the budget
+    chaos-lab corpus admit --parallel 2             # 5 replays each under stress-ng: only passers enter
+    chaos-lab corpus add FILE                       # a scenario or incident file, through the same replays
 """
 
 from __future__ import annotations
@@ -72,17 +72,11 @@ def _list(args: argparse.Namespace, console: Console, _: Any) -> int:
         a = e.admitted
         state = f"admitted {a.passed}/{a.replays}{' loaded' if a.loaded else ''}" if a else "candidate"
         found = f" found {','.join(e.found)}" if e.found else ""
-        console.print(
-            f"{e.name:<24} {state:<20} {e.duration_s:5.1f}s {len(e.features):3d} features{found}  {e.source}",
-            highlight=False,
-            markup=False,
-            soft_wrap=True,
-        )
+        console.print(f"{e.name:<24} {state:<20} {e.duration_s:5.1f}s {len(e.features):3d} features{found}  "
+                      f"{e.source}", highlight=False, markup=False, soft_wrap=True)
     admitted = [e for e in index.entries if e.admitted]
-    console.print(
-        f"{len(index.entries)} entries, {len(admitted)} admitted "
-        f"({sum(e.duration_s for e in admitted):.1f}s of runs), {len(index.covered())} features"
-    )
+    console.print(f"{len(index.entries)} entries, {len(admitted)} admitted "
+                  f"({sum(e.duration_s for e in admitted):.1f}s of runs), {len(index.covered())} features")
     return EXIT_OK
 
 
@@ -90,9 +84,8 @@ def _collect(args: argparse.Namespace, console: Console, _: Any) -> int:
     added = collect(args.explore_dir, args.dir)
     for e in added:
         why = f"found {','.join(e.found)}" if e.found else f"new: {', '.join(e.new)}"
-        console.print(
-            f"candidate {e.name} ({e.source}): {why}", highlight=False, markup=False, soft_wrap=True
-        )
+        console.print(f"candidate {e.name} ({e.source}): {why}", highlight=False, markup=False,
+                      soft_wrap=True)
     console.print(f"{len(added)} candidates added to {args.dir}")
     return EXIT_OK
 
@@ -118,12 +111,8 @@ def _add(args: argparse.Namespace, console: Console, lab_factory: Any) -> int:
     index = read_index(args.dir)
     if index.get(scenario.name) is not None:
         return usage_error(f"{args.file}: the corpus already has an entry {scenario.name!r}")
-    entry = Entry(
-        name=scenario.name,
-        source=f"added from {args.file}",
-        features=sorted(features(scenario.fault_kinds, {})),
-        duration_s=0.0,
-    )
+    entry = Entry(name=scenario.name, source=f"added from {args.file}",
+                  features=sorted(features(scenario.fault_kinds, {})), duration_s=0.0)
     save(args.dir, scenario, header(entry))
     index.entries.append(entry)
     write_index(args.dir, index)
@@ -155,12 +144,9 @@ def _min(args: argparse.Namespace, console: Console, _: Any) -> int:
         verb = "would remove" if args.dry_run else "removed"
         console.print(f"{verb} {e.name} ({e.duration_s:.1f}s)", soft_wrap=True)
     seconds = sum(e.duration_s for e in kept)
-    console.print(
-        f"{len(kept)} of {len(index.entries)} entries kept ({seconds:.1f}s); "
-        f"features no longer reached: {', '.join(sorted(lost)) or 'none'}",
-        highlight=False,
-        soft_wrap=True,
-    )
+    console.print(f"{len(kept)} of {len(index.entries)} entries kept ({seconds:.1f}s); "
+                  f"features no longer reached: {', '.join(sorted(lost)) or 'none'}",
+                  highlight=False, soft_wrap=True)
     if not args.dry_run:
         for e in dropped:
             scenario_path(args.dir, e.name).unlink(missing_ok=True)

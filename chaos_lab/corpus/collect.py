@@ -53,21 +53,14 @@ def collect(explore_dir: Path, root: Path) -> list[Entry]:
     covered = index.covered()
     added: list[Entry] = []
 
-    def keep(
-        scenario: Scenario, feats: frozenset[str], found: list[str], duration_s: float, source: str
-    ) -> None:
+    def keep(scenario: Scenario, feats: frozenset[str], found: list[str], duration_s: float,
+             source: str) -> None:
         new = feats - covered
         if (not new and not found) or any(e.source == source for e in index.entries):
             return
         scenario = _unique(index, scenario)
-        entry = Entry(
-            name=scenario.name,
-            source=source,
-            features=sorted(feats),
-            new=sorted(new),
-            duration_s=round(duration_s, 3),
-            found=found,
-        )
+        entry = Entry(name=scenario.name, source=source, features=sorted(feats), new=sorted(new),
+                      duration_s=round(duration_s, 3), found=found)
         save(root, scenario, header(entry))
         index.entries.append(entry)
         covered.update(feats)
@@ -76,22 +69,13 @@ def collect(explore_dir: Path, root: Path) -> list[Entry]:
     for s in sorted(report.schedules, key=lambda o: o.index):
         if s.error or (s.missed_goals and not s.violated):
             continue
-        keep(
-            _scenario(explore_dir, s.file, s.name),
-            features(s.faults, s.reach, s.violated),
-            s.violated,
-            s.duration_s,
-            f"explore seed {report.seed} index {s.index} ({explore_dir.name})",
-        )
+        keep(_scenario(explore_dir, s.file, s.name), features(s.faults, s.reach, s.violated), s.violated,
+             s.duration_s, f"explore seed {report.seed} index {s.index} ({explore_dir.name})")
     shrunk = report.shrink
     if shrunk is not None:
         minimal = _scenario(explore_dir, shrunk.minimal_file, Path(shrunk.minimal_file).stem)
-        keep(
-            minimal,
-            features(shrunk.minimal_faults, {}, shrunk.violated),
-            shrunk.violated,
-            shrunk.duration_s / max(1, shrunk.replays or 1),
-            f"explore seed {report.seed}, shrunk from {Path(shrunk.original).stem} ({explore_dir.name})",
-        )
+        keep(minimal, features(shrunk.minimal_faults, {}, shrunk.violated), shrunk.violated,
+             shrunk.duration_s / max(1, shrunk.replays or 1),
+             f"explore seed {report.seed}, shrunk from {Path(shrunk.original).stem} ({explore_dir.name})")
     write_index(root, index)
     return added

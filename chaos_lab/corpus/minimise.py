@@ -17,17 +17,12 @@ def minimise(index: CorpusIndex, budget_s: float | None = None) -> tuple[list[En
     spent = sum(e.duration_s for e in kept)
     rest = [e for e in index.entries if not e.found]
     while rest:
-        fits = [
-            e
-            for e in rest
-            if (budget_s is None or spent + e.duration_s <= budget_s) and set(e.features) - covered
-        ]
+        fits = [e for e in rest if (budget_s is None or spent + e.duration_s <= budget_s)
+                and set(e.features) - covered]
         if not fits:
             break
-        best = max(
-            fits,
-            key=lambda e: (len(set(e.features) - covered) / max(e.duration_s, MIN_COST_S), -e.duration_s),
-        )
+        best = max(fits, key=lambda e: (len(set(e.features) - covered) / max(e.duration_s, MIN_COST_S),
+                                        -e.duration_s))
         kept.append(best)
         covered.update(best.features)
         spent += best.duration_s

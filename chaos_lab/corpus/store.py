@@ -99,9 +99,8 @@ def load(root: Path, entry: Entry) -> Scenario:
     except ScenarioFileError as exc:
         raise CorpusError(str(exc)) from exc
     if scenario.name != entry.name:
-        raise CorpusError(
-            f"{scenario_path(root, entry.name)}: names scenario {scenario.name!r}, the index {entry.name!r}"
-        )
+        raise CorpusError(f"{scenario_path(root, entry.name)}: names scenario {scenario.name!r}, "
+                          f"the index {entry.name!r}")
     return scenario.model_copy(update={"tier": TIER})
 
 

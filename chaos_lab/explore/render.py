@@ -14,6 +14,7 @@ engine answers, before the final reset.
 
 from __future__ import annotations
 
+from chaos_lab.checkers import with_applicable
 from chaos_lab.effects import Effect
 from chaos_lab.explore.kinds import RULES, in_process
 from chaos_lab.explore.schedule import FaultSpec, Schedule, Trigger
@@ -193,7 +194,7 @@ def render(schedule: Schedule) -> Scenario:
         rollback=(BrokerConfig(),),
         restart_on_recover=not terminal,
         expect_ready=not terminal,
-        checkers=checkers_for(kinds, activations, terminal),
+        checkers=checkers_for(kinds, terminal),
         seeds=(schedule.seed,),
     )
 
@@ -234,8 +235,9 @@ def _operator(action: str) -> Step:
     return ResetKillSwitch(required=False)
 
 
-def checkers_for(kinds: set[str], activations: bool, terminal: bool) -> tuple[CheckerSpec, ...]:
-    """Core checkers always; the others by the faults present."""
+def checkers_for(kinds: set[str], terminal: bool) -> tuple[CheckerSpec, ...]:
+    """Core checkers and the invariants always; then every checker that applies to the faults' effects, each
+    listed in the schedule's file so a replay runs the same set."""
     specs: list[CheckerSpec]
     if terminal:  # the ledger is corrupt: the engine refuses to trade and serves no ledger
         specs = [
@@ -245,20 +247,14 @@ def checkers_for(kinds: set[str], activations: bool, terminal: bool) -> tuple[Ch
         ]
     else:
         specs = [CheckerSpec(name=n) for n in CORE]
-    if "disk_fill" in kinds:
-        specs.append(CheckerSpec(name="fail_closed"))
-    if "truncate_parquet" in kinds:
-        specs.append(CheckerSpec(name="corrupt_file_reported"))
     specs.extend(INVARIANTS)  # the catalogue's invariants, in every schedule, a corrupt ledger too
-    if "broker_ambiguity" in kinds:  # a committed order answered 5xx/dropped/late must never become a reject
-        specs.append(CheckerSpec(name="no_false_rejects"))
     # 150 s, not the catalogue's 20: the bound runs from the last heal, and a random schedule's workload goes
     # on after it (clients retrying with backoff, the operator's final reset) before recovery even starts;
     # on a loaded 2-core machine that tail alone can pass 60 s. What it still catches: never back. Probes
     # are evidence only: a starved CPU overlapping a pause says nothing about correctness, which the
     # explorer hunts; the catalogue holds the engine to answering every probe.
     specs.append(CheckerSpec(name="availability", params={"recover_within_s": 150.0, "judge_probes": False}))
-    return tuple(specs)
+    return with_applicable(specs, {e for k in kinds for e in fault_class(k).effects})
 
 
 def describe(schedule: Schedule) -> str:

@@ -70,7 +70,7 @@ def engine_events(obs: Observation, log: str) -> list[ReachEvent]:
             continue
         wall = _stamp(stamp)
         try:
-            record = json.loads(rest[len(ENGINE_PREFIX) :])
+            record = json.loads(rest[len(ENGINE_PREFIX):])
         except json.JSONDecodeError:
             continue
         t = None if wall is None else time_on_axis(obs.history, wall)
@@ -101,22 +101,13 @@ def _broker_events(obs: Observation) -> list[ReachEvent]:
         if t is None:
             continue
         first_seen.setdefault(attempt.client_order_id, t)
-        events.append(
-            ReachEvent(
-                name="broker_order_received",
-                time=round(t, 3),
-                source="lab",
-                fields={"outcome": attempt.outcome},
-            )
-        )
+        events.append(ReachEvent(name="broker_order_received", time=round(t, 3), source="lab",
+                                 fields={"outcome": attempt.outcome}))
     for hit in obs.broker_knob_hits:
         t = first_seen.get(str(hit.get("client_order_id")))
         if t is not None:
-            events.append(
-                ReachEvent(
-                    name="broker_knob_hit", time=t, source="lab", fields={"mode": str(hit.get("mode"))}
-                )
-            )
+            events.append(ReachEvent(name="broker_knob_hit", time=t, source="lab",
+                                     fields={"mode": str(hit.get("mode"))}))
     return events
 
 
@@ -142,14 +133,8 @@ def _workload_hits(history: list[Op]) -> list[ReachEvent]:
         before = any(t - BURST_GAP_S <= i.time <= t for i in invokes)
         after = any(t < i.time <= t + BURST_GAP_S for i in invokes)
         if in_flight or (before and after):
-            events.append(
-                ReachEvent(
-                    name="workload_hit",
-                    time=t,
-                    source="lab",
-                    fields={"in_flight": in_flight, "fault": op.fault or ""},
-                )
-            )
+            events.append(ReachEvent(name="workload_hit", time=t, source="lab",
+                                     fields={"in_flight": in_flight, "fault": op.fault or ""}))
     return events
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from chaos_lab.history import read_jsonl, write_jsonl
-from chaos_lab.models import Op, RunSummary, ScenarioResult
+from chaos_lab.models import Op, RunSummary, ScenarioResult, Verdict
 from chaos_lab.report.timeline import COLORS, FAULT_FAMILIES, timeline_svg
 
 SUMMARY, JUNIT, HISTORY, HTML, LOGS = "summary.json", "junit.xml", "history.jsonl", "report.html", "logs"
@@ -95,6 +95,8 @@ def junit_xml(summary: RunSummary) -> str:
                 if r.runner_error is not None:
                     note = f"not judged: the lab could not run the scenario; on the partial run: {v.summary}"
                     ET.SubElement(case, "skipped", message=note[:500])
+                elif v.unknown:  # Jepsen's :unknown: this run gave the checker nothing to judge
+                    ET.SubElement(case, "skipped", message=v.summary[:500])
                 elif not v.ok:
                     replay = f"\nreplay: {r.replay}" if r.replay else ""
                     ET.SubElement(
@@ -108,7 +110,7 @@ _CSS = """
 body{font-family:sans-serif;margin:24px;color:#222} table{border-collapse:collapse;margin:8px 0}
 td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top;font-size:13px}
 .pass{color:#2e7d32;font-weight:bold} .fail{color:#c62828;font-weight:bold} section{margin:28px 0}
-.laberr{color:#e65100;font-weight:bold} .vacuous{color:#8e24aa;font-weight:bold}
+.laberr{color:#e65100;font-weight:bold} .vacuous{color:#8e24aa;font-weight:bold} .unknown{color:#757575}
 .legend span{display:inline-block;margin-right:14px} .ev{font-family:monospace;font-size:11px;max-width:700px;
 overflow-wrap:anywhere}
 """
@@ -116,6 +118,10 @@ overflow-wrap:anywhere}
 
 def _badge(ok: bool) -> str:
     return '<span class="pass">PASS</span>' if ok else '<span class="fail">FAIL</span>'
+
+
+def _verdict_badge(v: Verdict) -> str:
+    return '<span class="unknown">UNKNOWN</span>' if v.unknown else _badge(v.ok)
 
 
 def _status_badge(r: ScenarioResult) -> str:
@@ -232,7 +238,7 @@ def render_html(summary: RunSummary, ops: list[Op]) -> str:
         out.append("<table><tr><th>checker</th><th>result</th><th>summary</th><th>evidence</th></tr>")
         for v in r.verdicts:
             out.append(
-                f"<tr><td>{escape(v.name)}</td><td>{_badge(v.ok)}</td><td>{escape(v.summary)}</td>"
+                f"<tr><td>{escape(v.name)}</td><td>{_verdict_badge(v)}</td><td>{escape(v.summary)}</td>"
                 f"<td class='ev'>{_evidence(str(v.evidence))}</td></tr>"
             )
         out.append("</table></section>")

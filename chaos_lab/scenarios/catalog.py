@@ -114,18 +114,10 @@ SCENARIOS: tuple[Scenario, ...] = (
             Sleep(seconds=SNAPSHOT_INTERVAL_S * 3),  # the engine runs on: is its snapshot written again?
         ),
         goals=(
-            Goal(
-                events=("snapshot_write_failed",),
-                during="disk-full",
-                where={"errno": errno.ENOSPC},
-                why="a snapshot write failed because the disk was full",
-            ),
-            Goal(
-                events=("signal_answered",),
-                during="disk-full",
-                where={"outcome": "fail"},
-                why="a signal was refused while the disk was full",
-            ),
+            Goal(events=("snapshot_write_failed",), during="disk-full", where={"errno": errno.ENOSPC},
+                 why="a snapshot write failed because the disk was full"),
+            Goal(events=("signal_answered",), during="disk-full", where={"outcome": "fail"},
+                 why="a signal was refused while the disk was full"),
         ),
         checkers=(
             *CORE,
@@ -277,11 +269,8 @@ SCENARIOS: tuple[Scenario, ...] = (
             Burst(count=3),
         ),
         goals=(
-            Goal(
-                events=("retry_lookup",),
-                where={"result": "not_found"},
-                why="a retry asked the broker about an order it never got: the path that would re-send it",
-            ),
+            Goal(events=("retry_lookup",), where={"result": "not_found"},
+                 why="a retry asked the broker about an order it never got: the path that would re-send it"),
         ),
         # A retry is a new request for an old intent: the operator's halt holds for it as for a new signal.
         checkers=(
@@ -378,11 +367,8 @@ SCENARIOS: tuple[Scenario, ...] = (
         restart_on_recover=False,
         expect_ready=False,
         goals=(
-            Goal(
-                events=("kill_switch_restored",),
-                where={"active": True},
-                why="the engine killed with its kill switch on restored it from its file",
-            ),
+            Goal(events=("kill_switch_restored",), where={"active": True},
+                 why="the engine killed with its kill switch on restored it from its file"),
         ),
         checkers=(_c("kill_switch_persisted"), _c("refuses_to_trade"), *CORE, AVAILABLE),
     ),
@@ -420,11 +406,8 @@ SCENARIOS: tuple[Scenario, ...] = (
         method=_endurance(),
         engine_config={"snapshot_interval": SNAPSHOT_INTERVAL_S},
         goals=(
-            Goal(
-                events=("snapshot_written",),
-                at_least=5,
-                why="the snapshotter ran through the load: its files and descriptors are counted too",
-            ),
+            Goal(events=("snapshot_written",), at_least=5,
+                 why="the snapshotter ran through the load: its files and descriptors are counted too"),
         ),
         checkers=(*CORE, _c("resources_bounded", min_signals=400), _c("idle_quiet")),
     ),

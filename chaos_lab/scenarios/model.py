@@ -16,7 +16,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from chaos_lab.bounds import Between
-from chaos_lab.faults.registry import FAULT_KINDS
+from chaos_lab.checkers import with_applicable
+from chaos_lab.faults.registry import FAULT_KINDS, fault_class
 from chaos_lab.models import CheckerSpec, Goal
 from chaos_lab.reach.events import KNOWN as REACH_EVENTS
 from chaos_lab.start_state import StartFrom
@@ -277,6 +278,13 @@ class Scenario(_Data):
     @property
     def fault_kinds(self) -> list[str]:
         return [s.kind for s in self.method if isinstance(s, Inject)]
+
+    @property
+    def judged_by(self) -> tuple[CheckerSpec, ...]:
+        """The checkers a run of it runs: those it names, then every checker that applies to one of its
+        faults' effects (chaos_lab/checkers/__init__.py), so no fault goes unjudged by what cares about it."""
+        effects = {e for s in self.method if isinstance(s, Inject) for e in fault_class(s.kind).effects}
+        return with_applicable(self.checkers, effects)
 
     @model_validator(mode="before")
     @classmethod

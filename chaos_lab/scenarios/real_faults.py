@@ -180,11 +180,8 @@ REAL_FAULT_SCENARIOS: tuple[Scenario, ...] = (
             AwaitBurst(),
         ),
         goals=(
-            Goal(
-                events=("balance_stale_refused",),
-                during="link-down",
-                why="the balance went stale while the broker could not be asked: a refresh failed",
-            ),
+            Goal(events=("balance_stale_refused",), during="link-down",
+                 why="the balance went stale while the broker could not be asked: a refresh failed"),
         ),
         checkers=(
             *(c for c in CORE if c.name != "balance_fresh"),  # judged here with the scenario's short limit

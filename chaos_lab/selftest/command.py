@@ -22,13 +22,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--mutants", type=Path, default=MUTANTS_DIR, help="folder of *.patch mutants")
     p.add_argument("--only", default="", help="comma-separated mutant names (file stems) to run")
     p.add_argument("--reports", type=Path, default=Path("reports"), help="reports directory")
-    p.add_argument(
-        "--corpus",
-        type=Path,
-        default=Path("corpus"),
-        metavar="DIR",
-        help="the corpus a held-out mutant also runs against (default: corpus, if it exists)",
-    )
+    p.add_argument("--corpus", type=Path, default=Path("corpus"), metavar="DIR",
+                   help="the corpus a held-out mutant also runs against (default: corpus, if it exists)")
     p.add_argument(
         "--parallel",
         type=int,

@@ -32,14 +32,10 @@ def _tag(name: str) -> str:
     return "mut-" + name.split("-", 1)[0] if name != "clean" else "selftest-clean"
 
 
-def _run_variant(
-    row: Row,
-    tag: str,
-    scenarios: list[str],
-    lab_factory: LabFactory,
-    say: Say,
-    catalogue: Mapping[str, Scenario] = BY_NAME,
-) -> None:
+
+
+def _run_variant(row: Row, tag: str, scenarios: list[str], lab_factory: LabFactory, say: Say,
+                 catalogue: Mapping[str, Scenario] = BY_NAME) -> None:
     from chaos_lab.runner import Runner
 
     with lab_factory(tag) as lab:
@@ -106,9 +102,8 @@ class _Images:
             self.remove(tag)
 
 
-def _variant(
-    item: Variant, slot: _Slot, work: Path, images: _Images, say: Say, catalogue: Mapping[str, Scenario]
-) -> Row:
+def _variant(item: Variant, slot: _Slot, work: Path, images: _Images, say: Say,
+             catalogue: Mapping[str, Scenario]) -> Row:
     """Build one engine variant into its own tag, run its scenarios on a lab of `slot`, remove the images."""
     row, mutant, scenarios = item
     t_row, tag = time.monotonic(), _tag(row.name)
@@ -161,8 +156,7 @@ def run_selftest(
     slots = [_Slot(factory) for factory in lab_factories]
     images = _Images(remove_images)
     workers: Workers[Variant, Row] = Workers(
-        slots,
-        Work.of(variants),
+        slots, Work.of(variants),
         lambda slot, _meter, item: _variant(item, slot, work, images, say, catalogue),
     )
     completed = False

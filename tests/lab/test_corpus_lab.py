@@ -50,12 +50,8 @@ def test_every_admitted_corpus_entry_passes_on_the_correct_engine(lab: Any) -> N
     for scenario in entries:
         result = runner.run(scenario, scenario.seeds[0]).result
         if result.status != "passed":
-            failed[scenario.name] = (
-                result.status,
-                [v.name for v in result.verdicts if not v.ok],
-                [g.goal.describe() for g in result.missed_goals],
-                result.error,
-            )
+            failed[scenario.name] = (result.status, [v.name for v in result.verdicts if not v.ok],
+                                     [g.goal.describe() for g in result.missed_goals], result.error)
     assert not failed, f"corpus entries the correct engine did not pass: {failed}"
 
 
@@ -68,20 +64,8 @@ def test_admission_replays_a_file_and_admits_it_only_if_every_replay_passed(lab:
     for name, corrupt in (("slow-link-passes", "false"), ("slow-link-told-to-fail", "true")):
         file = tmp_path / f"{name}.yaml"
         file.write_text(SCHEDULE.format(name=name, corrupt=corrupt), encoding="utf-8")
-        args = cli._parser().parse_args(
-            [
-                "corpus",
-                "add",
-                str(file),
-                "--dir",
-                str(root),
-                "--no-load",
-                "--replays",
-                "2",
-                "--reports",
-                str(tmp_path / "reports"),
-            ]
-        )
+        args = cli._parser().parse_args(["corpus", "add", str(file), "--dir", str(root), "--no-load",
+                                         "--replays", "2", "--reports", str(tmp_path / "reports")])
         codes[name] = corpus_cli.main(args, console, lambda: RunningLab(lab))
     index = read_index(root)
     passes, fails = index.get("slow-link-passes"), index.get("slow-link-told-to-fail")

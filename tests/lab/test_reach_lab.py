@@ -38,50 +38,28 @@ from chaos_lab.scenarios.model import (
 pytestmark = [pytest.mark.lab, pytest.mark.tier1]
 
 FAULTS: dict[str, tuple[Inject, tuple[Any, ...], str]] = {  # fault, steps after its inject, goal event
-    "disk_fill": (
-        Inject(name="f", kind="disk_fill", params={"leave_bytes": 0}),
-        (Sleep(seconds=1.0),),
-        "ledger_write_failed",
-    ),
+    "disk_fill": (Inject(name="f", kind="disk_fill", params={"leave_bytes": 0}), (Sleep(seconds=1.0),),
+                  "ledger_write_failed"),
     "kill": (Inject(name="f", kind="kill", params={"signal": "SIGKILL"}), (), "workload_hit"),
-    "toxic": (
-        Inject(
-            name="f",
-            kind="toxic",
-            params={"type": "latency", "stream": "downstream", "attributes": {"latency": 300}},
-        ),
-        (Sleep(seconds=1.0),),
-        "broker_order_received",
-    ),
+    "toxic": (Inject(name="f", kind="toxic", params={"type": "latency", "stream": "downstream",
+                                                     "attributes": {"latency": 300}}),
+              (Sleep(seconds=1.0),), "broker_order_received"),
     "fsync_eio": (Inject(name="f", kind="fsync_eio"), (Sleep(seconds=1.0),), "ledger_write_failed"),
     "write_eio": (Inject(name="f", kind="write_eio"), (Sleep(seconds=1.0),), "signal_answered"),
     "proxy_down": (Inject(name="f", kind="proxy_down"), (Sleep(seconds=1.0),), "broker_request_failed"),
     "pause": (Inject(name="f", kind="pause"), (Sleep(seconds=1.0),), "workload_hit"),
-    "clock_step": (
-        Inject(name="f", kind="clock_step", params={"offset_s": 301.0}),
-        (Sleep(seconds=1.0),),
-        "signal_answered",
-    ),
-    "broker_ambiguity": (
-        Inject(
-            name="f", kind="broker_ambiguity", params={"mode": "partial_fill", "probability": 1.0, "seed": 7}
-        ),
-        (Sleep(seconds=1.0),),
-        "broker_knob_hit",
-    ),
+    "clock_step": (Inject(name="f", kind="clock_step", params={"offset_s": 301.0}), (Sleep(seconds=1.0),),
+                   "signal_answered"),
+    "broker_ambiguity": (Inject(name="f", kind="broker_ambiguity",
+                                params={"mode": "partial_fill", "probability": 1.0, "seed": 7}),
+                         (Sleep(seconds=1.0),), "broker_knob_hit"),
     "restart": (Inject(name="f", kind="restart"), (), "workload_hit"),
     "memory_oom": (Inject(name="f", kind="memory_oom"), (), "workload_hit"),
-    "cpu_starve": (
-        Inject(name="f", kind="cpu_starve", params={"cpu_fraction": 0.05, "period_s": 1.0}),
-        (Sleep(seconds=2.0),),
-        "signal_answered",
-    ),
+    "cpu_starve": (Inject(name="f", kind="cpu_starve", params={"cpu_fraction": 0.05, "period_s": 1.0}),
+                   (Sleep(seconds=2.0),), "signal_answered"),
     "fsync_eio_once": (Inject(name="f", kind="fsync_eio_once"), (Sleep(seconds=1.0),), "ledger_write_failed"),
-    "clock_fast": (
-        Inject(name="f", kind="clock_fast", params={"rate": 10.0}),
-        (Sleep(seconds=1.0),),
-        "signal_answered",
-    ),
+    "clock_fast": (Inject(name="f", kind="clock_fast", params={"rate": 10.0}), (Sleep(seconds=1.0),),
+                   "signal_answered"),
 }
 RESTARTS = {"kill", "restart", "memory_oom"}  # the engine is down or starting after these: wait for it
 # libfaketime's rate mode runs the engine's socket timeouts 10x short (clock_fast.py): lengthened, as in the
@@ -104,11 +82,8 @@ def _timed(kind: str, after_burst: bool) -> Scenario:
         tier=1,
         description="a fault timed on or off the burst",
         method=method,
-        checkers=(
-            *CORE,
-            *((_c("fail_closed"),) if kind == "disk_fill" else ()),
-            AVAILABILITY.get(kind, AVAILABLE),
-        ),
+        checkers=(*CORE, *((_c("fail_closed"),) if kind == "disk_fill" else ()),
+                  AVAILABILITY.get(kind, AVAILABLE)),
         engine_config={"snapshot_interval": 3600.0, **ENGINE_CONFIG.get(kind, {})},
     )
 
@@ -147,45 +122,28 @@ class FileFault:
 
 # The core checkers that read the ledger file judge it as the engine left it: damage the engine never met (an
 # acknowledged record cut off, a bad checksum) fails them, so for the ledger kinds they are the kind's own.
-LEDGER_READ = tuple(
-    c for c in CORE if c.name in {"no_lost_acks", "no_phantoms", "positions_match", "ledger_integrity"}
-)
+LEDGER_READ = tuple(c for c in CORE if c.name in {"no_lost_acks", "no_phantoms", "positions_match",
+                                                   "ledger_integrity"})
 LEDGER_UNREAD = (*(c for c in CORE if c not in LEDGER_READ), AVAILABLE)
 
 FILE_FAULTS: dict[str, FileFault] = {
     "tear_ledger_tail": FileFault(
-        Inject(name="f", kind="tear_ledger_tail", params={"fraction": 0.5}),
-        "recovery_record_written",
-        before=(Burst(count=10),),
-        checks=LEDGER_UNREAD,
-        own=LEDGER_READ,
-    ),
+        Inject(name="f", kind="tear_ledger_tail", params={"fraction": 0.5}), "recovery_record_written",
+        before=(Burst(count=10),), checks=LEDGER_UNREAD, own=LEDGER_READ),
     "flip_ledger_byte": FileFault(
-        Inject(name="f", kind="flip_ledger_byte"),
-        "kill_switch_tripped",
-        before=(Burst(count=10),),
-        checks=LEDGER_UNREAD,
-        own=(
-            _c("ledger_integrity", expect_corruption=True),
-            _c("refuses_to_trade", reason_names_offset=True),
-        ),
-        trips=True,
-    ),
+        Inject(name="f", kind="flip_ledger_byte"), "kill_switch_tripped",
+        before=(Burst(count=10),), checks=LEDGER_UNREAD,
+        own=(_c("ledger_integrity", expect_corruption=True),
+             _c("refuses_to_trade", reason_names_offset=True)), trips=True),
     "corrupt_kill_switch": FileFault(
-        Inject(name="f", kind="corrupt_kill_switch"),
-        "kill_switch_unreadable",
+        Inject(name="f", kind="corrupt_kill_switch"), "kill_switch_unreadable",
         # the engine writes its kill-switch file only when the switch changes
         before=(Burst(count=5), ActivateKillSwitch(reason="chaos: a file to corrupt"), ResetKillSwitch()),
-        own=(_c("refuses_to_trade"),),
-        trips=True,
-    ),
+        own=(_c("refuses_to_trade"),), trips=True),
     "truncate_parquet": FileFault(
         Inject(name="f", kind="truncate_parquet", params={"symbol": "EURUSD", "timeframe": "M1"}),
-        "bars_read_failed",
-        before=(PutBars(), Burst(count=5)),
-        reader=(ReadBars(),),
-        own=(_c("corrupt_file_reported"),),
-    ),
+        "bars_read_failed", before=(PutBars(), Burst(count=5)), reader=(ReadBars(),),
+        own=(_c("corrupt_file_reported"),)),
 }
 
 

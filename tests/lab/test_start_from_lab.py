@@ -49,12 +49,9 @@ def _verdict(result: dict[str, object], name: str) -> dict[str, object]:
 def test_a_captured_incident_replays_from_its_file_on_its_volume_size(own_lab: None, tmp_path: Path) -> None:
     before = _snapshot()
     incident = yaml.safe_load(INCIDENT.read_text())
-    incident["start_from"] = {
-        "data_dir": str(CAPTURE / "data"),
-        "broker_orders": str(CAPTURE / "broker-orders.json"),
-        "volume_size": "16m",
-        "leave_bytes": 262144,
-    }
+    incident["start_from"] = {"data_dir": str(CAPTURE / "data"),
+                              "broker_orders": str(CAPTURE / "broker-orders.json"),
+                              "volume_size": "16m", "leave_bytes": 262144}
     file = tmp_path / "incident.yaml"
     file.write_text(yaml.safe_dump(incident))
     assert main(["run", "--file", str(file), "--reports", str(tmp_path / "reports")]) == 0
@@ -73,17 +70,8 @@ def test_data_from_starts_a_catalogue_scenario_from_the_capture(own_lab: None, t
     """Without the broker's orders, the broker holds the ledger's 6 fills: the 3 open intents were never at
     the broker, and the reconcile closes them `not_sent`."""
     before = _snapshot()
-    code = main(
-        [
-            "run",
-            "--scenario",
-            "disk-full-then-crash-then-free",
-            "--data-from",
-            str(CAPTURE / "data"),
-            "--reports",
-            str(tmp_path / "reports"),
-        ]
-    )
+    code = main(["run", "--scenario", "disk-full-then-crash-then-free", "--data-from", str(CAPTURE / "data"),
+                 "--reports", str(tmp_path / "reports")])
     result = _result(tmp_path / "reports")
     assert code == 0, [v["summary"] for v in result["verdicts"] if not v["ok"]]  # type: ignore[union-attr]
     kept = _verdict(result, "start_state_kept")

@@ -18,14 +18,14 @@ MUTANTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
         "execution/ledger.py",
         [
             (
-                '                write_all(self._fd, line)\n                op = "fsync"\n'
+                "                write_all(self._fd, line)\n                op = \"fsync\"\n"
                 "                os.fsync(self._fd)\n",
                 "                write_all(self._fd, line)\n",
             ),
             (
-                '                    if error is None:\n                        op = "fsync"\n'
+                "                    if error is None:\n                        op = \"fsync\"\n"
                 "                        try:\n                            os.fsync(self._fd)\n",
-                '                    if error is None:\n                        op = "fsync"\n'
+                "                    if error is None:\n                        op = \"fsync\"\n"
                 "                        try:\n                            pass\n",
             ),
         ],

@@ -26,13 +26,8 @@ class ManualClock:
 
 def make_engine(data_dir: Path, token: str | None = "s3cret", broker_url: str | None = None) -> Engine:
     """An Engine (not started) whose broker is, by default, a port nobody listens on."""
-    cfg = EngineConfig(
-        data_dir=data_dir,
-        broker_url=broker_url or f"http://127.0.0.1:{free_port()}",
-        broker_connect_timeout=0.2,
-        broker_read_timeout=0.2,
-        kill_switch_token=token,
-    )
+    cfg = EngineConfig(data_dir=data_dir, broker_url=broker_url or f"http://127.0.0.1:{free_port()}",
+                       broker_connect_timeout=0.2, broker_read_timeout=0.2, kill_switch_token=token)
     return Engine(cfg)
 
 
@@ -40,6 +35,5 @@ def make_router(data_dir: Path, broker_url: str, clock: ManualClock) -> Executio
     """A router over a real ledger and kill switch in `data_dir`, talking to the broker at `broker_url`."""
     ledger = ExecutionLedger(data_dir / "ledger")
     broker = BrokerClient(broker_url, connect_timeout=0.3, read_timeout=0.5)
-    return ExecutionRouter(
-        ledger, KillSwitch(data_dir / "kill_switch.json"), broker, RouterConfig(balance_max_age=300), clock
-    )
+    return ExecutionRouter(ledger, KillSwitch(data_dir / "kill_switch.json"), broker,
+                           RouterConfig(balance_max_age=300), clock)

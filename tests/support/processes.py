@@ -102,19 +102,8 @@ class ServerProcess:
 class BrokerProcess(ServerProcess):
     def __init__(self, db_path: Path, log_dir: Path, balance: float = 1_000_000.0) -> None:
         port = free_port()
-        cmd = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "chaos_lab.broker.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ]
+        cmd = [sys.executable, "-m", "uvicorn", "chaos_lab.broker.app:create_app", "--factory",
+               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
         env = {"BROKER_DB": str(db_path), "BROKER_BALANCE": str(balance), "__PORT": str(port)}
         super().__init__("broker", cmd, env, log_dir)
 
@@ -177,14 +166,8 @@ class EngineProcess(ServerProcess):
             time.sleep(0.05)
         raise TimeoutError(f"engine did not reconcile within {timeout}s: {state}\n{self.log_tail()}")
 
-    def signal(
-        self,
-        symbol: str = "EURUSD",
-        side: str = "BUY",
-        quantity: float = 1.0,
-        intent_id: str | None = None,
-        timeout: float = HTTP_TIMEOUT,
-    ) -> requests.Response:
+    def signal(self, symbol: str = "EURUSD", side: str = "BUY", quantity: float = 1.0,
+               intent_id: str | None = None, timeout: float = HTTP_TIMEOUT) -> requests.Response:
         body: dict[str, Any] = {"symbol": symbol, "side": side, "quantity": quantity}
         if intent_id is not None:
             body["intent_id"] = intent_id

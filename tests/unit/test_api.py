@@ -17,14 +17,8 @@ from solat_engine.engine import Engine
 from support.inprocess import make_engine
 
 BARS = [
-    {
-        "ts": f"2024-01-01T{h:02d}:00:00Z",
-        "open": 1.0,
-        "high": 2.0,
-        "low": 0.5,
-        "close": 1.0 + h,
-        "volume": 5.0,
-    }
+    {"ts": f"2024-01-01T{h:02d}:00:00Z", "open": 1.0, "high": 2.0, "low": 0.5, "close": 1.0 + h,
+     "volume": 5.0}
     for h in range(10)
 ]
 
@@ -193,26 +187,17 @@ def test_backtest_errors(client: TestClient) -> None:
 def test_openapi_lists_exactly_the_contract(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert set(paths) == {
-        "/health",
-        "/execution/signals",
-        "/execution/state",
-        "/execution/ledger",
-        "/execution/kill-switch",
-        "/execution/kill-switch/activate",
-        "/execution/kill-switch/reset",
-        "/data/bars/{symbol}/{timeframe}",
-        "/backtest/run",
-        "/backtest/{run_id}",
+        "/health", "/execution/signals", "/execution/state", "/execution/ledger", "/execution/kill-switch",
+        "/execution/kill-switch/activate", "/execution/kill-switch/reset", "/data/bars/{symbol}/{timeframe}",
+        "/backtest/run", "/backtest/{run_id}",
     }
 
 
 def test_corrupt_ledger_trips_kill_switch_and_still_serves_health(tmp_path: Path) -> None:
     data = tmp_path / "data"
     (data / "ledger").mkdir(parents=True)
-    good = (
-        b'{"seq":2,"entry_type":"recovery","intent_id":"00000000-0000-0000-0000-000000000000",'
-        b'"timestamp":"2024-01-01T00:00:00Z","payload":{"dropped_bytes":0,"dropped_offset":0,"reason":"x"}}'
-    )
+    good = b'{"seq":2,"entry_type":"recovery","intent_id":"00000000-0000-0000-0000-000000000000",' \
+           b'"timestamp":"2024-01-01T00:00:00Z","payload":{"dropped_bytes":0,"dropped_offset":0,"reason":"x"}}'
     bad_then_good = b"deadbeef {garbage}\n" + b"%08x %s\n" % (zlib.crc32(good), good)
     (data / "ledger" / "ledger.log").write_bytes(bad_then_good)
     with TestClient(create_app(make_engine(data))) as c:
@@ -246,14 +231,8 @@ def test_non_finite_bar_already_on_disk_is_reported_corrupt(client: TestClient, 
 
     path = tmp_path / "data" / "bars" / "EURUSD" / "1h.parquet"
     path.parent.mkdir(parents=True)
-    rows = {
-        "ts": [BARS[0]["ts"]],
-        "open": [1.0],
-        "high": [2.0],
-        "low": [0.5],
-        "close": [float("nan")],
-        "volume": [5.0],
-    }
+    rows = {"ts": [BARS[0]["ts"]], "open": [1.0], "high": [2.0], "low": [0.5], "close": [float("nan")],
+            "volume": [5.0]}
     rows["ts"] = [pa.scalar(0, type=pa.timestamp("us", tz="UTC")).as_py()]
     pq.write_table(pa.Table.from_pydict(rows, schema=_schema()), path)
     assert str(path) in assert_json_error(client.get("/data/bars/EURUSD/1h"), 422)["reason"]
@@ -263,14 +242,8 @@ def test_non_finite_bar_already_on_disk_is_reported_corrupt(client: TestClient, 
 
 @pytest.mark.parametrize(
     "change",
-    [
-        {"quantity": True},
-        {"quantity": "1e3"},
-        {"quantity": "2"},
-        {"side": True},
-        {"side": 1},
-        {"side": "buy"},
-    ],
+    [{"quantity": True}, {"quantity": "1e3"}, {"quantity": "2"}, {"side": True}, {"side": 1},
+     {"side": "buy"}],
 )
 def test_signal_quantity_and_side_are_strict(client: TestClient, change: dict[str, Any]) -> None:
     """`"quantity": true` used to be an order of 1 and `"1e3"` one of 1000: no coercion on the order path."""

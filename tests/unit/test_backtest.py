@@ -19,10 +19,8 @@ CLOSES = [10, 10, 10, 11, 12, 13, 12, 10, 8, 7, 8, 10, 12]
 
 def bars(closes: list[float]) -> list[Bar]:
     t0 = datetime(2024, 1, 1, tzinfo=UTC)
-    return [
-        Bar(ts=t0 + timedelta(hours=i), open=c, high=c, low=c, close=c, volume=1.0)
-        for i, c in enumerate(closes)
-    ]
+    return [Bar(ts=t0 + timedelta(hours=i), open=c, high=c, low=c, close=c, volume=1.0)
+            for i, c in enumerate(closes)]
 
 
 def test_sma_cross_trades_on_crosses() -> None:

@@ -91,7 +91,6 @@ def test_admin_price_and_reset(client: TestClient) -> None:
 def test_order_committed_before_delay_and_survives_restart(broker_server: BrokerProcess) -> None:  # noqa: F811
     broker_server.configure(order_delay_s=2.0)
     done: list[int] = []
-
     def place() -> None:
         done.append(broker_server.post("/orders", json=ORDER).status_code)
 
@@ -145,17 +144,9 @@ def test_invalid_non_json_value_is_422_not_500(raw: bytes, tmp_path: Path) -> No
 
 @pytest.mark.parametrize(
     "raw",
-    [
-        b'{"prices":{"\\ud800":1}}',
-        b'{"prices":{"eur/usd":1}}',
-        b'{"prices":{"EURUSD":NaN}}',
-        b'{"prices":{"EURUSD":Infinity}}',
-        b'{"prices":{"EURUSD":0}}',
-        b'{"prices":{"EURUSD":true}}',
-        b'{"prices":{"EURUSD":"1.5"}}',
-        b'{"fail_next":true}',
-        b'{"order_delay_s":"1"}',
-    ],
+    [b'{"prices":{"\\ud800":1}}', b'{"prices":{"eur/usd":1}}', b'{"prices":{"EURUSD":NaN}}',
+     b'{"prices":{"EURUSD":Infinity}}', b'{"prices":{"EURUSD":0}}', b'{"prices":{"EURUSD":true}}',
+     b'{"prices":{"EURUSD":"1.5"}}', b'{"fail_next":true}', b'{"order_delay_s":"1"}'],
 )
 def test_admin_config_refuses_bad_keys_and_prices(raw: bytes, tmp_path: Path) -> None:
     """A lone-surrogate key used to be stored (then every GET of the config answered 500) and a NaN price
@@ -196,33 +187,15 @@ def test_broker_method_not_allowed_names_the_allowed_methods(client: TestClient)
     assert resp.status_code == 405 and resp.json()["ok"] is False and resp.headers["allow"] == "POST"
 
 
-SEEDED = {
-    "broker_order_id": "B-prod-1",
-    "client_order_id": "SOLAT-seeded1",
-    "symbol": "EURUSD",
-    "side": "BUY",
-    "quantity": 4.0,
-    "price": 1.1,
-}
+SEEDED = {"broker_order_id": "B-prod-1", "client_order_id": "SOLAT-seeded1", "symbol": "EURUSD",
+          "side": "BUY", "quantity": 4.0, "price": 1.1}
 
 
 def test_seeded_orders_are_in_the_book_with_positions_but_no_attempt(client: TestClient) -> None:
     """A start from captured data: the orders production's broker held are there before the run."""
-    resp = client.post(
-        "/admin/seed",
-        json={
-            "orders": [
-                SEEDED,
-                {
-                    **SEEDED,
-                    "broker_order_id": "B-prod-2",
-                    "client_order_id": "SOLAT-seeded2",
-                    "side": "SELL",
-                    "quantity": 1.0,
-                },
-            ]
-        },
-    )
+    resp = client.post("/admin/seed", json={"orders": [SEEDED, {**SEEDED, "broker_order_id": "B-prod-2",
+                                                                "client_order_id": "SOLAT-seeded2",
+                                                                "side": "SELL", "quantity": 1.0}]})
     assert resp.status_code == 200 and resp.json() == {"ok": True, "seeded": 2}
     assert client.get("/positions").json() == {"positions": {"EURUSD": 3.0}}
     assert client.get("/admin/attempts").json() == {"attempts": []}
@@ -230,19 +203,9 @@ def test_seeded_orders_are_in_the_book_with_positions_but_no_attempt(client: Tes
     assert [o["seeded"] for o in book] == [True, True]
     # the engine's lookup sees an ordinary order (no field the engine does not know)
     assert set(client.get("/orders/SOLAT-seeded1").json()) == {
-        "broker_order_id",
-        "client_order_id",
-        "status",
-        "symbol",
-        "side",
-        "quantity",
-        "price",
-        "duplicate",
-    }
-    again = client.post(
-        "/orders",
-        json={"client_order_id": "SOLAT-seeded1", "symbol": "EURUSD", "side": "BUY", "quantity": 4.0},
-    )
+        "broker_order_id", "client_order_id", "status", "symbol", "side", "quantity", "price", "duplicate"}
+    again = client.post("/orders", json={"client_order_id": "SOLAT-seeded1", "symbol": "EURUSD",
+                                         "side": "BUY", "quantity": 4.0})
     assert again.json()["duplicate"] is True  # a re-send of a seeded order is deduplicated like any other
     assert [o["seeded"] for o in client.get("/admin/orders").json()["orders"]] == [True, True]
 
@@ -257,9 +220,8 @@ def test_seeded_orders_are_in_the_book_with_positions_but_no_attempt(client: Tes
         ([{**SEEDED, "extra": 1}], 422),
     ],
 )
-def test_a_bad_seed_is_refused_whole_with_a_json_reason(
-    client: TestClient, orders: list[object], status: int
-) -> None:
+def test_a_bad_seed_is_refused_whole_with_a_json_reason(client: TestClient, orders: list[object],
+                                                         status: int) -> None:
     resp = client.post("/admin/seed", json={"orders": orders})
     assert resp.status_code == status and resp.json()["ok"] is False and resp.json()["reason"]
     assert client.get("/admin/orders").json() == {"orders": []}

@@ -72,10 +72,11 @@ def test_a_rejected_intent_resubmitted_after_the_disk_freed_may_be_sent() -> Non
     assert verdict.evidence["rejected_507"] == 1
 
 
-def test_no_disk_fault_fails() -> None:
+def test_no_disk_fault_is_nothing_to_judge() -> None:
     b = ObservationBuilder()
     b.signal()
-    assert not fail_closed.check(b.build()).ok
+    verdict = fail_closed.check(b.build())
+    assert verdict.unknown and "no disk-full window" in verdict.summary
 
 
 def test_fault_that_missed_the_workload_fails_when_required() -> None:

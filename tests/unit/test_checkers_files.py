@@ -41,8 +41,8 @@ def test_error_without_path_fails() -> None:
     assert not verdict.ok
 
 
-def test_no_damage_fails() -> None:
-    assert not corrupt_file_reported.check(ObservationBuilder().build()).ok
+def test_no_damage_is_nothing_to_judge() -> None:
+    assert corrupt_file_reported.check(ObservationBuilder().build()).unknown
 
 
 def test_a_crashing_checker_is_a_failed_verdict() -> None:

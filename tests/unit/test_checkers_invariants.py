@@ -218,6 +218,6 @@ def test_the_invariants_run_in_every_catalogue_scenario_and_every_explored_sched
         assert names <= set(listed), scenario.name
         assert len(listed) == len(set(listed)), f"{scenario.name}: a checker listed twice"
     for terminal in (False, True):
-        specs = checkers_for({"kill"}, activations=True, terminal=terminal)
+        specs = checkers_for({"kill"}, terminal=terminal)
         listed = [c.name for c in specs]
         assert names <= set(listed) and len(listed) == len(set(listed))

@@ -125,8 +125,8 @@ def test_fsync_fatal_once_counts_a_refusal_answered_while_the_inject_still_ran()
     assert not fsync_fatal.check(before.obs()).ok
 
 
-def test_fsync_fatal_without_the_fault_fails() -> None:
-    assert not fsync_fatal.check(Hist().obs()).ok
+def test_fsync_fatal_without_the_fault_is_nothing_to_judge() -> None:
+    assert fsync_fatal.check(Hist().obs()).unknown
 
 
 # -- health_truth
@@ -280,9 +280,15 @@ def test_no_false_rejects_passes_a_resolved_partial_fill_and_needs_the_knob() ->
 # -- clock_safety and balance_fresh
 
 
-def _clock_obs(stamps: list[datetime], offset: float, refused: bool = False) -> Observation:
+def _clock_obs(
+    stamps: list[datetime], offset: float, refused: bool = False, answered: bool = True, disk: bool = False
+) -> Observation:
     h = Hist()
     h.fault("clock", "clock_step", 1.0, 5.0, offset_s=offset)
+    if disk:
+        h.fault("full", "disk_fill", 1.5, 2.5)
+    if answered:  # a record was written on the stepped clock
+        h.signal(1.5, 1.6, "ok", 200)
     if refused:
         h.signal(2.0, 2.1, "fail", 507, stage="ledger")
     records = [
@@ -307,6 +313,15 @@ def test_clock_safety_wants_the_backward_step_in_the_ledger_and_no_refusal() -> 
     assert clock_safety.check(_clock_obs(back, -400.0)).ok
     refused = clock_safety.check(_clock_obs(back, -400.0, refused=True))
     assert not refused.ok and "refused" in refused.summary
+
+
+def test_clock_safety_leaves_to_other_faults_what_is_theirs() -> None:
+    """In an explored schedule the step may hold while no signal was answered (no record on the skewed clock:
+    its direction cannot show) or while the disk is full (a ledger refusal is the disk's)."""
+    forward = [T0, T0 + timedelta(seconds=1), T0 + timedelta(seconds=2)]
+    back = [T0, T0 + timedelta(seconds=1), T0 - timedelta(seconds=399)]
+    assert clock_safety.check(_clock_obs(forward, -400.0, answered=False)).ok
+    assert clock_safety.check(_clock_obs(back, -400.0, refused=True, disk=True)).ok
 
 
 def _attempt(at: datetime, coid: str = COID) -> BrokerAttempt:

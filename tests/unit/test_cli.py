@@ -21,7 +21,7 @@ def test_list_to_a_pipe_is_tab_separated_and_cuts_no_name(capsys: pytest.Capture
     assert all(len(row) == 6 for row in rows)
     gate = cli.choose(None, None, Path("corpus"))  # the catalogue, then the repository's admitted corpus
     assert [s.name for s in gate[: len(SCENARIOS)]] == [s.name for s in SCENARIOS]
-    assert {s.tier for s in gate[len(SCENARIOS) :]} == {5}
+    assert {s.tier for s in gate[len(SCENARIOS):]} == {5}
     assert [row[1] for row in rows] == [s.name for s in gate]
     assert [row[4] for row in rows] == [",".join(map(str, s.seeds)) for s in gate]
 
@@ -170,36 +170,20 @@ def _summary(*statuses: str) -> Any:
 
     results = [
         ScenarioResult(
-            scenario="s",
-            tier=1,
-            seed=i,
-            ok=st == "passed",
-            started=datetime.now(UTC),
-            duration_s=1.0,
-            wait_s=0.0,
-            verdicts=[Verdict(name="c", ok=st != "failed", summary="x")],
+            scenario="s", tier=1, seed=i, ok=st == "passed", started=datetime.now(UTC), duration_s=1.0,
+            wait_s=0.0, verdicts=[Verdict(name="c", ok=st != "failed", summary="x")],
             error="method: WaitTimeout: timed out" if st == "runner_error" else None,
         )
         for i, st in enumerate(statuses)
     ]
-    return RunSummary(
-        run_id="r",
-        started=datetime.now(UTC),
-        duration_s=1.0,
-        wait_s=0.0,
-        ok=all(st == "passed" for st in statuses),
-        results=results,
-    )
+    return RunSummary(run_id="r", started=datetime.now(UTC), duration_s=1.0, wait_s=0.0,
+                      ok=all(st == "passed" for st in statuses), results=results)
 
 
 @pytest.mark.parametrize(
     "statuses,code",
-    [
-        (("passed",), 0),
-        (("passed", "failed"), 1),
-        (("passed", "runner_error"), 3),
-        (("failed", "runner_error"), 1),
-    ],
+    [(("passed",), 0), (("passed", "failed"), 1), (("passed", "runner_error"), 3),
+     (("failed", "runner_error"), 1)],
 )
 def test_exit_status_tells_a_failed_verdict_from_a_lab_that_could_not_run(
     statuses: tuple[str, ...], code: int
@@ -232,7 +216,9 @@ def test_reports_path_under_a_file_is_one_line_and_exit_2(
 @pytest.mark.parametrize(
     "seed,message", [("-1", "invalid seed -1"), ("abc", "invalid seed 'abc'"), ("1.5", "invalid seed '1.5'")]
 )
-def test_bad_seed_is_one_line_and_exit_2(seed: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_seed_is_one_line_and_exit_2(
+    seed: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     """`--seed -1` used to run seed 1's plan labelled -1; a non-integer printed argparse's usage block."""
     with pytest.raises(SystemExit) as exc:
         cli.main(["run", "--scenario", "broker-timeout", "--seed", seed])

@@ -32,10 +32,7 @@ KINDS, _ = explorable()
 def test_features_name_reach_kinds_their_pairs_and_what_was_found() -> None:
     got = features(["kill", "disk_fill", "kill"], {"snapshot_written": 3, "stall": 0}, ["positions_match"])
     assert got == {
-        "reach:snapshot_written",
-        "fault:kill",
-        "fault:disk_fill",
-        "pair:disk_fill+kill",
+        "reach:snapshot_written", "fault:kill", "fault:disk_fill", "pair:disk_fill+kill",
         "found:positions_match",
     }
 
@@ -44,31 +41,16 @@ def _outcome(index: int, path: Path, reach: dict[str, int], **kw: object) -> Sch
     schedule = generate(3, index, KINDS)
     write_scenario(render(schedule), path / "schedules" / f"{schedule.name}.yaml")
     base: dict[str, object] = dict(
-        index=index,
-        name=schedule.name,
-        file=str(path / "schedules" / f"{schedule.name}.yaml"),
-        ok=True,
-        duration_s=10.0 + index,
-        faults=[f.kind for f in schedule.faults],
-        plan_digest="p",
-        verdict_digest="v",
-        reach=reach,
+        index=index, name=schedule.name, file=str(path / "schedules" / f"{schedule.name}.yaml"), ok=True,
+        duration_s=10.0 + index, faults=[f.kind for f in schedule.faults], plan_digest="p",
+        verdict_digest="v", reach=reach,
     )
     return ScheduleOutcome.model_validate(base | kw)
 
 
 def _explore_dir(tmp_path: Path, outcomes: list[ScheduleOutcome], shrink: ShrinkReport | None = None) -> Path:
-    report = ExploreReport(
-        seed=3,
-        budget_s=60,
-        max_schedules=10,
-        parallel=1,
-        kinds=KINDS,
-        unexplored_kinds=[],
-        started=T0,
-        schedules=outcomes,
-        shrink=shrink,
-    )
+    report = ExploreReport(seed=3, budget_s=60, max_schedules=10, parallel=1, kinds=KINDS,
+                           unexplored_kinds=[], started=T0, schedules=outcomes, shrink=shrink)
     (tmp_path / "explore.json").write_text(report.model_dump_json(), encoding="utf-8")
     return tmp_path
 
@@ -85,9 +67,7 @@ def test_collect_keeps_what_reached_something_new_or_found_a_bug(tmp_path: Path)
     added = collect(_explore_dir(ex, [first, same, vacuous, error, bug, new]), root)
 
     assert [e.source.split(" (")[0] for e in added] == [
-        "explore seed 3 index 0",
-        "explore seed 3 index 4",
-        "explore seed 3 index 5",
+        "explore seed 3 index 0", "explore seed 3 index 4", "explore seed 3 index 5"
     ]
     assert added[1].found == ["positions_match"] and added[1].name == f"{first.name}-2"  # a unique name
     assert added[2].new == ["reach:reconcile_lookup"]
@@ -101,19 +81,9 @@ def test_collect_takes_the_shrunk_schedule_of_a_violation(tmp_path: Path) -> Non
     o = _outcome(0, ex, {"snapshot_written": 1}, violated=["no_duplicates"], ok=False)
     minimal = ex / f"{o.name}-minimal.yaml"
     write_scenario(render(generate(3, 0, KINDS)).model_copy(update={"name": f"{o.name}-minimal"}), minimal)
-    shrunk = ShrinkReport(
-        original=o.file,
-        original_size={},
-        minimal_size={},
-        minimal_file=str(minimal),
-        minimal_faults=o.faults[:1],
-        violated=["no_duplicates"],
-        attempts=3,
-        replays=3,
-        reproduced=3,
-        replay_command="x",
-        duration_s=30.0,
-    )
+    shrunk = ShrinkReport(original=o.file, original_size={}, minimal_size={}, minimal_file=str(minimal),
+                          minimal_faults=o.faults[:1], violated=["no_duplicates"], attempts=3, replays=3,
+                          reproduced=3, replay_command="x", duration_s=30.0)
     added = collect(_explore_dir(ex, [o], shrunk), tmp_path / "corpus")
     assert [e.name for e in added] == [o.name, f"{o.name}-minimal"]
     assert added[1].found == ["no_duplicates"] and "shrunk from" in added[1].source
@@ -124,26 +94,19 @@ def _entry(name: str, feats: list[str], seconds: float, found: list[str] | None 
 
 
 def test_min_covers_the_same_features_with_fewer_seconds() -> None:
-    index = CorpusIndex(
-        entries=[
-            _entry("a", ["x", "y"], 10),
-            _entry("b", ["x", "y", "z"], 12),
-            _entry("c", ["z"], 5),
-            _entry("d", ["w"], 30),
-        ]
-    )
+    index = CorpusIndex(entries=[
+        _entry("a", ["x", "y"], 10), _entry("b", ["x", "y", "z"], 12), _entry("c", ["z"], 5),
+        _entry("d", ["w"], 30),
+    ])
     kept, lost = minimise(index)
     assert [e.name for e in kept] == ["b", "d"] and lost == set()
 
 
 def test_min_fits_the_budget_and_never_drops_a_bugs_schedule() -> None:
-    index = CorpusIndex(
-        entries=[
-            _entry("bug", ["x"], 40, found=["positions_match"]),
-            _entry("cheap", ["y"], 5),
-            _entry("dear", ["z", "v"], 60),
-        ]
-    )
+    index = CorpusIndex(entries=[
+        _entry("bug", ["x"], 40, found=["positions_match"]), _entry("cheap", ["y"], 5),
+        _entry("dear", ["z", "v"], 60),
+    ])
     kept, lost = minimise(index, budget_s=50)
     assert [e.name for e in kept] == ["bug", "cheap"] and lost == {"z", "v"}
 
@@ -152,50 +115,24 @@ GOAL_A = Goal(events=("snapshot_written",))
 GOAL_B = Goal(events=("stall",), during="k")
 
 
-def _result(
-    status_ok: bool,
-    reach: dict[str, int],
-    seconds: float = 10.0,
-    met: tuple[bool, bool] = (True, True),
-    error: str | None = None,
-) -> ScenarioResult:
+def _result(status_ok: bool, reach: dict[str, int], seconds: float = 10.0,
+            met: tuple[bool, bool] = (True, True), error: str | None = None) -> ScenarioResult:
     verdicts = [Verdict(name="positions_match", ok=status_ok, summary="")]
     goals = [GoalResult(goal=g, seen=int(m), met=m) for g, m in zip((GOAL_A, GOAL_B), met, strict=True)]
-    return ScenarioResult(
-        scenario="e",
-        tier=5,
-        seed=1,
-        ok=status_ok,
-        started=T0,
-        duration_s=seconds,
-        wait_s=0.0,
-        verdicts=verdicts,
-        reach=reach,
-        goals=goals,
-        error=error,
-    )
+    return ScenarioResult(scenario="e", tier=5, seed=1, ok=status_ok, started=T0, duration_s=seconds,
+                          wait_s=0.0, verdicts=verdicts, reach=reach, goals=goals, error=error)
 
 
 def _scenario() -> Scenario:
-    return Scenario(
-        name="e",
-        tier=5,
-        description="d",
-        method=(
-            Burst(count=3),
-            Inject(name="k", kind="kill", params={"signal": "SIGKILL"}),
-            Heal(name="k"),
-        ),
-        checkers=(CheckerSpec(name="positions_match"),),
-    )
+    return Scenario(name="e", tier=5, description="d", method=(
+        Burst(count=3), Inject(name="k", kind="kill", params={"signal": "SIGKILL"}), Heal(name="k"),
+    ), checkers=(CheckerSpec(name="positions_match"),))
 
 
 def test_admission_needs_every_replay_to_pass_and_keeps_what_all_of_them_reached(tmp_path: Path) -> None:
     entry = _entry("e", ["reach:stall"], 9.0, found=["no_duplicates"])
-    runs = [
-        _result(True, {"stall": 1, "snapshot_written": 2}, 8.0),
-        _result(True, {"snapshot_written": 1}, 12.0),
-    ]
+    runs = [_result(True, {"stall": 1, "snapshot_written": 2}, 8.0),
+            _result(True, {"snapshot_written": 1}, 12.0)]
     kept, line = judge(entry, _scenario(), runs, 2, True, tmp_path)
     assert kept is not None and "2/2 passed under load" in line
     # the defaults, now written out, and what every replay reached (snapshot_written is GOAL_A already)
@@ -222,18 +159,15 @@ def test_admission_keeps_only_the_goals_every_replay_met(tmp_path: Path) -> None
     kept, line = judge(entry, _scenario(), runs, 3, True, tmp_path)
     assert kept is not None and kept.goals == (GOAL_A,)
     assert entry.unreliable_goals == [f"{GOAL_B.describe()}: met 2/3"] and "goals dropped" in line
-    none_kept, line = judge(
-        _entry("g", [], 9.0), _scenario(), [_result(True, {}, met=(False, False))] * 2, 2, True, tmp_path
-    )
+    none_kept, line = judge(_entry("g", [], 9.0), _scenario(), [_result(True, {}, met=(False, False))] * 2, 2,
+                            True, tmp_path)
     assert none_kept is None and "nothing reached in every replay" in line
 
 
 def test_what_every_replay_reached_becomes_a_goal_of_the_entry(tmp_path: Path) -> None:
     """A schedule whose faults declare no goal (a fill that leaves room, a stop) still proves its reach."""
-    runs = [
-        _result(True, {"stall": 1, "reconcile_lookup": 2}, met=(False, False)),
-        _result(True, {"reconcile_lookup": 1}, met=(False, False)),
-    ]
+    runs = [_result(True, {"stall": 1, "reconcile_lookup": 2}, met=(False, False)),
+            _result(True, {"reconcile_lookup": 1}, met=(False, False))]
     kept, _ = judge(_entry("e", [], 9.0), _scenario(), runs, 2, True, tmp_path)
     assert kept is not None and [g.events for g in kept.goals] == [("reconcile_lookup",)]
     assert kept.goals[0].during is None and kept.goals[0].why == "reached in every admission replay"
@@ -244,14 +178,9 @@ def _admitted_corpus(root: Path) -> None:
     scenario = render(schedule)
     write_scenario(scenario, root / f"{scenario.name}.yaml")
     admission = Admission(replays=5, passed=5, loaded=True, at=T0, mean_duration_s=9.0, run_dir="r")
-    write_index(
-        root,
-        CorpusIndex(
-            entries=[
-                Entry(name=scenario.name, source="t", features=[], duration_s=9.0, admitted=admission),
-            ]
-        ),
-    )
+    write_index(root, CorpusIndex(entries=[
+        Entry(name=scenario.name, source="t", features=[], duration_s=9.0, admitted=admission),
+    ]))
 
 
 def test_the_gate_runs_admitted_entries_as_tier_5(tmp_path: Path) -> None:
@@ -299,6 +228,7 @@ def test_bad_corpus_input_is_one_line_and_exit_2(
     assert says in err and len(err.strip().splitlines()) == 1
 
 
+
 class _Lab:
     def urls(self) -> dict[str, str]:
         return {}
@@ -316,11 +246,8 @@ class _Lab:
 def test_a_corpus_entry_gets_its_reach_attempts_and_no_more(
     monkeypatch: pytest.MonkeyPatch, attempts: int, statuses: list[str], want: str, runs: int
 ) -> None:
-    results = {
-        "passed": (True, (True, True)),
-        "vacuous": (True, (True, False)),
-        "failed": (False, (True, True)),
-    }
+    results = {"passed": (True, (True, True)), "vacuous": (True, (True, False)),
+               "failed": (False, (True, True))}
     queue = [_result(ok, {}, met=met) for ok, met in (results[s] for s in statuses)]
     calls: list[int] = []
 

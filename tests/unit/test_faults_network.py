@@ -357,6 +357,7 @@ def test_proxy_state_is_what_the_server_holds(link: Link) -> None:
     assert (state["name"], state["upstream"]) == (PROXY, link.upstream.address)
 
 
+
 def _outcome_within(call: Callable[[], object], seconds: float) -> BaseException | None:
     """Run `call` in a daemon thread; its exception (None on success). Fails the test if it is still running
     after `seconds` (a hang would otherwise only end at the suite's timeout)."""

@@ -53,13 +53,8 @@ def test_trusted_entry_is_what_model_construct_and_validation_give() -> None:
 def _line(seq: int) -> bytes:
     """A fixed timestamp: with utc_now() the CRC changed per run and was all digits in about 2% of runs,
     when `.upper()` changes nothing and the uppercase-CRC case had nothing to reject."""
-    entry = LedgerEntry(
-        seq=seq,
-        entry_type=EntryType.KILL_SWITCH,
-        intent_id=NIL_UUID,
-        timestamp=datetime(2026, 1, 5, tzinfo=UTC),
-        payload={"n": seq},
-    )
+    entry = LedgerEntry(seq=seq, entry_type=EntryType.KILL_SWITCH, intent_id=NIL_UUID,
+                        timestamp=datetime(2026, 1, 5, tzinfo=UTC), payload={"n": seq})
     return encode_record(entry)
 
 

@@ -47,6 +47,7 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "404", "422", "507"]
 """
 
 
+
 @pytest.fixture
 def broker_proc(tmp_path: Path) -> Iterator[BrokerProcess]:
     """A real fake broker with room for every order the fuzzer places."""
@@ -72,10 +73,8 @@ def fuzz(url: str) -> tuple[Counter[str], list[str], str]:
                 for check in checks:
                     if check.status != Status.SUCCESS and check.failure_info is not None:
                         failure = check.failure_info.failure
-                        failures.append(
-                            f"{label} [{check.name}] {failure.title}: {failure.message}\n"
-                            f"    {check.failure_info.code_sample}"
-                        )
+                        failures.append(f"{label} [{check.name}] {failure.title}: {failure.message}\n"
+                                        f"    {check.failure_info.code_sample}")
         elif isinstance(event, events.NonFatalError | events.FatalError):
             failures.append(f"schemathesis error: {getattr(event, 'info', event)!r}")
         elif isinstance(event, events.EngineFinished):

@@ -37,14 +37,12 @@ def _stamp(t: float) -> str:
 
 def test_engine_lines_land_on_the_history_axis_and_noise_is_skipped() -> None:
     obs = Observation(scenario="x", history=[_op(0, 1.0, "setup", "ok", "reset")])
-    log = "\n".join(
-        [
-            f"{_stamp(2.5)} REACH " + json.dumps({"event": "snapshot_write_failed", "errno": 28}),
-            f"{_stamp(3.0)} INFO something else",
-            f"{_stamp(3.1)} REACH not json",
-            f"{_stamp(-5.0)} REACH " + json.dumps({"event": "before_the_run"}),
-        ]
-    )
+    log = "\n".join([
+        f"{_stamp(2.5)} REACH " + json.dumps({"event": "snapshot_write_failed", "errno": 28}),
+        f"{_stamp(3.0)} INFO something else",
+        f"{_stamp(3.1)} REACH not json",
+        f"{_stamp(-5.0)} REACH " + json.dumps({"event": "before_the_run"}),
+    ])
     [event] = engine_events(obs, log)
     assert (event.name, event.time, event.fields) == ("snapshot_write_failed", 2.5, {"errno": 28})
     assert event.source == "engine"
@@ -56,11 +54,8 @@ def test_the_engine_emitter_is_bounded_and_keeps_no_reason_text() -> None:
         engine_reach.emit("test_bounded_event", out=out, errno=28)
     lines = out.getvalue().splitlines()
     assert len(lines) == engine_reach.LIMIT + 1
-    assert json.loads(lines[-1].removeprefix("REACH ")) == {
-        "event": "suppressed",
-        "of": "test_bounded_event",
-        "after": engine_reach.LIMIT,
-    }
+    assert json.loads(lines[-1].removeprefix("REACH ")) == {"event": "suppressed", "of": "test_bounded_event",
+                                                            "after": engine_reach.LIMIT}
 
 
 def test_a_goal_counts_only_inside_its_window_and_names_what_happened_elsewhere() -> None:
@@ -106,9 +101,8 @@ def test_cpu_starvation_promises_work_handled_while_starved_not_only_a_stall() -
 
 
 def _result(**kw: object) -> ScenarioResult:
-    return ScenarioResult(
-        scenario="s", tier=1, seed=1, ok=False, started=T0, duration_s=1.0, wait_s=0.0, **kw
-    )  # type: ignore[arg-type]
+    return ScenarioResult(scenario="s", tier=1, seed=1, ok=False, started=T0, duration_s=1.0, wait_s=0.0,
+                          **kw)  # type: ignore[arg-type]
 
 
 def test_a_run_that_missed_a_goal_is_vacuous_and_a_failed_verdict_still_wins() -> None:
@@ -116,14 +110,8 @@ def test_a_run_that_missed_a_goal_is_vacuous_and_a_failed_verdict_still_wins() -
     assert _result(goals=missed).status == "vacuous"
     failed = [Verdict(name="no_duplicates", ok=False, summary="2 orders")]
     assert _result(goals=missed, verdicts=failed).status == "failed"
-    summary = RunSummary(
-        run_id="r",
-        started=T0,
-        duration_s=1.0,
-        wait_s=0.0,
-        ok=False,
-        results=[_result(goals=missed, reach={"stall": 0})],
-    )
+    summary = RunSummary(run_id="r", started=T0, duration_s=1.0, wait_s=0.0, ok=False,
+                         results=[_result(goals=missed, reach={"stall": 0})])
     assert summary.vacuous == 1 and summary.reach_map.goals_never_met == ["s: >= 1 stall"]
 
 
@@ -153,15 +141,8 @@ def test_gather_adds_the_labs_own_events() -> None:
     history = [
         _op(0, 0.0, "workload", "invoke", "signal", intent_id="00000000-0000-0000-0000-000000000001"),
         _op(1, 0.1, "nemesis", "invoke", "inject", fault="k", value={"kind": "kill"}),
-        _op(
-            2,
-            0.3,
-            "workload",
-            "fail",
-            "signal",
-            intent_id="00000000-0000-0000-0000-000000000001",
-            status_code=507,
-        ),
+        _op(2, 0.3, "workload", "fail", "signal", intent_id="00000000-0000-0000-0000-000000000001",
+            status_code=507),
     ]
     events = gather(Observation(scenario="x", history=history), "")
     assert counts(events) == {"signal_answered": 1, "workload_hit": 1}

@@ -116,15 +116,9 @@ def _doctor(run_dir: Path, **fields: Any) -> None:
 def _result(scenario: Any, seed: int, verdicts: list[Verdict], goals: list[GoalResult] | None = None) -> Any:
     return ScenarioRun(
         result=ScenarioResult(
-            scenario=scenario.name,
-            tier=scenario.tier,
-            seed=seed,
-            started=datetime.now(UTC),
+            scenario=scenario.name, tier=scenario.tier, seed=seed, started=datetime.now(UTC),
             ok=all(v.ok for v in verdicts) and all(g.met for g in goals or []),
-            duration_s=0.1,
-            wait_s=0.0,
-            verdicts=verdicts,
-            goals=goals or [],
+            duration_s=0.1, wait_s=0.0, verdicts=verdicts, goals=goals or [],
         ),
         history=[],
     )
@@ -151,7 +145,7 @@ def test_replay_tells_the_same_failure_from_another_and_runs_the_saved_file(
     assert "SAME    broker-timeout seed=3: failed the same way: failed (checkers: no_lost_acks)" in (
         capsys.readouterr().out
     )
-    ((scenario, seed),) = ran
+    (scenario, seed), = ran
     assert seed == 3 and scenario.method[0].count == 7  # the saved file, not today's catalogue
 
     verdicts[0] = [Verdict(name="no_duplicates", ok=False, summary="doubled")]

@@ -45,14 +45,8 @@ class ScriptedBroker:
         if self.place_hook:
             self.place_hook(coid)
         order = self.orders.get(coid) or BrokerOrder(
-            broker_order_id=f"B-{len(self.orders) + 1}",
-            client_order_id=coid,
-            status="filled",
-            symbol=symbol,
-            side=side,
-            quantity=quantity,
-            price=100.0,
-        )
+            broker_order_id=f"B-{len(self.orders) + 1}", client_order_id=coid, status="filled",
+            symbol=symbol, side=side, quantity=quantity, price=100.0)
         self.orders[coid] = order
         self.used += quantity * 100.0
         if self.place_error is not None:
@@ -261,15 +255,8 @@ def test_position_drift_reports_difference(parts) -> None:
     _, _, broker, _ = parts
     router = make_router(parts)
     router.route_intent(intent())
-    broker.orders["X"] = BrokerOrder(
-        broker_order_id="B-x",
-        client_order_id="X",
-        status="filled",
-        symbol="GBPUSD",
-        side=Side.SELL,
-        quantity=2,
-        price=1.0,
-    )
+    broker.orders["X"] = BrokerOrder(broker_order_id="B-x", client_order_id="X", status="filled",
+                                     symbol="GBPUSD", side=Side.SELL, quantity=2, price=1.0)
     assert router.position_drift() == {"GBPUSD": (0.0, -2.0)}
 
 

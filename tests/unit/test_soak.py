@@ -12,28 +12,16 @@ from chaos_lab.soak import aggregate, percentiles, run_child, run_from_summary
 
 def _result(name: str, seconds: float, error: str | None = None, verdict_ok: bool = True) -> ScenarioResult:
     return ScenarioResult(
-        scenario=name,
-        tier=1,
-        seed=1,
-        ok=error is None and verdict_ok,
-        started=datetime.now(UTC),
-        duration_s=seconds,
-        wait_s=0.0,
-        error=error,
+        scenario=name, tier=1, seed=1, ok=error is None and verdict_ok, started=datetime.now(UTC),
+        duration_s=seconds, wait_s=0.0, error=error,
         phases=[PhaseTiming(phase="method", seconds=seconds * 0.6), PhaseTiming(phase="verify", seconds=0.1)],
         verdicts=[Verdict(name="no_lost_acks", ok=verdict_ok, summary="ok" if verdict_ok else "lost ack")],
     )
 
 
 def _summary(*results: ScenarioResult) -> RunSummary:
-    return RunSummary(
-        run_id="r",
-        started=datetime.now(UTC),
-        duration_s=1.0,
-        wait_s=0.0,
-        ok=all(r.ok for r in results),
-        results=list(results),
-    )
+    return RunSummary(run_id="r", started=datetime.now(UTC), duration_s=1.0, wait_s=0.0,
+                      ok=all(r.ok for r in results), results=list(results))
 
 
 def test_percentiles_are_nearest_rank() -> None:
@@ -47,21 +35,11 @@ def test_percentiles_are_nearest_rank() -> None:
 def test_aggregate_counts_and_ratios(tmp_path: Path) -> None:
     idle = run_from_summary(0, False, 0, tmp_path, _summary(_result("a", 2.0), _result("b", 4.0)))
     load1 = run_from_summary(1, True, 0, tmp_path, _summary(_result("a", 3.0), _result("b", 8.0)))
-    load2 = run_from_summary(
-        2,
-        True,
-        3,
-        tmp_path,
-        _summary(
-            _result(
-                "a",
-                5.0,
-                error="rollback: ConnectionError: ('Connection aborted.', RemoteDisconnected())",
-                verdict_ok=False,
-            ),
-            _result("b", 6.0, verdict_ok=False),
-        ),
-    )
+    load2 = run_from_summary(2, True, 3, tmp_path, _summary(
+        _result("a", 5.0, error="rollback: ConnectionError: ('Connection aborted.', RemoteDisconnected())",
+                verdict_ok=False),
+        _result("b", 6.0, verdict_ok=False),
+    ))
     lab_down = run_from_summary(3, True, 3, None, None)
     s = aggregate([idle, load1, load2, lab_down], cpu_workers=2, started=datetime.now(UTC), top=2)
     assert (s.runs, s.runner_errors, s.failed_verdicts, s.lab_errors) == (3, 1, 1, 1)

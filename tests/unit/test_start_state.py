@@ -31,43 +31,18 @@ def _capture(tmp_path: Path, records: list[dict[str, object]] | None = None) -> 
     (root / "snapshots").mkdir()
     done, open_ = uuid.UUID(int=1), uuid.UUID(int=2)
     coid = "SOLAT-" + done.hex
-    records = (
-        records
-        if records is not None
-        else [
-            {
-                "entry_type": "intent",
-                "intent_id": str(done),
-                "payload": {"symbol": "EURUSD", "side": "BUY", "quantity": 2.0, "client_order_id": coid},
-            },
-            {
-                "entry_type": "fill",
-                "intent_id": str(done),
-                "payload": {
-                    "client_order_id": coid,
-                    "broker_order_id": "B-1",
-                    "symbol": "EURUSD",
-                    "side": "BUY",
-                    "quantity": 2.0,
-                    "price": 100.0,
-                },
-            },
-            {
-                "entry_type": "intent",
-                "intent_id": str(open_),
-                "payload": {
-                    "symbol": "GBPUSD",
-                    "side": "SELL",
-                    "quantity": 1.0,
-                    "client_order_id": "SOLAT-" + open_.hex,
-                },
-            },
-        ]
-    )
-    lines = b"".join(
-        encode_record({"seq": i + 1, "timestamp": "2026-12-04T10:00:00+00:00", **r})
-        for i, r in enumerate(records)
-    )
+    records = records if records is not None else [
+        {"entry_type": "intent", "intent_id": str(done),
+         "payload": {"symbol": "EURUSD", "side": "BUY", "quantity": 2.0, "client_order_id": coid}},
+        {"entry_type": "fill", "intent_id": str(done),
+         "payload": {"client_order_id": coid, "broker_order_id": "B-1", "symbol": "EURUSD", "side": "BUY",
+                     "quantity": 2.0, "price": 100.0}},
+        {"entry_type": "intent", "intent_id": str(open_),
+         "payload": {"symbol": "GBPUSD", "side": "SELL", "quantity": 1.0,
+                     "client_order_id": "SOLAT-" + open_.hex}},
+    ]
+    lines = b"".join(encode_record({"seq": i + 1, "timestamp": "2026-12-04T10:00:00+00:00", **r})
+                     for i, r in enumerate(records))
     (root / "ledger" / "ledger.log").write_bytes(lines)
     off = {"active": False, "reason": None, "activated_at": None}
     (root / "kill_switch.json").write_text(json.dumps(off))
@@ -77,11 +52,8 @@ def _capture(tmp_path: Path, records: list[dict[str, object]] | None = None) -> 
 
 def test_a_capture_is_inspected_and_seeds_the_broker_from_its_fills(tmp_path: Path) -> None:
     captured = inspect(StartFrom(data_dir=_capture(tmp_path)))
-    assert sorted(f.path for f in captured.files) == [
-        "kill_switch.json",
-        "ledger/ledger.log",
-        "snapshots/positions.json",
-    ]
+    assert sorted(f.path for f in captured.files) == ["kill_switch.json", "ledger/ledger.log",
+                                                      "snapshots/positions.json"]
     assert [(o.client_order_id[-4:], o.quantity) for o in captured.orders] == [("0001", 2.0)]
     assert captured.open_intents() == [uuid.UUID(int=2)] and not captured.kill_switch_active
     with tarfile.open(fileobj=io.BytesIO(captured.archive())) as tar:
@@ -133,24 +105,9 @@ def test_a_capture_that_does_not_fit_the_volume_is_refused(tmp_path: Path) -> No
 def test_a_broker_file_gives_the_orders_and_a_bad_one_is_named(tmp_path: Path) -> None:
     root = _capture(tmp_path)
     orders = tmp_path / "broker.json"
-    orders.write_text(
-        json.dumps(
-            {
-                "orders": [
-                    {
-                        "broker_order_id": "B-9",
-                        "client_order_id": "SOLAT-x",
-                        "symbol": "GBPUSD",
-                        "side": "SELL",
-                        "quantity": 1.0,
-                        "price": 1.3,
-                        "status": "filled",
-                        "seeded": False,
-                    }
-                ]
-            }
-        )
-    )
+    orders.write_text(json.dumps({"orders": [{"broker_order_id": "B-9", "client_order_id": "SOLAT-x",
+                                              "symbol": "GBPUSD", "side": "SELL", "quantity": 1.0,
+                                              "price": 1.3, "status": "filled", "seeded": False}]}))
     seeded = inspect(StartFrom(data_dir=root, broker_orders=orders)).orders
     assert [o.broker_order_id for o in seeded] == ["B-9"]
     orders.write_text(json.dumps({"orders": [{"broker_order_id": "B-9"}]}))
@@ -161,10 +118,8 @@ def test_a_broker_file_gives_the_orders_and_a_bad_one_is_named(tmp_path: Path) -
 def test_a_file_names_its_capture_relative_to_itself_and_a_bad_one_is_exit_2_material(tmp_path: Path) -> None:
     _capture(tmp_path)
     file = tmp_path / "incident.yaml"
-    body = (
-        "name: from-prod\ntier: 2\ndescription: d\nstart_from: {data_dir: %s}\nmethod: []\n"
-        "checkers: [{name: no_duplicates}]\n"
-    )
+    body = ("name: from-prod\ntier: 2\ndescription: d\nstart_from: {data_dir: %s}\nmethod: []\n"
+            "checkers: [{name: no_duplicates}]\n")
     file.write_text(body % "data")
     scenario = load_scenario(file)
     assert scenario.start_from is not None and scenario.start_from.data_dir == (tmp_path / "data").resolve()
@@ -180,15 +135,8 @@ def test_a_file_names_its_capture_relative_to_itself_and_a_bad_one_is_exit_2_mat
 
 def test_flat_positions_cannot_be_the_steady_state_of_a_captured_start(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="flat_positions cannot hold"):
-        Scenario(
-            name="x",
-            tier=1,
-            description="d",
-            method=(),
-            checkers=(),
-            start_from=StartFrom(data_dir=tmp_path),
-            steady_state=("engine_ready", "flat_positions"),
-        )
+        Scenario(name="x", tier=1, description="d", method=(), checkers=(),
+                 start_from=StartFrom(data_dir=tmp_path), steady_state=("engine_ready", "flat_positions"))
 
 
 def _judged(tmp_path: Path, after: list[bytes], reconciled: bool = True) -> start_state_kept.Verdict:
@@ -205,15 +153,8 @@ def _lines(tmp_path: Path) -> list[bytes]:
 
 def test_start_state_kept_passes_when_the_capture_is_kept_and_open_intent_resolved(tmp_path: Path) -> None:
     lines = _lines(tmp_path)
-    not_sent = encode_record(
-        {
-            "seq": 4,
-            "entry_type": "not_sent",
-            "intent_id": str(uuid.UUID(int=2)),
-            "timestamp": "2026-12-04T10:01:00+00:00",
-            "payload": {"client_order_id": "c"},
-        }
-    )
+    not_sent = encode_record({"seq": 4, "entry_type": "not_sent", "intent_id": str(uuid.UUID(int=2)),
+                              "timestamp": "2026-12-04T10:01:00+00:00", "payload": {"client_order_id": "c"}})
     verdict = _judged(tmp_path, [*lines, not_sent])
     assert verdict.ok, verdict.summary
     assert verdict.summary == "all 3 captured records kept; 1 of 1 open intents resolved"
@@ -230,15 +171,9 @@ def test_start_state_kept_flags_lost_and_rewritten_history(tmp_path: Path) -> No
     lines = _lines(tmp_path)
     verdict = _judged(tmp_path, lines[:1])
     assert not verdict.ok and "captured record lost: seq 2 (fill" in verdict.summary
-    other = encode_record(
-        {
-            "seq": 2,
-            "entry_type": "reject",
-            "intent_id": str(uuid.UUID(int=1)),
-            "timestamp": "2026-12-04T10:01:00+00:00",
-            "payload": {"reason": "x", "stage": "risk"},
-        }
-    )
+    other = encode_record({"seq": 2, "entry_type": "reject", "intent_id": str(uuid.UUID(int=1)),
+                           "timestamp": "2026-12-04T10:01:00+00:00",
+                           "payload": {"reason": "x", "stage": "risk"}})
     verdict = _judged(tmp_path / "c", [lines[0], other, lines[2]])
     assert not verdict.ok and "rewritten: seq 2: fill" in verdict.summary
 

@@ -18,20 +18,13 @@ from support.processes import BrokerProcess, EngineProcess
 
 pytestmark = [pytest.mark.chaos, pytest.mark.tier1]
 
-BARS = {
-    "bars": [
-        {"ts": f"2024-01-01T{h:02d}:00:00Z", "open": 1, "high": 1, "low": 1, "close": 1 + h % 5, "volume": 1}
-        for h in range(24)
-    ]
-}
+BARS = {"bars": [{"ts": f"2024-01-01T{h:02d}:00:00Z", "open": 1, "high": 1, "low": 1, "close": 1 + h % 5,
+                  "volume": 1} for h in range(24)]}
 RUN = {"symbol": "EURUSD", "timeframe": "1h", "fast": 2, "slow": 5}
 
 
-def test_ledger_write_fails__orders_rejected(
-    small_disk,
-    broker_server: BrokerProcess,  # noqa: F811
-    engine_factory,
-) -> None:  # noqa: F811
+def test_ledger_write_fails__orders_rejected(small_disk, broker_server: BrokerProcess,  # noqa: F811
+                                             engine_factory) -> None:  # noqa: F811
     engine: EngineProcess = engine_factory(small_disk.root / "data", broker_server.url).start()
     engine.wait_reconciled()
     small_disk.fill()
@@ -73,9 +66,8 @@ def _make_read_only(path: Path, mounted: list[Path]) -> None:
 
 
 @pytest.mark.parametrize("fault", ["disk_full", "read_only"])
-def test_artefact_directory_write_fails__graceful_error(
-    fault: str, small_disk, read_only_mount, engine_factory
-) -> None:  # noqa: F811
+def test_artefact_directory_write_fails__graceful_error(fault: str, small_disk, read_only_mount,
+                                                         engine_factory) -> None:  # noqa: F811
     data = small_disk.root / "data"
     engine: EngineProcess = engine_factory(data).start()
     assert requests.put(engine.url + "/data/bars/EURUSD/1h", json=BARS, timeout=10).status_code == 200
@@ -121,9 +113,8 @@ def _intent(qty: float = 1.0) -> Intent:
 
 
 @pytest.mark.parametrize("broker_up", [True, False], ids=["refresh_ok", "broker_down"])
-def test_balance_stale_300s__order_rejected_or_refreshed(
-    broker_up: bool, tmp_path: Path, broker_server: BrokerProcess
-) -> None:  # noqa: F811
+def test_balance_stale_300s__order_rejected_or_refreshed(broker_up: bool, tmp_path: Path,
+                                                         broker_server: BrokerProcess) -> None:  # noqa: F811
     clock = ManualClock()
     router = make_router(tmp_path / "data", broker_server.url, clock)
     try:
@@ -148,7 +139,8 @@ def test_balance_stale_300s__order_rejected_or_refreshed(
         router.ledger.close()
 
 
-def test_balance_refresh_after_fills__updates_used(tmp_path: Path, broker_server: BrokerProcess) -> None:  # noqa: F811
+def test_balance_refresh_after_fills__updates_used(tmp_path: Path,
+                                                    broker_server: BrokerProcess) -> None:  # noqa: F811
     router = make_router(tmp_path / "data", broker_server.url, ManualClock())
     try:
         router.refresh_balance()
@@ -163,11 +155,8 @@ def test_balance_refresh_after_fills__updates_used(tmp_path: Path, broker_server
         router.ledger.close()
 
 
-def test_kill_switch_activation_on_full_disk__active_and_reported(
-    small_disk,
-    broker_server: BrokerProcess,  # noqa: F811
-    engine_factory,
-) -> None:  # noqa: F811
+def test_kill_switch_activation_on_full_disk__active_and_reported(small_disk, broker_server: BrokerProcess,  # noqa: F811
+                                                                  engine_factory) -> None:  # noqa: F811
     engine: EngineProcess = engine_factory(small_disk.root / "data", broker_server.url).start()
     engine.wait_reconciled()
     small_disk.fill()

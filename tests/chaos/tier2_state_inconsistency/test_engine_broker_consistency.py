@@ -33,9 +33,7 @@ def wait_for(predicate, timeout: float = 15.0, what: str = "condition") -> None:
 
 
 def test_broker_filled_but_ack_never_recorded__reconciled_exactly_once(
-    broker_server: BrokerProcess,
-    engine_factory,
-    tmp_path: Path,  # noqa: F811
+    broker_server: BrokerProcess, engine_factory, tmp_path: Path  # noqa: F811
 ) -> None:
     data = tmp_path / "data"
     # The engine would wait 10 s for the answer; the broker holds it 5 s; the engine dies in between.
@@ -84,10 +82,7 @@ def test_broker_filled_but_ack_never_recorded__reconciled_exactly_once(
 
 @pytest.mark.parametrize("fault", ["read_timeout", "broker_503"])
 def test_retry_after_broker_timeout__exactly_one_broker_order(
-    fault: str,
-    broker_server: BrokerProcess,
-    engine_factory,
-    tmp_path: Path,  # noqa: F811
+    fault: str, broker_server: BrokerProcess, engine_factory, tmp_path: Path  # noqa: F811
 ) -> None:
     engine: EngineProcess = engine_factory(tmp_path / "data", broker_server.url).start()  # read timeout 0.5
     engine.wait_reconciled()
@@ -119,11 +114,8 @@ def test_retry_after_broker_timeout__exactly_one_broker_order(
     assert state["positions"] == {"EURUSD": 2.0} == broker_server.positions()
     assert state["open_intents"] == []
     records = read_ledger(tmp_path / "data")
-    assert types_by_intent(records)[intent_id] == [
-        "intent",
-        "unknown",
-        *(["fill"] if fault == "read_timeout" else ["submitted", "fill"]),
-    ]
+    assert types_by_intent(records)[intent_id] == ["intent", "unknown", *(
+        ["fill"] if fault == "read_timeout" else ["submitted", "fill"])]
 
 
 def _write_kill_switch_file(data: Path, state: dict) -> None:
@@ -136,19 +128,14 @@ def _write_kill_switch_file(data: Path, state: dict) -> None:
 
 @pytest.mark.parametrize("file_active", [True, False], ids=["file_active", "file_inactive"])
 def test_kill_switch_file_wins_over_memory_on_restore(
-    file_active: bool,
-    broker_server: BrokerProcess,
-    engine_factory,
-    tmp_path: Path,  # noqa: F811
+    file_active: bool, broker_server: BrokerProcess, engine_factory, tmp_path: Path  # noqa: F811
 ) -> None:
     data = tmp_path / "data"
     engine: EngineProcess = engine_factory(data, broker_server.url).start()
     engine.wait_reconciled()
     if file_active:
-        _write_kill_switch_file(
-            data,
-            {"active": True, "reason": "halted by operator file", "activated_at": "2026-01-01T00:00:00Z"},
-        )
+        _write_kill_switch_file(data, {"active": True, "reason": "halted by operator file",
+                                       "activated_at": "2026-01-01T00:00:00Z"})
         assert engine.get("/execution/kill-switch").json()["active"] is False  # memory disagrees
     else:
         engine.post("/execution/kill-switch/activate", json={"reason": "in memory"})
@@ -169,9 +156,7 @@ def test_kill_switch_file_wins_over_memory_on_restore(
 
 
 def test_snapshot_older_than_ledger__ledger_wins(
-    broker_server: BrokerProcess,
-    engine_factory,
-    tmp_path: Path,  # noqa: F811
+    broker_server: BrokerProcess, engine_factory, tmp_path: Path  # noqa: F811
 ) -> None:
     data = tmp_path / "data"
     snapshot = data / "snapshots" / "positions.json"
@@ -202,9 +187,7 @@ def test_snapshot_older_than_ledger__ledger_wins(
 
 
 def test_position_drift__kill_switch_trips_with_difference(
-    broker_server: BrokerProcess,
-    engine_factory,
-    tmp_path: Path,  # noqa: F811
+    broker_server: BrokerProcess, engine_factory, tmp_path: Path  # noqa: F811
 ) -> None:
     engine: EngineProcess = engine_factory(tmp_path / "data", broker_server.url).start()
     engine.wait_reconciled()

@@ -25,9 +25,7 @@ SIGNALS_PER_THREAD = 8
 
 
 def test_kill_switch_active_survives_sigkill(
-    broker_server: BrokerProcess,
-    engine_factory,
-    tmp_path: Path,  # noqa: F811
+    broker_server: BrokerProcess, engine_factory, tmp_path: Path  # noqa: F811
 ) -> None:
     engine: EngineProcess = engine_factory(tmp_path / "data", broker_server.url).start()
     engine.wait_reconciled()
@@ -60,13 +58,8 @@ class Workload:
         for _ in range(SIGNALS_PER_THREAD):
             intent_id = str(uuid.uuid4())
             try:
-                resp = self.engine.signal(
-                    symbol=rng.choice(SYMBOLS),
-                    side=rng.choice(("BUY", "SELL")),
-                    quantity=float(rng.randint(1, 5)),
-                    intent_id=intent_id,
-                    timeout=10,
-                )
+                resp = self.engine.signal(symbol=rng.choice(SYMBOLS), side=rng.choice(("BUY", "SELL")),
+                                          quantity=float(rng.randint(1, 5)), intent_id=intent_id, timeout=10)
             except requests.RequestException:
                 with self._lock:
                     self.answers["connection lost"] += 1
@@ -85,10 +78,7 @@ class Workload:
 
 @pytest.mark.parametrize("seed", [7, 2026])
 def test_sigkill_mid_workload__replay_and_reconcile_consistent(
-    seed: int,
-    broker_server: BrokerProcess,
-    engine_factory,
-    tmp_path: Path,  # noqa: F811
+    seed: int, broker_server: BrokerProcess, engine_factory, tmp_path: Path  # noqa: F811
 ) -> None:
     data = tmp_path / "data"
     rng = random.Random(seed)
@@ -129,7 +119,7 @@ def test_sigkill_mid_workload__replay_and_reconcile_consistent(
     final = engine.wait_reconciled()
     after = read_ledger(data)
     assert after[: len(at_kill)] == at_kill, "replay/recovery must not rewrite acknowledged history"
-    added = after[len(at_kill) :]
+    added = after[len(at_kill):]
     assert sorted(r["intent_id"] for r in added) == sorted(open_at_kill)  # one record per open intent
     assert {r["entry_type"] for r in added} <= {"reconciled", "not_sent"}
     assert final["open_intents"] == [] and open_intents(after) == set()
