@@ -14,6 +14,7 @@ from chaos_lab.faults.base import Nemesis
 from chaos_lab.faults.network import proxy_state
 from chaos_lab.faults.registry import fault_class
 from chaos_lab.history import History
+from chaos_lab.lab import Lab
 from chaos_lab.models import KillSwitchState
 from chaos_lab.scenarios.model import ActivateKillSwitch, Inject, Scenario
 from chaos_lab.start_state import Captured
@@ -52,11 +53,11 @@ class ExperimentContext:
     """Per-scenario state. Every wait goes through the runner's WaitMeter and is bounded."""
 
     def __init__(
-        self, lab: Any, meter: WaitMeter, urls: dict[str, str], scenario: Scenario, history: History
+        self, lab: Lab, meter: WaitMeter, urls: dict[str, str], scenario: Scenario, history: History
     ) -> None:
         """`urls`: the lab's engine, broker and toxiproxy addresses (`lab.urls()`)."""
         self.scenario, self.history = scenario, history
-        self.lab: Any = lab
+        self.lab: Lab = lab
         self.meter: WaitMeter = meter
         self.toxiproxy_url = urls["toxiproxy"]
         self.client = EngineClient(urls["engine"], history)

@@ -248,6 +248,12 @@ class DockerLab:
             raise LabError(f"no {service!r} container in project {self.project}: is the lab up?")
         return sorted(found, key=lambda c: c.name)[0]
 
+    def service_status(self, service: str) -> str:
+        """The container's state now (running, exited, paused): each process fault checks it happened."""
+        container = self.container(service)
+        container.reload()
+        return str(container.status)
+
     def kill(self, service: str, signal: str = "SIGKILL") -> None:
         """Send a real signal to the service's main process. After SIGKILL, returns once the container is
         down, so a start() that follows cannot race the dying process."""

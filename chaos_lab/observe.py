@@ -4,13 +4,13 @@ the others), plus the containers' logs for the report."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import requests
 
 from chaos_lab.context import ExperimentContext
 from chaos_lab.faults.files import LEDGER, SNAPSHOT
 from chaos_lab.faults.lab_ops import read_data_file
+from chaos_lab.lab import Lab
 from chaos_lab.ledger_reader import read_snapshot, scan_ledger
 from chaos_lab.models import KillSwitchState, Observation
 
@@ -59,7 +59,7 @@ def collect(ctx: ExperimentContext) -> Observation:
     return obs
 
 
-def logs(lab: Any, since: datetime | None = None) -> dict[str, str]:
+def logs(lab: Lab, since: datetime | None = None) -> dict[str, str]:
     """Each service's log from `since` on (the scenario's start), each line stamped by the runtime."""
     out: dict[str, str] = {}
     for service in SERVICES:

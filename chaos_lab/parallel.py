@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+from chaos_lab.lab import Lab
 from chaos_lab.signals import signals_deferred
 from chaos_lab.waiting import WaitMeter
 
@@ -71,7 +72,7 @@ class LabPool:
         return [exc for f in futures if (exc := f.exception()) is not None]
 
     def up(self) -> None:
-        def fresh(lab: Any) -> None:
+        def fresh(lab: Lab) -> None:
             lab.down()  # whatever a killed run left under this name must not leak into this one
             lab.up()
 
@@ -130,7 +131,7 @@ class Workers(Generic[T, R]):
             for i, (lab, meter) in enumerate(zip(labs, self.meters, strict=True))
         ]
 
-    def _worker(self, lab: Any, meter: WaitMeter) -> None:
+    def _worker(self, lab: Lab, meter: WaitMeter) -> None:
         try:
             while (item := self.work.take()) is not None:
                 self._queue.put(("result", self.do(lab, meter, item)))

@@ -11,11 +11,11 @@ trust. The `sample_resources` step records one as a `sampler` op in the history;
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from pydantic import BaseModel, Field
 
 from chaos_lab.faults.lab_ops import ENGINE, query_data
+from chaos_lab.lab import Lab
 from chaos_lab.models import Op
 
 MAX_LISTED = 200  # files listed per sample; counts and bytes always cover every file
@@ -76,7 +76,7 @@ def parse_files(text: str) -> tuple[int, int, dict[str, str]]:
     return totals[0], totals[1], files
 
 
-def sample(lab: Any) -> ResourceSample:
+def sample(lab: Lab) -> ResourceSample:
     """One sample of the running engine and its volume (two execs, ~0.1 s)."""
     rc, out = lab.exec(ENGINE, ["sh", "-c", _PROC], idempotent=True)
     if rc != 0 or out is None:

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from chaos_lab import observe
 from chaos_lab.actions import execute
@@ -26,6 +25,7 @@ from chaos_lab.faults.lab_ops import ENGINE, engine_running, run_on_data
 from chaos_lab.faults.network import reset_toxiproxy
 from chaos_lab.generator import plan
 from chaos_lab.history import History, fault_windows
+from chaos_lab.lab import Lab
 from chaos_lab.models import Op, PhaseTiming, RunnerError, ScenarioResult, Verdict
 from chaos_lab.reach import events as reach_events
 from chaos_lab.reach import goals as reach_goals
@@ -49,7 +49,7 @@ class ScenarioRun:
 
 
 class Runner:
-    def __init__(self, lab: Any, progress: Progress | None = None, meter: WaitMeter | None = None) -> None:
+    def __init__(self, lab: Lab, progress: Progress | None = None, meter: WaitMeter | None = None) -> None:
         self.lab = lab
         self.urls = lab.urls()  # engine, broker, toxiproxy
         self.progress = progress or (lambda *_: None)

@@ -138,7 +138,7 @@ def print_result(console: Console, r: ScenarioResult) -> None:
         f"{mark} tier{r.tier} {r.scenario} seed={r.seed} {r.duration_s:.1f}s"
         + (f" cycle={r.cycle_s:.1f}s" if r.cycle_s is not None else "")
         + (f" (goals met on run {r.attempts})" if r.attempts > 1 else "")
-        + (f" [dim]nothing to judge: {', '.join(unknown)}[/dim]" if (unknown := _unknown(r)) else "")
+        + (f" [dim]({len(unknown)} checkers had nothing to judge)[/dim]" if (unknown := _unknown(r)) else "")
     )
     if r.runner_error is not None:
         e = r.runner_error
@@ -174,7 +174,7 @@ def print_totals(console: Console, summary: RunSummary, run_dir: Path) -> None:
         f"verdict, {summary.vacuous} vacuous, {summary.runner_errors} the lab could not run, "
         f"in {summary.duration_s:.1f}s "
         f"({share:.0f}% waiting; lab up {summary.lab_up_s:.1f}s, down {summary.lab_down_s:.1f}s)"
-        + (f"; kill→ready→verified cycle max {max(cycles):.1f}s" if cycles else "")
+        + (f"; down→ready→verified cycle max {max(cycles):.1f}s" if cycles else "")
     )
     console.print(f"report: {run_dir / 'report.html'}")
 

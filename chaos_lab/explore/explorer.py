@@ -26,6 +26,7 @@ from chaos_lab.explore.outcome import (
 from chaos_lab.explore.render import render
 from chaos_lab.explore.schedule import Schedule, generate
 from chaos_lab.explore.shrink import Candidate, shrink
+from chaos_lab.lab import Lab
 from chaos_lab.models import RunnerError
 from chaos_lab.parallel import Work, Workers
 from chaos_lab.runner import Runner, ScenarioRun
@@ -73,7 +74,7 @@ class Explorer:
         """Run scenarios (one per free lab), results in the order given."""
         jobs = list(enumerate(items))
 
-        def one(lab: Any, meter: WaitMeter, job: tuple[int, tuple[str, Schedule]]) -> tuple[int, ScenarioRun]:
+        def one(lab: Lab, meter: WaitMeter, job: tuple[int, tuple[str, Schedule]]) -> tuple[int, ScenarioRun]:
             i, (name, schedule) = job
             scenario = render(schedule).model_copy(update={"name": name})
             return i, Runner(lab, meter=meter).run(scenario, schedule.seed)
@@ -108,7 +109,7 @@ class Explorer:
             )
             return index, schedule, path
 
-        def one(lab: Any, meter: WaitMeter, item: tuple[int, Schedule, Path]) -> ScheduleOutcome:
+        def one(lab: Lab, meter: WaitMeter, item: tuple[int, Schedule, Path]) -> ScheduleOutcome:
             index, schedule, path = item
             scenario = render(schedule)
             run = Runner(lab, meter=meter).run(scenario, schedule.seed)
@@ -147,7 +148,7 @@ class Explorer:
         self.report.schedules.sort(key=lambda o: o.index)
         return first
 
-    def _lab_health(self, lab: Any, error: RunnerError | None) -> None:
+    def _lab_health(self, lab: Lab, error: RunnerError | None) -> None:
         """A lab that cannot even be reset is gone (Docker trouble, someone removed it): stop instead of
         burning through the schedule indices."""
         key = str(getattr(lab, "project", id(lab)))

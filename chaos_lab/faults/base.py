@@ -16,6 +16,7 @@ from chaos_lab.effects import Effect
 from chaos_lab.faults.explore_rule import ExploreRule
 from chaos_lab.faults.params import FaultParams
 from chaos_lab.history import History
+from chaos_lab.lab import Lab
 from chaos_lab.models import OWN_WINDOW, Goal
 
 #: every write-failure event the engine reports: a fault that breaks writes must make one of them happen
@@ -72,7 +73,7 @@ class Fault(ABC):
         return Effect.ENGINE_DOWN in cls.effects
 
     @classmethod
-    def build(cls, params: dict[str, Any], lab: Any, toxiproxy_url: str) -> Fault:
+    def build(cls, params: dict[str, Any], lab: Lab, toxiproxy_url: str) -> Fault:
         """The fault object for these params: most kinds act on the lab's containers (Toxiproxy overrides)."""
         return cls(lab, **params)  # type: ignore[call-arg]
 

@@ -16,6 +16,7 @@ from chaos_lab.effects import Effect
 from chaos_lab.faults.base import Fault, FaultError, goal
 from chaos_lab.faults.explore_rule import ExploreRule
 from chaos_lab.faults.params import FaultParams
+from chaos_lab.lab import Lab
 
 TIMEOUT = (2.0, 5.0)
 
@@ -47,7 +48,7 @@ class BrokerAmbiguity(Fault):
         fill_fraction: Annotated[float, Between(0.0, 1.0, lo_open=True, hi_open=True)] = 0.5
 
     def __init__(
-        self, lab: Any, mode: str = "commit_then_5xx", probability: float = 0.3, seed: int = 1, **extra: Any
+        self, lab: Lab, mode: str = "commit_then_5xx", probability: float = 0.3, seed: int = 1, **extra: Any
     ) -> None:
         super().__init__(mode=mode, probability=probability, seed=seed, **extra)
         self.url = lab.urls()["broker"].rstrip("/") + "/admin/config"

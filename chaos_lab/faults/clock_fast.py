@@ -18,6 +18,7 @@ from chaos_lab.faults.base import Fault, FaultError, goal
 from chaos_lab.faults.explore_rule import ExploreRule
 from chaos_lab.faults.faketime import read_clock_spec, reset_clock, set_clock
 from chaos_lab.faults.params import FaultParams
+from chaos_lab.lab import Lab
 
 
 class ClockFast(Fault):
@@ -30,7 +31,7 @@ class ClockFast(Fault):
     class Params(FaultParams):
         rate: Annotated[float, Between(0.0, 100.0, lo_open=True)] = 10.0  # libfaketime's `x` factor
 
-    def __init__(self, lab: Any, rate: float = 10.0) -> None:
+    def __init__(self, lab: Lab, rate: float = 10.0) -> None:
         super().__init__(rate=rate)
         self.lab, self.rate = lab, rate
 

@@ -12,6 +12,7 @@ from chaos_lab.faults.base import Fault, FaultError, goal
 from chaos_lab.faults.explore_rule import ExploreRule
 from chaos_lab.faults.faketime import engine_wall_clock, reset_clock, set_clock
 from chaos_lab.faults.params import FaultParams
+from chaos_lab.lab import Lab
 
 YEAR_S = 365 * 86_400
 
@@ -29,7 +30,7 @@ class ClockStep(Fault):
     class Params(FaultParams):
         offset_s: Annotated[float, Between(-YEAR_S, YEAR_S, " s")] = 301.0  # forward or back, up to a year
 
-    def __init__(self, lab: Any, offset_s: float = 301.0) -> None:
+    def __init__(self, lab: Lab, offset_s: float = 301.0) -> None:
         super().__init__(offset_s=offset_s)
         self.lab, self.offset_s = lab, offset_s
 

@@ -18,6 +18,7 @@ from chaos_lab.faults.base import Fault, goal
 from chaos_lab.faults.explore_rule import ExploreRule
 from chaos_lab.faults.lab_ops import ENGINE
 from chaos_lab.faults.params import FaultParams
+from chaos_lab.lab import Lab
 
 PERIOD_US = 100_000  # the kernel's default CFS period
 MIN_PERIOD_US, MAX_PERIOD_US, MIN_QUOTA_US = 1_000, 1_000_000, 1_000  # the limits Docker accepts
@@ -49,7 +50,7 @@ class CpuStarve(Fault):
         cpu_fraction: Annotated[float, Between(0.0, 1.0, lo_open=True)] = 0.05
         period_s: Annotated[float, Between(MIN_PERIOD_US / 1e6, MAX_PERIOD_US / 1e6, " s")] = PERIOD_US / 1e6
 
-    def __init__(self, lab: Any, cpu_fraction: float = 0.05, period_s: float = PERIOD_US / 1e6) -> None:
+    def __init__(self, lab: Lab, cpu_fraction: float = 0.05, period_s: float = PERIOD_US / 1e6) -> None:
         super().__init__(cpu_fraction=cpu_fraction, period_s=period_s)
         self.lab, self.fraction = lab, cpu_fraction
         self.period_us = min(MAX_PERIOD_US, max(MIN_PERIOD_US, int(period_s * 1e6)))

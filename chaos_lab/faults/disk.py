@@ -18,6 +18,7 @@ from chaos_lab.faults.base import WRITE_FAILED, Fault, FaultError, goal
 from chaos_lab.faults.explore_rule import ExploreRule
 from chaos_lab.faults.lab_ops import query_data, run_on_data
 from chaos_lab.faults.params import FaultParams
+from chaos_lab.lab import Lab
 from chaos_lab.models import Goal
 
 FILLER = "/data/.chaos-filler"  # one file per fault: <FILLER>-<hex>, so what a fill wrote is its file's size
@@ -92,7 +93,7 @@ class DiskFill(Fault):
         return (goal(*WRITE_FAILED, errno=errno.ENOSPC, why="an engine write failed with ENOSPC while full"),)
 
     def __init__(
-        self, lab: Any, bytes: int | None = None, percent: int | None = None, leave_bytes: int | None = None
+        self, lab: Lab, bytes: int | None = None, percent: int | None = None, leave_bytes: int | None = None
     ) -> None:
         given = [
             (m, v)
@@ -128,7 +129,7 @@ class DiskFill(Fault):
         run_on_data(self.lab, ["rm", "-f", self.filler])
 
 
-def fill_at_start(lab: Any, leave_bytes: int) -> dict[str, Any]:
+def fill_at_start(lab: Lab, leave_bytes: int) -> dict[str, Any]:
     """Leave `leave_bytes` free on /data before the engine starts, as production's disk was: the filler
     stays for the whole run (faults come on top of it); the next reset wipes it with the rest."""
     fill = DiskFill(lab, leave_bytes=leave_bytes)

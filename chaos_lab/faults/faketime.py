@@ -13,16 +13,15 @@ hangs those waits, so the lab only moves the wall clock.
 
 from __future__ import annotations
 
-from typing import Any
-
 from chaos_lab.faults.base import FaultError
 from chaos_lab.faults.lab_ops import ENGINE, engine_running
+from chaos_lab.lab import Lab
 
 TIMESTAMP_FILE = "/tmp/faketime"
 TRUE_TIME = "+0"
 
 
-def set_clock(lab: Any, spec: str) -> None:
+def set_clock(lab: Lab, spec: str) -> None:
     """Write a libfaketime spec ("+301s", "-400s", "+0 x10") for the engine's next clock read."""
     # Atomically (rename): libfaketime re-reads the file on every clock call and exits the process when it
     # reads a half-written spec ("failed to parse FAKETIME timestamp": seen when rewritten in place).
@@ -33,7 +32,7 @@ def set_clock(lab: Any, spec: str) -> None:
         raise FaultError(f"writing {TIMESTAMP_FILE} in {ENGINE} failed (rc={rc}): {detail}")
 
 
-def _read_in_engine(lab: Any, cmd: list[str], what: str) -> str:
+def _read_in_engine(lab: Lab, cmd: list[str], what: str) -> str:
     """The output of a read run in the engine's container (a lost output is asked for again)."""
     rc, out = lab.exec(ENGINE, cmd, idempotent=True)
     if rc != 0 or out is None:
@@ -42,11 +41,11 @@ def _read_in_engine(lab: Any, cmd: list[str], what: str) -> str:
     return out.strip()
 
 
-def read_clock_spec(lab: Any) -> str:
+def read_clock_spec(lab: Lab) -> str:
     return _read_in_engine(lab, ["cat", TIMESTAMP_FILE], TIMESTAMP_FILE)
 
 
-def engine_wall_clock(lab: Any) -> float:
+def engine_wall_clock(lab: Lab) -> float:
     """time.time() as the engine sees it after an offset step: a python in the engine's container with the
     same library and spec file (docker exec inherits the container's FAKETIME_* environment)."""
     code = "import time; print(repr(time.time()))"
@@ -54,6 +53,6 @@ def engine_wall_clock(lab: Any) -> float:
     return float(_read_in_engine(lab, cmd, "the engine's clock").splitlines()[-1])
 
 
-def reset_clock(lab: Any) -> None:
+def reset_clock(lab: Lab) -> None:
     if engine_running(lab):
         set_clock(lab, TRUE_TIME)

@@ -16,6 +16,7 @@ from chaos_lab.faults.base import Fault, FaultError, goal
 from chaos_lab.faults.explore_rule import ExploreRule, no_params
 from chaos_lab.faults.lab_ops import read_data_file, run_on_data
 from chaos_lab.faults.params import FaultParams
+from chaos_lab.lab import Lab
 from chaos_lab.ledger_reader import record_bounds
 
 LEDGER = "/data/ledger/ledger.log"
@@ -43,7 +44,7 @@ def _pick(fraction: float, lo: int, hi: int) -> int:
 
 
 class _FileFault(Fault):
-    def __init__(self, lab: Any, **params: Any) -> None:
+    def __init__(self, lab: Lab, **params: Any) -> None:
         super().__init__(**params)
         self.lab = lab
 
@@ -65,7 +66,7 @@ class TearLedgerTail(_FileFault):
     class Params(FaultParams):
         fraction: Fraction = 0.5
 
-    def __init__(self, lab: Any, fraction: float = 0.5) -> None:
+    def __init__(self, lab: Lab, fraction: float = 0.5) -> None:
         super().__init__(lab, fraction=fraction)
         self.fraction = fraction
 
@@ -109,7 +110,7 @@ class FlipLedgerByte(_FileFault):
         record_fraction: Fraction = 0.5
         byte_fraction: Fraction = 0.5
 
-    def __init__(self, lab: Any, record_fraction: float = 0.5, byte_fraction: float = 0.5) -> None:
+    def __init__(self, lab: Lab, record_fraction: float = 0.5, byte_fraction: float = 0.5) -> None:
         super().__init__(lab, record_fraction=record_fraction, byte_fraction=byte_fraction)
         self.record_fraction, self.byte_fraction = record_fraction, byte_fraction
 
@@ -150,7 +151,7 @@ class TruncateParquet(_FileFault):
         timeframe: Name
         fraction: Fraction = 0.5
 
-    def __init__(self, lab: Any, symbol: str, timeframe: str, fraction: float = 0.5) -> None:
+    def __init__(self, lab: Lab, symbol: str, timeframe: str, fraction: float = 0.5) -> None:
         super().__init__(lab, symbol=symbol, timeframe=timeframe, fraction=fraction)
         self.path = f"/data/bars/{symbol}/{timeframe}.parquet"
         self.fraction = fraction
@@ -176,7 +177,7 @@ class CorruptKillSwitch(_FileFault):
     goals = (goal("kill_switch_unreadable", anywhere=True, why="start-up met the corrupt file"),)
     GARBAGE = '{"active": tr'
 
-    def __init__(self, lab: Any) -> None:
+    def __init__(self, lab: Lab) -> None:
         super().__init__(lab)
 
     def inject(self) -> dict[str, Any]:

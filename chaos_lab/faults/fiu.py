@@ -14,12 +14,13 @@ from chaos_lab.bounds import Between
 from chaos_lab.faults.base import Fault, FaultError
 from chaos_lab.faults.lab_ops import ENGINE, engine_running
 from chaos_lab.faults.params import FaultParams
+from chaos_lab.lab import Lab
 
 ENGINE_PID = "1"
 EIO = 5
 
 
-def fiu_ctrl(lab: Any, command: str, strict: bool = True) -> str:
+def fiu_ctrl(lab: Lab, command: str, strict: bool = True) -> str:
     """Send one libfiu remote-control command to the engine. fiu-ctrl exits 0 even when the process is not
     under fiu-run or the command failed (it prints why), so its output is the verdict."""
     # a onetime point re-armed by a second run could fail a second call: only the others are run again
@@ -32,13 +33,13 @@ def fiu_ctrl(lab: Any, command: str, strict: bool = True) -> str:
     return text
 
 
-def enable(lab: Any, point: str, errno: int = EIO, onetime: bool = False) -> dict[str, Any]:
+def enable(lab: Lab, point: str, errno: int = EIO, onetime: bool = False) -> dict[str, Any]:
     command = f"enable name={point},failinfo={errno}" + (",onetime" if onetime else "")
     fiu_ctrl(lab, command)
     return {"point": point, "errno": errno, "onetime": onetime}
 
 
-def disable(lab: Any, point: str, strict: bool = True) -> None:
+def disable(lab: Lab, point: str, strict: bool = True) -> None:
     """A onetime point that already fired is disabled already: libfiu then answers an error, harmless."""
     fiu_ctrl(lab, f"disable name={point}", strict=strict)
 
@@ -53,7 +54,7 @@ class FailurePoint(Fault):
     class Params(FaultParams):
         errno: Annotated[int, Between(1, 133, integer=True)] = EIO  # Linux errno values (EIO 5, ENOSPC 28)
 
-    def __init__(self, lab: Any, errno: int = EIO) -> None:
+    def __init__(self, lab: Lab, errno: int = EIO) -> None:
         super().__init__(errno=errno)
         self.lab, self.errno = lab, errno
 

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chaos_lab.faults.base import FaultError
+from chaos_lab.lab import Lab
 
 ENGINE = "engine"
 VOLUME = "engine-data"
 
 
-def engine_running(lab: Any) -> bool:
-    container = lab.container(ENGINE)
-    container.reload()
-    return bool(container.status == "running")
+def engine_running(lab: Lab) -> bool:
+    return lab.service_status(ENGINE) == "running"
 
 
-def run_on_data(lab: Any, cmd: list[str], *, idempotent: bool = False) -> str | None:
+def run_on_data(lab: Lab, cmd: list[str], *, idempotent: bool = False) -> str | None:
     """Run `cmd` with the engine volume at /data, whether the engine runs or not (DockerLab.volume_exec).
     None: it ran, but Docker lost its output (an idempotent command is run again instead)."""
     rc, out = lab.volume_exec(cmd, volume=VOLUME, idempotent=idempotent)
@@ -25,7 +22,7 @@ def run_on_data(lab: Any, cmd: list[str], *, idempotent: bool = False) -> str | 
     return out
 
 
-def query_data(lab: Any, cmd: list[str]) -> str:
+def query_data(lab: Lab, cmd: list[str]) -> str:
     """The output of an idempotent command run on /data (a lost output is asked for again)."""
     out = run_on_data(lab, cmd, idempotent=True)
     if out is None:  # a lab that does not retry (a test double) and lost it
@@ -33,6 +30,6 @@ def query_data(lab: Any, cmd: list[str]) -> str:
     return out
 
 
-def read_data_file(lab: Any, path: str) -> bytes:
+def read_data_file(lab: Lab, path: str) -> bytes:
     """Bytes of a file on the engine volume, read through DockerLab even when the engine is stopped."""
     return bytes(lab.read_file(VOLUME, path))

@@ -19,6 +19,7 @@ from chaos_lab.faults.base import Fault, FaultError, goal
 from chaos_lab.faults.explore_rule import ExploreRule, no_params
 from chaos_lab.faults.lab_ops import ENGINE, engine_running
 from chaos_lab.faults.params import FaultParams
+from chaos_lab.lab import Lab
 
 HEADROOM = 48 * 2**20
 NO_CAP = "8g"  # Docker cannot unset a memory limit on a running container; this is far above any lab use
@@ -39,7 +40,7 @@ class MemoryOOM(Fault):
         headroom_bytes: Annotated[int, Between(1, 2**30, " bytes", integer=True)] = HEADROOM
         timeout_s: Annotated[float, Between(0.0, 120.0, " s", lo_open=True)] = 15.0
 
-    def __init__(self, lab: Any, headroom_bytes: int = HEADROOM, timeout_s: float = 15.0) -> None:
+    def __init__(self, lab: Lab, headroom_bytes: int = HEADROOM, timeout_s: float = 15.0) -> None:
         super().__init__(headroom_bytes=headroom_bytes)
         self.lab, self.headroom, self.timeout_s = lab, headroom_bytes, timeout_s
 

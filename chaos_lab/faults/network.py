@@ -19,6 +19,7 @@ from chaos_lab.effects import Effect
 from chaos_lab.faults.base import Fault, FaultError, goal
 from chaos_lab.faults.explore_rule import ExploreRule, no_params
 from chaos_lab.faults.params import FaultParams
+from chaos_lab.lab import Lab
 
 PROXY = "broker"
 # Every call to the Toxiproxy API gets this (connect, read) timeout. The library sends its requests with none,
@@ -147,7 +148,7 @@ class Toxic(Fault):
     effects = frozenset({Effect.LINK_BROKEN})
 
     @classmethod
-    def build(cls, params: dict[str, Any], lab: Any, toxiproxy_url: str) -> Fault:
+    def build(cls, params: dict[str, Any], lab: Lab, toxiproxy_url: str) -> Fault:
         return cls(toxiproxy_url, **params)
 
     goals = (goal("broker_order_received", "broker_request_failed", why="a request crossed the sick link"),)
@@ -219,7 +220,7 @@ class ProxyDown(Fault):
     effects = frozenset({Effect.LINK_BROKEN})
 
     @classmethod
-    def build(cls, params: dict[str, Any], lab: Any, toxiproxy_url: str) -> Fault:
+    def build(cls, params: dict[str, Any], lab: Lab, toxiproxy_url: str) -> Fault:
         return cls(toxiproxy_url, **params)
 
     goals = (goal("broker_request_failed", why="a broker request met the missing link"),)

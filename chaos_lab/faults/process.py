@@ -10,13 +10,7 @@ from chaos_lab.faults.base import Fault, FaultError, goal
 from chaos_lab.faults.explore_rule import ExploreRule, no_params
 from chaos_lab.faults.lab_ops import ENGINE, engine_running
 from chaos_lab.faults.params import FaultParams, Service, SignalName
-
-
-def _status(lab: Any, service: str) -> str:
-    """The container's state now (running, exited, paused): each fault checks it really happened."""
-    container = lab.container(service)
-    container.reload()
-    return str(container.status)
+from chaos_lab.lab import Lab
 
 
 class Kill(Fault):
@@ -36,18 +30,18 @@ class Kill(Fault):
         signal: SignalName = "SIGKILL"
         service: Service = ENGINE
 
-    def __init__(self, lab: Any, signal: str = "SIGKILL", service: str = ENGINE) -> None:
+    def __init__(self, lab: Lab, signal: str = "SIGKILL", service: str = ENGINE) -> None:
         super().__init__(signal=signal, service=service)
         self.lab, self.signal, self.service = lab, signal, service
 
     def inject(self) -> dict[str, Any]:
         self.lab.kill(self.service, signal=self.signal)
-        if self.signal == "SIGKILL" and _status(self.lab, self.service) == "running":
+        if self.signal == "SIGKILL" and self.lab.service_status(self.service) == "running":
             raise FaultError(f"{self.service} still running after SIGKILL")
         return {"signal": self.signal}
 
     def heal(self) -> None:
-        if self.signal not in ("SIGKILL", "KILL", "9") and hasattr(self.lab, "wait_stopped"):
+        if self.signal not in ("SIGKILL", "KILL", "9"):
             # A graceful signal: the process is still shutting down; starting "if down" must not race it.
             self.lab.wait_stopped(self.service, timeout=15)
         if self.service != ENGINE or not engine_running(self.lab):
@@ -66,13 +60,13 @@ class Stop(Fault):
         service: Service = ENGINE
         timeout: Annotated[int, Between(0, 60, " s", integer=True)] = 10  # Docker's grace before SIGKILL
 
-    def __init__(self, lab: Any, service: str = ENGINE, timeout: int = 10) -> None:
+    def __init__(self, lab: Lab, service: str = ENGINE, timeout: int = 10) -> None:
         super().__init__(service=service)
         self.lab, self.service, self.timeout = lab, service, timeout
 
     def inject(self) -> dict[str, Any]:
         self.lab.stop(self.service, timeout=self.timeout)
-        if _status(self.lab, self.service) == "running":
+        if self.lab.service_status(self.service) == "running":
             raise FaultError(f"{self.service} still running after stop")
         return {}
 
@@ -90,7 +84,7 @@ class Restart(Fault):
     class Params(FaultParams):
         service: Service = ENGINE
 
-    def __init__(self, lab: Any, service: str = ENGINE) -> None:
+    def __init__(self, lab: Lab, service: str = ENGINE) -> None:
         super().__init__(service=service)
         self.lab, self.service = lab, service
 
@@ -118,16 +112,16 @@ class Pause(Fault):
     class Params(FaultParams):
         service: Service = ENGINE
 
-    def __init__(self, lab: Any, service: str = ENGINE) -> None:
+    def __init__(self, lab: Lab, service: str = ENGINE) -> None:
         super().__init__(service=service)
         self.lab, self.service = lab, service
 
     def inject(self) -> dict[str, Any]:
         self.lab.pause(self.service)
-        if _status(self.lab, self.service) != "paused":
+        if self.lab.service_status(self.service) != "paused":
             raise FaultError(f"{self.service} not paused after pause")
         return {}
 
     def heal(self) -> None:
-        if _status(self.lab, self.service) == "paused":
+        if self.lab.service_status(self.service) == "paused":
             self.lab.unpause(self.service)

@@ -12,6 +12,7 @@ from typing import Any
 
 import chaos_lab.faults as package
 from chaos_lab.faults.base import Fault
+from chaos_lab.lab import Lab
 
 
 def _discover() -> dict[str, type[Fault]]:
@@ -40,7 +41,7 @@ def fault_class(kind: str) -> type[Fault]:
     return FAULTS[kind]
 
 
-def build_fault(kind: str, params: dict[str, Any], lab: Any, toxiproxy_url: str) -> Fault:
+def build_fault(kind: str, params: dict[str, Any], lab: Lab, toxiproxy_url: str) -> Fault:
     if kind not in FAULTS:
         raise ValueError(f"unknown fault kind {kind!r}; one of {sorted(FAULT_KINDS)}")
     return FAULTS[kind].build(params, lab, toxiproxy_url)

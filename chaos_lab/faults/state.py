@@ -5,16 +5,16 @@ replayed plan and the engine's own timing."""
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from chaos_lab.client import BrokerAdmin
 from chaos_lab.faults.files import LEDGER
 from chaos_lab.faults.lab_ops import query_data
+from chaos_lab.lab import Lab
 
 DEFAULT_TOKEN = "lab-token"  # compose/lab.yml: SOLAT_KILL_SWITCH_TOKEN=${LAB_KILL_SWITCH_TOKEN:-lab-token}
 
 
-def ledger_bytes(lab: Any) -> int:
+def ledger_bytes(lab: Lab) -> int:
     """Size of the ledger file on the engine volume now (0 while it does not exist)."""
     out = query_data(lab, ["sh", "-c", 'stat -c %s "$1" 2>/dev/null || echo 0', "sh", LEDGER])
     return int(out.split()[-1])
@@ -25,6 +25,6 @@ def broker_orders_received(broker: BrokerAdmin) -> int:
     return len(broker.attempts())
 
 
-def kill_switch_token(lab: Any) -> str:
+def kill_switch_token(lab: Lab) -> str:
     env = getattr(lab, "env", None) or os.environ
     return str(env.get("LAB_KILL_SWITCH_TOKEN") or DEFAULT_TOKEN)

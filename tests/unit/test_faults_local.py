@@ -11,8 +11,6 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
@@ -53,8 +51,11 @@ class LocalLab:
         self.calls.append(("read_file", service_or_volume, path))
         return Path(self._map(path)).read_bytes()
 
-    def container(self, service: str) -> Any:
-        return SimpleNamespace(status=self.status, reload=lambda: None)
+    def service_status(self, service: str) -> str:
+        return self.status
+
+    def wait_stopped(self, service: str, timeout: float = 15) -> bool:
+        return self.status != "running"
 
     def kill(self, service: str, signal: str = "SIGKILL") -> None:
         self.calls.append(("kill", service, signal))
