@@ -73,13 +73,13 @@ images: $(STAMP) host
 	bash compose/build-images.sh
 
 up: images
-	$(PY) -m chaos_lab.docker_lab up
+	$(PY) -m chaos_lab.lab.docker up
 
 down: $(STAMP)
-	$(PY) -m chaos_lab.docker_lab down
+	$(PY) -m chaos_lab.lab.docker down
 
 logs: $(STAMP)
-	$(PY) -m chaos_lab.docker_lab logs
+	$(PY) -m chaos_lab.lab.docker logs
 
 # Plain bash, no venv: SEED a non-negative integer, TIER 1-5, JOBS a positive integer, FILE an existing file
 # (and not with TIER or SCENARIO). One line and exit 2, as chaos-lab itself refuses bad usage.
@@ -107,7 +107,7 @@ endif
 # installed here when missing). Writes reports/soak-*/soak-summary.json; exit 1 on any runner error or verdict.
 soak: images
 	command -v stress-ng >/dev/null || { apt-get update -qq && apt-get install -y -qq stress-ng; }
-	$(PY) -m chaos_lab.soak --runs $(RUNS) $(if $(TIER),--tier $(TIER))
+	$(PY) -m chaos_lab.cli.soak --runs $(RUNS) $(if $(TIER),--tier $(TIER))
 
 selftest: images
 	$(VENV)/bin/chaos-lab selftest $(if $(JOBS),--parallel $(JOBS))

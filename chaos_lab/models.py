@@ -191,7 +191,7 @@ class Observation(BaseModel):
     broker_knob_hits: list[dict[str, Any]] = Field(default_factory=list)  # ambiguity knobs that fired
     broker_account_reads: list[datetime] = Field(default_factory=list)  # GET /account, broker wall clock
     reach: list[ReachEvent] = Field(default_factory=list)  # engine and lab reach events, in time order
-    #: the captured ledger a start from production's data began with (chaos_lab/start_state.py); None: empty
+    #: the captured ledger a start from production's data began with (experiment/start_state.py); None: empty
     start_ledger: LedgerScan | None = None
     #: the position snapshot file after recovery (read before the ledger file); None: none or unreadable
     snapshot: dict[str, Any] | None = None

@@ -13,9 +13,9 @@ from typing import Any
 from uuid import UUID
 
 from chaos_lab.faults.registry import fault_class
-from chaos_lab.history import History
 from chaos_lab.ledger_reader import encode_record, scan_ledger
 from chaos_lab.models import BrokerAttempt, BrokerOrder, KillSwitchState, Observation, Process
+from chaos_lab.workload.history import History
 
 NIL = UUID(int=0)
 

@@ -8,9 +8,9 @@ that hangs on a sick dependency is as good as down to an orchestrator's liveness
 from __future__ import annotations
 
 from chaos_lab.checkers.common import clip, inside, judge, windows
-from chaos_lab.client import PROBE_TIMEOUT
 from chaos_lab.effects import Effect
 from chaos_lab.models import Observation, Op, Verdict
+from chaos_lab.workload.client import PROBE_TIMEOUT
 
 NAME = "availability"
 

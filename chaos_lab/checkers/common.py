@@ -10,8 +10,8 @@ from typing import Any
 from uuid import UUID
 
 from chaos_lab.effects import Effect
-from chaos_lab.history import fault_windows, time_on_axis
 from chaos_lab.models import BrokerAttempt, FaultWindow, Observation, Op, Verdict
+from chaos_lab.workload.history import fault_windows, time_on_axis
 
 CLIENT_ORDER_ID_PREFIX = "SOLAT-"
 MAX_EVIDENCE = 20  # ids listed per verdict; counts are always complete

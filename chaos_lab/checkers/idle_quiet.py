@@ -5,16 +5,16 @@ appears, disappears or changes (size or modification time).
 By design the engine writes only when something changed: a ledger record per event, a snapshot when
 positions moved, the kill-switch file when it is switched. An engine that rewrites its snapshot every interval
 or touches a file per health check wears the disk for nothing, and on a nearly full disk every needless write
-is one more chance to fail. Judged from the `sample_resources` steps (chaos_lab/resources.py); with no such
-pair of samples there is nothing to judge."""
+is one more chance to fail. Judged from the `sample_resources` steps (chaos_lab/lab/resources.py); with no
+such pair of samples there is nothing to judge."""
 
 from __future__ import annotations
 
 import itertools
 
 from chaos_lab.checkers.common import judge, unknown, windows
+from chaos_lab.lab.resources import ResourceSample, samples_in
 from chaos_lab.models import Observation, Verdict
-from chaos_lab.resources import ResourceSample, samples_in
 
 NAME = "idle_quiet"
 QUIET_PROCESSES = ("probe", "sampler")  # /health reads and the samples themselves are not work

@@ -4,7 +4,7 @@ data volume do not grow with the signals, and memory grows by at most `rss_kib_p
 Slow damage passes every short scenario: a descriptor not closed after each directory fsync, a thread started
 per request, a temporary file left per snapshot, a cache that keeps every record. Each is harmless for forty
 signals and takes the engine down after a day. Judged from the `sample_resources` steps
-(chaos_lab/resources.py): from the first sample after the warm-up (the second one) to the last, with no
+(chaos_lab/lab/resources.py): from the first sample after the warm-up (the second one) to the last, with no
 engine restart in between (a restart starts every count again). Descriptors, threads and files get a small
 absolute slack (keep-alive connections, the thread pool filling up); memory a budget per signal. Fewer than
 `min_signals` signals between those samples, or a restart in between: nothing to judge."""
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from chaos_lab.checkers.common import judge, unknown, windows
 from chaos_lab.effects import Effect
+from chaos_lab.lab.resources import samples_in
 from chaos_lab.models import Observation, Verdict
-from chaos_lab.resources import samples_in
 
 NAME = "resources_bounded"
 

@@ -1,9 +1,9 @@
 """`corpus admit` / `corpus add FILE`: a candidate enters the gate only after N replays on the lab's engine
 (the correct one) all passed, by default under stress-ng on every core: a schedule that fails even once
-would make a release gate cry wolf (or holds an engine bug to fix first). The replays run through the one run
-session (chaos_lab/session.py): one run directory, one report, the same take-down. What every replay reached
-becomes the entry's features (`corpus min` then keeps entries for what they reach reliably), and the goals
-every replay met become the entry's own goals, written into its file."""
+would make a release gate cry wolf (or holds an engine bug to fix first). The replays run through the one
+run session (chaos_lab/cli/session.py): one run directory, one report, the same take-down. What every replay
+reached becomes the entry's features (`corpus min` then keeps entries for what they reach reliably), and the
+goals every replay met become the entry's own goals, written into its file."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from typing import Any
 
 from rich.console import Console
 
+from chaos_lab.cli.session import run_cases
 from chaos_lab.corpus.features import features
 from chaos_lab.corpus.store import Admission, Entry, header, load, read_index, save, write_index
+from chaos_lab.lab.stress import Stress
 from chaos_lab.models import Goal, RunSummary, ScenarioResult
 from chaos_lab.scenarios.model import Scenario
-from chaos_lab.session import run_cases
-from chaos_lab.stress import Stress
 
 REACHED = "reached in every admission replay"
 # An explored schedule's reach depends on timing: goals met in 10 of 10 loaded replays were missed idle (the

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from chaos_lab.corpus.features import features
 from chaos_lab.corpus.store import CorpusError, CorpusIndex, Entry, header, read_index, save, write_index
 from chaos_lab.explore.outcome import ExploreReport
-from chaos_lab.scenarios.files import ScenarioFileError, load_scenario
+from chaos_lab.scenarios.file_format import ScenarioFileError, load_scenario
 from chaos_lab.scenarios.model import Scenario
 
 

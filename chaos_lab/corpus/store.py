@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from chaos_lab.scenarios.files import ScenarioFileError, load_scenario, write_scenario
+from chaos_lab.scenarios.file_format import ScenarioFileError, load_scenario, write_scenario
 from chaos_lab.scenarios.model import Scenario
 
 INDEX = "index.json"

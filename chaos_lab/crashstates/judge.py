@@ -12,17 +12,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chaos_lab.checkers import (
-    acks_durable,
     kill_switch_persisted,
     ledger_integrity,
     no_duplicates,
     no_lost_acks,
     no_phantoms,
     positions_match,
-    recovery_explained,
     snapshot_consistent,
-    whole_file_versions,
 )
+from chaos_lab.crashstates.checkers import acks_durable, recovery_explained, whole_file_versions
 from chaos_lab.crashstates.models import CrashObservation, CrashState, RecoveryResult, TraceOp
 from chaos_lab.ledger_reader import scan_ledger
 from chaos_lab.models import BrokerAttempt, BrokerOrder, KillSwitchState, Op, Verdict

@@ -21,9 +21,9 @@ from pathlib import Path
 import requests
 
 from chaos_lab.crashstates.models import RecordMeta, TraceOp
+from chaos_lab.crashstates.recorded_workload import TOKEN, kill_switch_reason, run_workload
 from chaos_lab.crashstates.trace import STRACE_CALLS, parse_trace
-from chaos_lab.crashstates.workload import TOKEN, kill_switch_reason, run_workload
-from chaos_lab.history import write_jsonl
+from chaos_lab.workload.history import write_jsonl
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0

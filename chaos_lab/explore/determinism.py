@@ -15,7 +15,7 @@ from chaos_lab.explore.outcome import (
 )
 from chaos_lab.explore.render import render
 from chaos_lab.explore.schedule import generate
-from chaos_lab.scenarios.files import dump_scenario, write_scenario
+from chaos_lab.scenarios.file_format import dump_scenario, write_scenario
 
 if TYPE_CHECKING:
     from chaos_lab.explore.explorer import Explorer

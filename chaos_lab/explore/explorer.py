@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from chaos_lab.experiment.runner import Runner, ScenarioRun
 from chaos_lab.explore.outcome import (
     ExploreReport,
     ScheduleOutcome,
@@ -26,12 +27,11 @@ from chaos_lab.explore.outcome import (
 from chaos_lab.explore.render import render
 from chaos_lab.explore.schedule import Schedule, generate
 from chaos_lab.explore.shrink import Candidate, shrink
-from chaos_lab.lab import Lab
+from chaos_lab.lab.pool import Work, Workers
+from chaos_lab.lab.protocol import Lab
 from chaos_lab.models import RunnerError
-from chaos_lab.parallel import Work, Workers
-from chaos_lab.runner import Runner, ScenarioRun
-from chaos_lab.scenarios.files import write_scenario
-from chaos_lab.waiting import WaitMeter
+from chaos_lab.scenarios.file_format import write_scenario
+from chaos_lab.workload.waiting import WaitMeter
 
 Say = Callable[[str], None]
 MAX_RESET_FAILURES = 3

@@ -11,10 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field, computed_field
 
-from chaos_lab.generator import plan
+from chaos_lab.experiment.plan import plan
+from chaos_lab.experiment.runner import ScenarioRun
 from chaos_lab.models import Op, RunSummary, ScenarioResult
-from chaos_lab.report.files import append_history, write_logs, write_reports
-from chaos_lab.runner import ScenarioRun
+from chaos_lab.report.write import append_history, write_logs, write_reports
 from chaos_lab.scenarios.model import Scenario
 
 

@@ -15,9 +15,9 @@ from typing import Any, ClassVar, Literal
 from chaos_lab.effects import Effect
 from chaos_lab.faults.explore_rule import ExploreRule
 from chaos_lab.faults.params import FaultParams
-from chaos_lab.history import History
-from chaos_lab.lab import Lab
+from chaos_lab.lab.protocol import Lab
 from chaos_lab.models import OWN_WINDOW, Goal
+from chaos_lab.workload.history import History
 
 #: every write-failure event the engine reports: a fault that breaks writes must make one of them happen
 WRITE_FAILED = (

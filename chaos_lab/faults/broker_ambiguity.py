@@ -16,7 +16,7 @@ from chaos_lab.effects import Effect
 from chaos_lab.faults.base import Fault, FaultError, goal
 from chaos_lab.faults.explore_rule import ExploreRule
 from chaos_lab.faults.params import FaultParams
-from chaos_lab.lab import Lab
+from chaos_lab.lab.protocol import Lab
 
 TIMEOUT = (2.0, 5.0)
 

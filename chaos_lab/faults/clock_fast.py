@@ -18,7 +18,7 @@ from chaos_lab.faults.base import Fault, FaultError, goal
 from chaos_lab.faults.explore_rule import ExploreRule
 from chaos_lab.faults.faketime import read_clock_spec, reset_clock, set_clock
 from chaos_lab.faults.params import FaultParams
-from chaos_lab.lab import Lab
+from chaos_lab.lab.protocol import Lab
 
 
 class ClockFast(Fault):

@@ -16,9 +16,9 @@ from chaos_lab.bounds import Between
 from chaos_lab.effects import Effect
 from chaos_lab.faults.base import Fault, goal
 from chaos_lab.faults.explore_rule import ExploreRule
-from chaos_lab.faults.lab_ops import ENGINE
 from chaos_lab.faults.params import FaultParams
-from chaos_lab.lab import Lab
+from chaos_lab.lab.protocol import Lab
+from chaos_lab.lab.volume import ENGINE
 
 PERIOD_US = 100_000  # the kernel's default CFS period
 MIN_PERIOD_US, MAX_PERIOD_US, MIN_QUOTA_US = 1_000, 1_000_000, 1_000  # the limits Docker accepts

@@ -16,9 +16,9 @@ from chaos_lab.bounds import Between
 from chaos_lab.effects import Effect
 from chaos_lab.faults.base import WRITE_FAILED, Fault, FaultError, goal
 from chaos_lab.faults.explore_rule import ExploreRule
-from chaos_lab.faults.lab_ops import query_data, run_on_data
 from chaos_lab.faults.params import FaultParams
-from chaos_lab.lab import Lab
+from chaos_lab.lab.protocol import Lab
+from chaos_lab.lab.volume import query_data, run_on_data
 from chaos_lab.models import Goal
 
 FILLER = "/data/.chaos-filler"  # one file per fault: <FILLER>-<hex>, so what a fill wrote is its file's size

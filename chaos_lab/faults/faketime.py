@@ -14,8 +14,8 @@ hangs those waits, so the lab only moves the wall clock.
 from __future__ import annotations
 
 from chaos_lab.faults.base import FaultError
-from chaos_lab.faults.lab_ops import ENGINE, engine_running
-from chaos_lab.lab import Lab
+from chaos_lab.lab.protocol import Lab
+from chaos_lab.lab.volume import ENGINE, engine_running
 
 TIMESTAMP_FILE = "/tmp/faketime"
 TRUE_TIME = "+0"

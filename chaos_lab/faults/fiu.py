@@ -12,9 +12,9 @@ from typing import Annotated, Any, ClassVar
 
 from chaos_lab.bounds import Between
 from chaos_lab.faults.base import Fault, FaultError
-from chaos_lab.faults.lab_ops import ENGINE, engine_running
 from chaos_lab.faults.params import FaultParams
-from chaos_lab.lab import Lab
+from chaos_lab.lab.protocol import Lab
+from chaos_lab.lab.volume import ENGINE, engine_running
 
 ENGINE_PID = "1"
 EIO = 5

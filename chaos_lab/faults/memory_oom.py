@@ -17,9 +17,9 @@ from chaos_lab.bounds import Between
 from chaos_lab.effects import Effect
 from chaos_lab.faults.base import Fault, FaultError, goal
 from chaos_lab.faults.explore_rule import ExploreRule, no_params
-from chaos_lab.faults.lab_ops import ENGINE, engine_running
 from chaos_lab.faults.params import FaultParams
-from chaos_lab.lab import Lab
+from chaos_lab.lab.protocol import Lab
+from chaos_lab.lab.volume import ENGINE, engine_running
 
 HEADROOM = 48 * 2**20
 NO_CAP = "8g"  # Docker cannot unset a memory limit on a running container; this is far above any lab use

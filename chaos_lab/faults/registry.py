@@ -12,7 +12,7 @@ from typing import Any
 
 import chaos_lab.faults as package
 from chaos_lab.faults.base import Fault
-from chaos_lab.lab import Lab
+from chaos_lab.lab.protocol import Lab
 
 
 def _discover() -> dict[str, type[Fault]]:

@@ -10,8 +10,8 @@ import json
 from collections import Counter
 from datetime import UTC, datetime
 
-from chaos_lab.history import time_on_axis
 from chaos_lab.models import Observation, Op, ReachEvent
+from chaos_lab.workload.history import time_on_axis
 
 ENGINE_PREFIX = "REACH "
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from chaos_lab.models import Goal
 from chaos_lab.scenarios.checks import AVAILABLE, CORE, INVARIANTS, _c
-from chaos_lab.scenarios.files import load_scenario
+from chaos_lab.scenarios.file_format import load_scenario
 from chaos_lab.scenarios.model import (
     ActivateKillSwitch,
     AwaitBurst,

@@ -17,10 +17,10 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_val
 
 from chaos_lab.bounds import Between
 from chaos_lab.checkers import with_applicable
+from chaos_lab.experiment.start_state import StartFrom
 from chaos_lab.faults.registry import FAULT_KINDS, fault_class
 from chaos_lab.models import CheckerSpec, Goal
 from chaos_lab.reach.events import KNOWN as REACH_EVENTS
-from chaos_lab.start_state import StartFrom
 
 
 class _Data(BaseModel):
@@ -201,7 +201,7 @@ class RetryUnknown(_Data):
 
 class SampleResources(_Data):
     """Read the engine's memory, threads, open descriptors and the files on its volume from outside it, into
-    the history (chaos_lab/resources.py): what `resources_bounded` and `idle_quiet` judge."""
+    the history (chaos_lab/lab/resources.py): what `resources_bounded` and `idle_quiet` judge."""
 
     action: Literal["sample_resources"] = "sample_resources"
 
@@ -258,7 +258,7 @@ class Scenario(_Data):
     description: str
     #: probes that must hold before the method (Chaos Toolkit's steady-state hypothesis)
     steady_state: tuple[Probe, ...] = ("engine_ready", "broker_healthy", "proxy_enabled", "flat_positions")
-    #: production's data to start from (chaos_lab/start_state.py); None: an empty volume and an empty broker
+    #: production's data to start from (experiment/start_state.py); None: an empty volume and an empty broker
     start_from: StartFrom | None = None
     method: tuple[Step, ...]
     rollback: tuple[Step, ...] = ()  # after every fault is healed: e.g. clear the broker's delay

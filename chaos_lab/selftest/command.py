@@ -10,9 +10,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from chaos_lab.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LAB, EXIT_OK, EXIT_USAGE
 from chaos_lab.corpus.store import CorpusError, gate
-from chaos_lab.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LAB, EXIT_OK, EXIT_USAGE
-from chaos_lab.parallel import MAX_INSTANCES, instance
+from chaos_lab.lab.pool import MAX_INSTANCES, instance
 from chaos_lab.scenarios.catalog import BY_NAME
 from chaos_lab.selftest.mutants import MUTANTS_DIR, MutantError, load_mutants
 
@@ -45,8 +45,8 @@ def _lab(lab_class: Any, project: str, env: dict[str, str], tag: str) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from chaos_lab.docker_lab import DockerLab, LabError
-    from chaos_lab.selftest.runner import run_selftest
+    from chaos_lab.lab.docker import DockerLab, LabError
+    from chaos_lab.selftest.campaign import run_selftest
 
     if not 1 <= args.parallel <= MAX_INSTANCES:
         print(

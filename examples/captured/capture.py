@@ -13,14 +13,14 @@ import sys
 import tarfile
 from pathlib import Path
 
-from chaos_lab.actions import execute
-from chaos_lab.context import ExperimentContext
-from chaos_lab.docker_lab import PROJECT, DockerLab
-from chaos_lab.generator import plan
-from chaos_lab.history import History
-from chaos_lab.runner import Runner
-from chaos_lab.scenarios.files import load_scenario
-from chaos_lab.start_state import KNOWN
+from chaos_lab.experiment.actions import execute
+from chaos_lab.experiment.context import ExperimentContext
+from chaos_lab.lab.docker import PROJECT, DockerLab
+from chaos_lab.experiment.plan import plan
+from chaos_lab.workload.history import History
+from chaos_lab.experiment.runner import Runner
+from chaos_lab.scenarios.file_format import load_scenario
+from chaos_lab.experiment.start_state import KNOWN
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "disk-full-then-crash"

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from chaos_lab.docker_lab import PROJECT, DockerLab
+from chaos_lab.lab.docker import PROJECT, DockerLab
 
 
 @pytest.fixture(scope="session")

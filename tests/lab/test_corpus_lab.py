@@ -12,10 +12,10 @@ import pytest
 from rich.console import Console
 from support.running_lab import RunningLab
 
-from chaos_lab import cli
-from chaos_lab.corpus import cli as corpus_cli
+from chaos_lab.cli import main as cli
+from chaos_lab.corpus import command as corpus_cli
 from chaos_lab.corpus.store import gate, read_index
-from chaos_lab.runner import Runner
+from chaos_lab.experiment.runner import Runner
 from chaos_lab.selftest.build import ROOT
 
 SCHEDULE = """

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from bench.mutants import BY_NAME, build, remove
-from chaos_lab import cli
-from chaos_lab.docker_lab import PROJECT, DockerLab
-from chaos_lab.scenarios.files import load_scenario
+from chaos_lab.cli import main as cli
+from chaos_lab.lab.docker import PROJECT, DockerLab
+from chaos_lab.scenarios.file_format import load_scenario
 
 BASE = os.environ.get("COMPOSE_PROJECT_NAME") or PROJECT
 OWN = f"{BASE}5"

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from chaos_lab.runner import Runner
-from chaos_lab.scenarios.files import load_scenario, parse_scenario
+from chaos_lab.experiment.runner import Runner
+from chaos_lab.scenarios.file_format import load_scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "incidents" / "disk-full-during-snapshot.yaml"

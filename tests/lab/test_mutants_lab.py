@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from chaos_lab.docker_lab import DockerLab
-from chaos_lab.runner import Runner
+from chaos_lab.experiment.runner import Runner
+from chaos_lab.lab.docker import DockerLab
 from chaos_lab.scenarios.catalog import BY_NAME
 from chaos_lab.scenarios.checks import AVAILABLE, CORE, _c
 from chaos_lab.scenarios.model import Burst, FloatRange, Heal, Inject, Scenario, Sleep

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from chaos_lab.checkers.common import coid_for
-from chaos_lab.client import BrokerAdmin
-from chaos_lab.docker_lab import PROJECT, DockerLab
-from chaos_lab.parallel import LabPool, Work, Workers
-from chaos_lab.runner import Runner, ScenarioRun
+from chaos_lab.experiment.runner import Runner, ScenarioRun
+from chaos_lab.lab.docker import PROJECT, DockerLab
+from chaos_lab.lab.pool import LabPool, Work, Workers
 from chaos_lab.scenarios.catalog import BY_NAME
+from chaos_lab.workload.client import BrokerAdmin
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = os.environ.get("COMPOSE_PROJECT_NAME") or PROJECT
@@ -68,7 +68,7 @@ def test_sigterm_during_a_parallel_run_removes_every_instance(tmp_path: Path) ->
         [
             sys.executable,
             "-m",
-            "chaos_lab.cli",
+            "chaos_lab.cli.main",
             "run",
             "--parallel",
             "2",

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from chaos_lab.experiment.runner import Runner
 from chaos_lab.models import CheckerSpec
-from chaos_lab.runner import Runner
 from chaos_lab.scenarios.checks import AVAILABLE, CORE, _c
 from chaos_lab.scenarios.model import (
     ActivateKillSwitch,

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from support.running_lab import RunningLab
 
-from chaos_lab import cli
-from chaos_lab.replay import ReplayRecord
-from chaos_lab.replay import cmd_replay as replay_cmd
-from chaos_lab.report.files import read_summary
+from chaos_lab.cli import main as cli
+from chaos_lab.cli.replay import ReplayRecord
+from chaos_lab.cli.replay import cmd_replay as replay_cmd
+from chaos_lab.report.write import read_summary
 
 NEVER_MET = """
 name: latency-never-fails-a-write

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from chaos_lab.experiment.runner import Runner
 from chaos_lab.models import RunSummary
-from chaos_lab.report.files import append_history, write_logs, write_reports
-from chaos_lab.runner import Runner
+from chaos_lab.report.write import append_history, write_logs, write_reports
 from chaos_lab.scenarios.catalog import SCENARIOS
 from chaos_lab.scenarios.model import Scenario
 

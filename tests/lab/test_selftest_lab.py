@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from chaos_lab.docker_lab import DockerLab
+from chaos_lab.lab.docker import DockerLab
+from chaos_lab.selftest.campaign import run_selftest
 from chaos_lab.selftest.matrix import SelftestSummary
 from chaos_lab.selftest.mutants import MUTANTS_DIR, load_mutant
-from chaos_lab.selftest.runner import run_selftest
 
 PORT_SHIFT = 7
 

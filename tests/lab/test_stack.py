@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from chaos_lab.docker_lab import PORTS, SERVICES, DockerLab, LabError
+from chaos_lab.lab.docker import PORTS, SERVICES, DockerLab, LabError
 
 pytestmark = pytest.mark.lab
 
@@ -188,7 +188,7 @@ def test_sigterm_during_up_takes_the_project_down(lab: DockerLab) -> None:
     project = "solat-lab-sigterm"
     env = {**os.environ, "COMPOSE_PROJECT_NAME": project, **_free_ports()}
     observer = DockerLab(project=project, env=env)
-    proc = subprocess.Popen([sys.executable, "-m", "chaos_lab.docker_lab", "up"], cwd=REPO, env=env)
+    proc = subprocess.Popen([sys.executable, "-m", "chaos_lab.lab.docker", "up"], cwd=REPO, env=env)
     try:
         deadline = time.monotonic() + 60
         while not observer.resources()["containers"]:

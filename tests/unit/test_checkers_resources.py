@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from chaos_lab.checkers import idle_quiet, resources_bounded
+from chaos_lab.lab.resources import ResourceSample, SampleError, parse_files, parse_proc, samples_in
 from chaos_lab.models import Observation, Op
-from chaos_lab.resources import ResourceSample, SampleError, parse_files, parse_proc, samples_in
 from chaos_lab.synthetic import inject_value
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)

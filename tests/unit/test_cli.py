@@ -8,9 +8,9 @@ from typing import Any, ClassVar
 
 import pytest
 
-from chaos_lab import cli
+from chaos_lab.cli import main as cli
+from chaos_lab.cli.session import exit_status
 from chaos_lab.scenarios.catalog import SCENARIOS
-from chaos_lab.session import exit_status
 
 
 def test_list_to_a_pipe_is_tab_separated_and_cuts_no_name(capsys: pytest.CaptureFixture[str]) -> None:
@@ -228,10 +228,11 @@ def test_bad_seed_is_one_line_and_exit_2(
 
 
 def test_one_exit_table_in_help_readme_and_docs(capsys: pytest.CaptureFixture[str]) -> None:
-    """The numbers come from chaos_lab/exits.py; the help epilog, README and docs/chaos-lab.md carry them."""
-    from chaos_lab import exits, session
-    from chaos_lab.crashstates import cli as crashstates_cli
-    from chaos_lab.explore import cli as explore_cli
+    """The numbers come from chaos_lab/cli/exits.py; the help epilog, README and docs/chaos-lab.md carry
+    them."""
+    from chaos_lab.cli import exits, session
+    from chaos_lab.crashstates import command as crashstates_cli
+    from chaos_lab.explore import command as explore_cli
     from chaos_lab.selftest import command as selftest_command
 
     root = Path(__file__).resolve().parents[2]
@@ -257,7 +258,7 @@ def test_a_pool_of_labs_is_the_same_session(tmp_path: Path, monkeypatch: pytest.
 
     args = _args(tmp_path, parallel=2)
     args.scenario, args.seed, args.tier = None, None, 3
-    monkeypatch.setattr("chaos_lab.docker_lab.DockerLab", factory)  # the default: one DockerLab per instance
+    monkeypatch.setattr("chaos_lab.lab.docker.DockerLab", factory)  # the default: one DockerLab per instance
     code = cli.cmd_run(args, cli.Console(quiet=True))
     assert code == 3
     assert len(FakeLab.instances) == 2

@@ -30,8 +30,8 @@ import urllib3.connectionpool
 from support.processes import BrokerProcess
 from urllib3.connection import HTTPConnection
 
-from chaos_lab.client import BrokerAdmin, EngineClient, fresh_connection_session
-from chaos_lab.history import History
+from chaos_lab.workload.client import BrokerAdmin, EngineClient, fresh_connection_session
+from chaos_lab.workload.history import History
 
 KEEP_ALIVE_S = 1
 T = TypeVar("T")

@@ -10,19 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from chaos_lab.cli import choose, main
+from chaos_lab.cli.main import choose, main
 from chaos_lab.corpus.admit import judge
 from chaos_lab.corpus.collect import collect
 from chaos_lab.corpus.features import features
 from chaos_lab.corpus.minimise import minimise
 from chaos_lab.corpus.store import Admission, CorpusIndex, Entry, header, load, read_index, save, write_index
+from chaos_lab.experiment.runner import Runner, ScenarioRun
 from chaos_lab.explore.kinds import explorable
 from chaos_lab.explore.outcome import ExploreReport, ScheduleOutcome, ShrinkReport
 from chaos_lab.explore.render import render
 from chaos_lab.explore.schedule import generate
 from chaos_lab.models import CheckerSpec, Goal, GoalResult, ScenarioResult, Verdict
-from chaos_lab.runner import Runner, ScenarioRun
-from chaos_lab.scenarios.files import write_scenario
+from chaos_lab.scenarios.file_format import write_scenario
 from chaos_lab.scenarios.model import Burst, Heal, Inject, Scenario
 
 T0 = datetime(2026, 12, 5, tzinfo=UTC)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from chaos_lab.checkers import acks_durable, recovery_explained, whole_file_versions
-from chaos_lab.cli import main as cli_main
+from chaos_lab.cli.main import main as cli_main
+from chaos_lab.crashstates.checkers import acks_durable, recovery_explained, whole_file_versions
 from chaos_lab.crashstates.models import CrashObservation, RecoveryResult, TraceOp
 from chaos_lab.crashstates.states import (
     enumerate_points,

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from chaos_lab.docker_lab import DockerLab, LabError, with_end_marker, without_end_marker
+from chaos_lab.lab.docker import DockerLab, LabError, with_end_marker, without_end_marker
 
 
 def _sh(cmd: list[str]) -> tuple[int, str]:

@@ -7,8 +7,8 @@ from typing import Any
 import docker.errors
 import pytest
 
-from chaos_lab import docker_lab
-from chaos_lab.docker_lab import PAUSE_ATTEMPTS, DockerLab
+from chaos_lab.lab import docker as docker_lab
+from chaos_lab.lab.docker import PAUSE_ATTEMPTS, DockerLab
 
 
 class _Container:

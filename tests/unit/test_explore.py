@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from chaos_lab.explore import kinds as kinds_mod
-from chaos_lab.explore.cli import parse_duration
+from chaos_lab.explore.command import parse_duration
 from chaos_lab.explore.kinds import RULES, explorable
 from chaos_lab.explore.render import render
 from chaos_lab.explore.schedule import FaultSpec, Schedule, Trigger, generate
 from chaos_lab.explore.shrink import _without_fault, candidates, shrink
-from chaos_lab.faults.network import BREAKING_TOXICS
 from chaos_lab.faults.registry import FAULT_KINDS
-from chaos_lab.scenarios.files import dump_scenario, load_scenario, write_scenario
+from chaos_lab.faults.toxic import BREAKING_TOXICS
+from chaos_lab.scenarios.file_format import dump_scenario, load_scenario, write_scenario
 from chaos_lab.scenarios.model import (
     ActivateKillSwitch,
     Burst,
@@ -296,7 +296,7 @@ def test_durations(text: str, seconds: float) -> None:
 def test_explore_usage_errors_are_one_line_exit_2(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from chaos_lab import cli
+    from chaos_lab.cli import main as cli
 
     assert cli.main(argv) == 2
     err = capsys.readouterr().err

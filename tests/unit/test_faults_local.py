@@ -14,9 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from chaos_lab.faults.corrupt_kill_switch import CorruptKillSwitch
 from chaos_lab.faults.disk import DiskFill
-from chaos_lab.faults.files import CorruptKillSwitch, FlipLedgerByte, TearLedgerTail, TruncateParquet
-from chaos_lab.faults.process import Kill, Pause, Stop
+from chaos_lab.faults.flip_ledger_byte import FlipLedgerByte
+from chaos_lab.faults.kill import Kill
+from chaos_lab.faults.pause import Pause
+from chaos_lab.faults.stop import Stop
+from chaos_lab.faults.tear_ledger_tail import TearLedgerTail
+from chaos_lab.faults.truncate_parquet import TruncateParquet
 from chaos_lab.ledger_reader import encode_record, record_bounds, scan_ledger
 
 

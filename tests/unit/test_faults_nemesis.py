@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from chaos_lab.faults.base import Fault, Nemesis, _heal_everything_at_exit
-from chaos_lab.history import History, fault_windows
+from chaos_lab.workload.history import History, fault_windows
 
 
 class Recording(Fault):

@@ -21,17 +21,11 @@ import pytest
 import requests
 from support.toxiproxy import ToxiproxyServer, toxiproxy_server  # noqa: F401  (fixture)
 
-import chaos_lab.faults.network as network
+import chaos_lab.faults.toxiproxy_api as network
 from chaos_lab.faults.base import FaultError
-from chaos_lab.faults.network import (
-    PROXY,
-    TOXIC_TYPES,
-    ProxyDown,
-    Stream,
-    Toxic,
-    proxy_state,
-    reset_toxiproxy,
-)
+from chaos_lab.faults.proxy_down import ProxyDown
+from chaos_lab.faults.toxic import Toxic
+from chaos_lab.faults.toxiproxy_api import PROXY, TOXIC_TYPES, Stream, proxy_state, reset_toxiproxy
 
 PAYLOAD = bytes(range(200))
 IO_TIMEOUT = 5.0  # bounds every wait on a socket or on the upstream; never reached when things work

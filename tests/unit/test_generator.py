@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chaos_lab.generator import plan
+from chaos_lab.experiment.plan import plan
 from chaos_lab.scenarios.catalog import BY_NAME, SCENARIOS
 from chaos_lab.scenarios.model import Burst, FloatRange, Inject, IntRange, Sleep, WaitOps
 

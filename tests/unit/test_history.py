@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from chaos_lab.client import EngineClient, outcome_for_status
-from chaos_lab.history import History, HistoryFileError, fault_windows, read_jsonl, write_jsonl
+from chaos_lab.workload.client import EngineClient, outcome_for_status
+from chaos_lab.workload.history import History, HistoryFileError, fault_windows, read_jsonl, write_jsonl
 
 
 def test_ops_are_indexed_and_time_never_goes_back() -> None:
@@ -166,7 +166,7 @@ def test_connection_refused_is_a_definite_fail() -> None:
 
 # -- the wait accounting of the runner
 def test_wait_meter_counts_sleeps_polls_and_bounds_them() -> None:
-    from chaos_lab.waiting import WaitMeter, WaitTimeout
+    from chaos_lab.workload.waiting import WaitMeter, WaitTimeout
 
     meter = WaitMeter()
     meter.sleep(0.01)

@@ -13,12 +13,12 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from chaos_lab import cli
+from chaos_lab.cli import main as cli
 from chaos_lab.explore.kinds import RULES
-from chaos_lab.faults.network import BREAKING_TOXICS
 from chaos_lab.faults.registry import FAULTS
+from chaos_lab.faults.toxic import BREAKING_TOXICS
 from chaos_lab.scenarios.catalog import SCENARIOS
-from chaos_lab.scenarios.files import ScenarioFileError, load_scenario
+from chaos_lab.scenarios.file_format import ScenarioFileError, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples" / "incidents").glob("*.y*ml"))
@@ -344,8 +344,8 @@ def no_lab(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*_: Any, **__: Any) -> Any:
         pytest.fail("a lab was created for a bad file")
 
-    monkeypatch.setattr("chaos_lab.docker_lab.DockerLab", boom)
-    monkeypatch.setattr("chaos_lab.session.LabPool", boom)
+    monkeypatch.setattr("chaos_lab.lab.docker.DockerLab", boom)
+    monkeypatch.setattr("chaos_lab.cli.session.LabPool", boom)
 
 
 def _run(argv: list[str], reports: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -420,7 +420,7 @@ def test_every_example_incident_loads(path: Path) -> None:
 
 def test_the_catalogue_is_valid_under_the_file_rules(tmp_path: Path) -> None:
     """The catalogue is built in Python (no file): its dumps must pass the same checks a file gets."""
-    from chaos_lab.scenarios.files import dump_scenario
+    from chaos_lab.scenarios.file_format import dump_scenario
 
     for scenario in SCENARIOS:
         path = tmp_path / f"{scenario.name}.yaml"

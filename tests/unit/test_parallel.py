@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from chaos_lab.parallel import LabPool, Work, Workers, instance
+from chaos_lab.lab.pool import LabPool, Work, Workers, instance
 
 BASE = {"LAB_ENGINE_PORT": "18480", "LAB_TOXIPROXY_PORT": "18874", "LAB_BROKER_PORT": "18990"}
 

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from chaos_lab import cli, reference
 from chaos_lab.checkers import CHECKERS
+from chaos_lab.cli import main as cli
+from chaos_lab.cli import reference
 from chaos_lab.faults.registry import FAULTS
 from chaos_lab.reach.events import ENGINE_EVENTS, LAB_EVENTS
-from chaos_lab.scenarios.files import _STEPS
+from chaos_lab.scenarios.file_format import _STEPS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "reference.md"
 KINDS = FAULTS

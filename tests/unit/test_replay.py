@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from chaos_lab import cli
+from chaos_lab.cli import main as cli
+from chaos_lab.cli.replay import Outcome, ReplayRecord
+from chaos_lab.cli.replay import cmd_replay as replay_cmd
+from chaos_lab.experiment.runner import Runner, ScenarioRun
 from chaos_lab.models import GoalResult, ScenarioResult, Verdict
-from chaos_lab.replay import Outcome, ReplayRecord
-from chaos_lab.replay import cmd_replay as replay_cmd
-from chaos_lab.report.files import read_summary, write_summary
-from chaos_lab.runner import Runner, ScenarioRun
+from chaos_lab.report.write import read_summary, write_summary
 from chaos_lab.scenarios.catalog import BY_NAME
-from chaos_lab.scenarios.files import dump_scenario, load_scenario
+from chaos_lab.scenarios.file_format import dump_scenario, load_scenario
 from tests.unit.test_cli import FakeLab
 
 
@@ -30,7 +30,7 @@ def no_docker(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_: Any, **__: Any) -> Any:
         pytest.fail("a real DockerLab was built in a unit test")
 
-    monkeypatch.setattr("chaos_lab.docker_lab.DockerLab", refuse)
+    monkeypatch.setattr("chaos_lab.lab.docker.DockerLab", refuse)
 
 
 def _replay(argv: list[str]) -> int:

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from chaos_lab.checkers import run_checkers
-from chaos_lab.history import fault_windows
 from chaos_lab.models import CheckerSpec, RunSummary, ScenarioResult
-from chaos_lab.report.files import append_history, junit_xml, read_summary, write_reports
+from chaos_lab.report.write import append_history, junit_xml, read_summary, write_reports
 from chaos_lab.synthetic import ObservationBuilder
+from chaos_lab.workload.history import fault_windows
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -179,7 +179,7 @@ def test_every_link_of_the_html_is_a_file_of_the_run_directory(tmp_path: Path) -
     report.html) and history.jsonl; no link may point at nothing."""
     import re
 
-    from chaos_lab.report.files import write_logs
+    from chaos_lab.report.write import write_logs
 
     run_dir, summary = _run_dir(tmp_path)
     for r in summary.results:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chaos_lab import cli
+from chaos_lab.cli import main as cli
 from chaos_lab.scenarios.catalog import SCENARIOS
-from chaos_lab.scenarios.files import ScenarioFileError, dump_scenario, load_scenario, parse_scenario
+from chaos_lab.scenarios.file_format import ScenarioFileError, dump_scenario, load_scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "incidents" / "disk-full-during-snapshot.yaml"
@@ -73,7 +73,7 @@ def test_unknown_checker_and_syntax_errors(tmp_path: Path) -> None:
 
 
 def test_explicit_signals_are_the_plan() -> None:
-    from chaos_lab.generator import plan
+    from chaos_lab.experiment.plan import plan
 
     data = yaml.safe_load(
         HEAD + "method:\n- {action: burst, count: 2, signals: [{symbol: EURUSD, side: BUY, "

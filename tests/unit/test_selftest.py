@@ -155,8 +155,8 @@ class _FakeLab:
 
 
 def test_a_run_that_never_started_is_repeated_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    from chaos_lab import runner as runner_module
-    from chaos_lab.selftest import runner as selftest_runner
+    from chaos_lab.experiment import runner as runner_module
+    from chaos_lab.selftest import campaign as selftest_runner
 
     errors = ["steady-state: ScenarioError: steady state does not hold: engine_ready", None]
     calls: list[str] = []
@@ -212,7 +212,7 @@ def _two_fake_labs(
 ) -> tuple[Callable[[], SelftestSummary], list[tuple[str, int, str]], list[str], list[Mutant]]:
     """A self-test of the first `mutants` shipped mutants over two fake labs: builds are no-ops, each scenario
     run records the lab and engine it ran on (or fails on `fail_on`). Returns (run, log, removed, mutants)."""
-    from chaos_lab.selftest import runner
+    from chaos_lab.selftest import campaign as runner
 
     log: list[tuple[str, int, str]] = []
     removed: list[str] = []

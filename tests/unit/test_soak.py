@@ -6,8 +6,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from chaos_lab.cli.soak import aggregate, percentiles, run_child, run_from_summary
 from chaos_lab.models import PhaseTiming, RunSummary, ScenarioResult, Verdict
-from chaos_lab.soak import aggregate, percentiles, run_child, run_from_summary
 
 
 def _result(name: str, seconds: float, error: str | None = None, verdict_ok: bool = True) -> ScenarioResult:

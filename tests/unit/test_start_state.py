@@ -1,5 +1,5 @@
-"""A start from production's data (chaos_lab/start_state.py): the captured directory is inspected before any
-lab work (only the engine's files, readable, fitting the volume), the broker is seeded from it, and
+"""A start from production's data (chaos_lab/experiment/start_state.py): the captured directory is inspected
+before any lab work (only the engine's files, readable, fitting the volume), the broker is seeded from it, and
 `start_state_kept` flags an engine that drops, rewrites or leaves open what the capture held."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from chaos_lab.checkers import start_state_kept
+from chaos_lab.experiment.start_state import CapturedDataError, StartFrom, inspect
 from chaos_lab.ledger_reader import encode_record, scan_ledger
-from chaos_lab.scenarios.files import ScenarioFileError, load_scenario
+from chaos_lab.scenarios.file_format import ScenarioFileError, load_scenario
 from chaos_lab.scenarios.model import Scenario
-from chaos_lab.start_state import CapturedDataError, StartFrom, inspect
 from chaos_lab.synthetic import ObservationBuilder
 
 ROOT = Path(__file__).resolve().parents[2]

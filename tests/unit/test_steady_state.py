@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from chaos_lab import context
-from chaos_lab.context import ExperimentContext, ScenarioError
-from chaos_lab.history import History
+from chaos_lab.experiment import context
+from chaos_lab.experiment.context import ExperimentContext, ScenarioError
 from chaos_lab.scenarios.catalog import SCENARIOS
-from chaos_lab.waiting import WaitMeter
+from chaos_lab.workload.history import History
+from chaos_lab.workload.waiting import WaitMeter
 
 
 class _Health:

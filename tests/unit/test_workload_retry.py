@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from chaos_lab.scenarios.model import Burst, Signal
-from chaos_lab.workload import BurstClients
+from chaos_lab.workload.bursts import BurstClients
 
 
 class ScriptedClient:

@@ -1,0 +1,1 @@
+"""The crash-state checkers: invariants judged on every recovered crash state."""

@@ -1,0 +1,126 @@
+"""The lab's Toxiproxy API: a client whose every call is bounded in time, the attributes each toxic type
+accepts, and the proxy's state. The engine's broker URL points at Toxiproxy's `broker` proxy, so every byte
+between them passes the toxics; the `toxic` and `proxy_down` kinds act through this module."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, get_args
+from urllib.parse import urlparse
+
+from pydantic import BaseModel
+from toxiproxy import Toxiproxy
+from toxiproxy.api import APIConsumer
+
+from chaos_lab.bounds import Between
+from chaos_lab.faults.base import FaultError
+from chaos_lab.faults.params import FaultParams
+
+PROXY = "broker"
+
+
+# Every call to the Toxiproxy API gets this (connect, read) timeout. The library sends its requests with none,
+# so a hung API would hang inject/heal, and with them the lab's promise to heal every fault on exit.
+API_TIMEOUT_S = 5.0
+
+
+def _bounded(method: Callable[..., Any]) -> classmethod:  # type: ignore[type-arg]
+    def call(cls: type[APIConsumer], url: str, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", API_TIMEOUT_S)
+        return method(url, *args, **kwargs)
+
+    call.bounded = True  # type: ignore[attr-defined]
+    return classmethod(call)
+
+
+for _name in ("get", "post", "delete"):
+    if not getattr(getattr(APIConsumer, _name), "bounded", False):  # once, even if this module is reloaded
+        setattr(APIConsumer, _name, _bounded(getattr(APIConsumer, _name)))
+
+
+Stream = Literal["upstream", "downstream"]
+
+
+ToxicType = Literal["latency", "timeout", "reset_peer", "bandwidth", "slicer", "limit_data", "slow_close"]
+
+
+TOXIC_TYPES: tuple[str, ...] = get_args(ToxicType)
+
+
+_MS = Annotated[int, Between(0, 600_000, " ms", integer=True)]  # Toxiproxy's attributes are integers
+
+
+_US = Annotated[int, Between(0, 600_000_000, " us", integer=True)]
+
+
+_BYTES = Annotated[int, Between(0, 2**30, " bytes", integer=True)]
+
+
+class _Attributes(BaseModel):
+    """A toxic's attributes (Toxiproxy's README); unset ones take Toxiproxy's defaults."""
+
+    model_config = FaultParams.model_config
+
+
+class _Latency(_Attributes):
+    latency: _MS = 0
+    jitter: _MS = 0
+
+
+class _Timeout(_Attributes):  # timeout and reset_peer: 0 = forever / at once
+    timeout: _MS = 0
+
+
+class _Bandwidth(_Attributes):
+    rate: Annotated[int, Between(0, 10**9, " KB/s", integer=True)] = 0
+
+
+class _Slicer(_Attributes):
+    average_size: _BYTES = 0
+    size_variation: _BYTES = 0
+    delay: _US = 0
+
+
+class _LimitData(_Attributes):
+    bytes: _BYTES = 0
+
+
+class _SlowClose(_Attributes):
+    delay: _MS = 0
+
+
+ATTRIBUTES: dict[str, type[_Attributes]] = {
+    "latency": _Latency,
+    "timeout": _Timeout,
+    "reset_peer": _Timeout,
+    "bandwidth": _Bandwidth,
+    "slicer": _Slicer,
+    "limit_data": _LimitData,
+    "slow_close": _SlowClose,
+}
+
+
+def toxiproxy(api_url: str) -> Toxiproxy:
+    """A client pointed at the lab's Toxiproxy API (the library keeps host/port at class level)."""
+    parsed = urlparse(api_url)
+    server = Toxiproxy()
+    server.update_api_consumer(parsed.hostname or "127.0.0.1", parsed.port or 8474)
+    return server
+
+
+def broker_proxy(api_url: str) -> Any:
+    proxy = toxiproxy(api_url).get_proxy(PROXY)
+    if proxy is None:
+        raise FaultError(f"toxiproxy at {api_url} has no proxy named {PROXY!r}")
+    return proxy
+
+
+def reset_toxiproxy(api_url: str) -> None:
+    """Re-enable every proxy and drop every toxic: the clean state a scenario starts from."""
+    toxiproxy(api_url).reset()
+
+
+def proxy_state(api_url: str) -> dict[str, Any]:
+    toxiproxy(api_url)
+    resp = APIConsumer.get(f"/proxies/{PROXY}", timeout=2.0)
+    return dict(resp.json())
