@@ -4,65 +4,32 @@ observed (history, ledger file, broker record, engine state) so they can be test
 A checker module may declare `APPLIES_TO` (fault effects) and `AUTO_PARAMS`: every scenario and explored
 schedule with a fault of one of those effects runs it, with those params unless the scenario names it
 itself. With nothing of that kind in the run it answers `unknown`. A module without `APPLIES_TO` runs only
-where a scenario names it (the core invariants are named by every scenario: chaos_lab/scenarios/checks.py)."""
+where a scenario names it (the core invariants are named by every scenario: chaos_lab/scenarios/checks.py).
+A new checker is its module here: this package finds it."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
 
-from chaos_lab.checkers import (
-    availability,
-    balance_fresh,
-    clock_safety,
-    corrupt_file_reported,
-    fail_closed,
-    fsync_fatal,
-    health_truth,
-    idle_quiet,
-    kill_switch_honoured,
-    kill_switch_persisted,
-    ledger_integrity,
-    no_duplicates,
-    no_false_rejects,
-    no_lost_acks,
-    no_phantoms,
-    no_unrequested_orders,
-    positions_match,
-    refuses_to_trade,
-    resources_bounded,
-    snapshot_consistent,
-    snapshots_resume,
-    start_state_kept,
-)
 from chaos_lab.effects import Effect
 from chaos_lab.models import CheckerSpec, Observation, Verdict
 
-MODULES: tuple[ModuleType, ...] = (
-    no_lost_acks,
-    no_duplicates,
-    no_phantoms,
-    positions_match,
-    ledger_integrity,
-    kill_switch_persisted,
-    fail_closed,
-    availability,
-    refuses_to_trade,
-    corrupt_file_reported,
-    fsync_fatal,
-    health_truth,
-    no_false_rejects,
-    clock_safety,
-    balance_fresh,
-    kill_switch_honoured,
-    snapshots_resume,
-    no_unrequested_orders,
-    start_state_kept,
-    resources_bounded,
-    idle_quiet,
-    snapshot_consistent,
-)
+
+def _discover() -> tuple[ModuleType, ...]:
+    """Every module of this package that defines a checker (`NAME` and `check`): a new checker is its file."""
+    found = []
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "NAME") and callable(getattr(module, "check", None)):
+            found.append(module)
+    return tuple(found)
+
+
+MODULES: tuple[ModuleType, ...] = _discover()
 CHECKERS: dict[str, Callable[..., Verdict]] = {m.NAME: m.check for m in MODULES}
 #: checker -> the fault effects it applies to (only checkers that declare them)
 APPLIES_TO: dict[str, frozenset[Effect]] = {m.NAME: m.APPLIES_TO for m in MODULES if hasattr(m, "APPLIES_TO")}

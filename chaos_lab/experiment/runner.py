@@ -22,7 +22,7 @@ from chaos_lab.experiment.actions import execute
 from chaos_lab.experiment.context import EngineWontRecover, ExperimentContext, ScenarioError
 from chaos_lab.experiment.plan import plan
 from chaos_lab.experiment.start_state import inspect as inspect_captured
-from chaos_lab.faults.disk import fill_at_start
+from chaos_lab.faults.disk_fill import fill_at_start
 from chaos_lab.faults.toxiproxy_api import reset_toxiproxy
 from chaos_lab.lab.protocol import Lab
 from chaos_lab.lab.volume import ENGINE, engine_running, run_on_data

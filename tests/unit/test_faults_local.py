@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from chaos_lab.faults.corrupt_kill_switch import CorruptKillSwitch
-from chaos_lab.faults.disk import DiskFill
+from chaos_lab.faults.disk_fill import DiskFill
 from chaos_lab.faults.flip_ledger_byte import FlipLedgerByte
 from chaos_lab.faults.kill import Kill
 from chaos_lab.faults.pause import Pause

@@ -79,7 +79,7 @@ def test_every_catalogue_scenario_has_goals_bound_to_its_own_faults() -> None:
 
 
 def test_a_partial_disk_fill_promises_no_failed_write() -> None:
-    from chaos_lab.faults.disk import DiskFill
+    from chaos_lab.faults.disk_fill import DiskFill
 
     assert DiskFill.default_goals({"leave_bytes": 4096}) == ()
     [goal] = DiskFill.default_goals({"leave_bytes": 0})
