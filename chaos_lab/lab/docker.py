@@ -32,7 +32,7 @@ from docker.models.containers import Container
 from chaos_lab.cli.signals import interrupts_as_keyboard_interrupt, signals_deferred
 from chaos_lab.experiment.start_state import VOLUME_SIZE_DEFAULT, VOLUME_SIZE_VAR, parse_size
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_ROOT / "compose" / "lab.yml"
 PROJECT = "solat-lab"
 

@@ -45,3 +45,8 @@ def test_pause_raises_other_errors_and_the_last_freeze_failure(
     with pytest.raises(docker.errors.APIError):
         _lab(monkeypatch, container).pause("engine")
     assert container.calls == len(errors)
+
+
+def test_the_lab_finds_its_compose_file() -> None:
+    """The module's place in the package fixes where the repository is: a move must not lose it."""
+    assert docker_lab.COMPOSE_FILE.is_file()
