@@ -5,22 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from chaos_lab.effects import Effect
-from chaos_lab.faults.base import Fault, goal
+from chaos_lab.faults.base import goal
 from chaos_lab.faults.explore_rule import ExploreRule, no_params
-from chaos_lab.faults.toxiproxy_api import broker_proxy
-from chaos_lab.lab.protocol import Lab
+from chaos_lab.faults.toxiproxy_api import ToxiproxyFault, broker_proxy
 
 
-class ProxyDown(Fault):
+class ProxyDown(ToxiproxyFault):
     """The link is gone: Toxiproxy stops listening and drops every open connection."""
 
     kind = "proxy_down"
     explore = ExploreRule(no_params, (0.5, 3.0), "link", breaking=no_params)
     effects = frozenset({Effect.LINK_BROKEN})
-
-    @classmethod
-    def build(cls, params: dict[str, Any], lab: Lab, toxiproxy_url: str) -> Fault:
-        return cls(toxiproxy_url, **params)
 
     goals = (goal("broker_request_failed", why="a broker request met the missing link"),)
 

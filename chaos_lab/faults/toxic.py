@@ -9,11 +9,17 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from chaos_lab.bounds import Between
 from chaos_lab.effects import Effect
-from chaos_lab.faults.base import Fault, FaultError, goal
+from chaos_lab.faults.base import FaultError, goal
 from chaos_lab.faults.explore_rule import ExploreRule
 from chaos_lab.faults.params import FaultParams
-from chaos_lab.faults.toxiproxy_api import ATTRIBUTES, TOXIC_TYPES, Stream, ToxicType, broker_proxy
-from chaos_lab.lab.protocol import Lab
+from chaos_lab.faults.toxiproxy_api import (
+    ATTRIBUTES,
+    TOXIC_TYPES,
+    Stream,
+    ToxicType,
+    ToxiproxyFault,
+    broker_proxy,
+)
 
 
 def _draw_toxic(rng: random.Random) -> dict[str, Any]:
@@ -48,17 +54,13 @@ def _breaking_toxic(rng: random.Random) -> dict[str, Any]:
     return {**toxic, "stream": rng.choice(["upstream", "downstream"]), "toxicity": 1.0}
 
 
-class Toxic(Fault):
+class Toxic(ToxiproxyFault):
     """One toxic, e.g. latency(latency=2000, jitter=200), timeout(timeout=0), reset_peer(timeout=0),
     bandwidth(rate=1), slicer(average_size=1, size_variation=0, delay=1000), limit_data(bytes=64)."""
 
     kind = "toxic"
     explore = ExploreRule(_draw_toxic, (0.5, 4.0), "link", breaking=_breaking_toxic)
     effects = frozenset({Effect.LINK_BROKEN})
-
-    @classmethod
-    def build(cls, params: dict[str, Any], lab: Lab, toxiproxy_url: str) -> Fault:
-        return cls(toxiproxy_url, **params)
 
     goals = (goal("broker_order_received", "broker_request_failed", why="a request crossed the sick link"),)
 

@@ -13,8 +13,9 @@ from toxiproxy import Toxiproxy
 from toxiproxy.api import APIConsumer
 
 from chaos_lab.bounds import Between
-from chaos_lab.faults.base import FaultError
+from chaos_lab.faults.base import Fault, FaultError
 from chaos_lab.faults.params import FaultParams
+from chaos_lab.lab.protocol import Lab
 
 PROXY = "broker"
 
@@ -124,3 +125,11 @@ def proxy_state(api_url: str) -> dict[str, Any]:
     toxiproxy(api_url)
     resp = APIConsumer.get(f"/proxies/{PROXY}", timeout=2.0)
     return dict(resp.json())
+
+
+class ToxiproxyFault(Fault):
+    """A fault on the engine -> broker link: it acts through the lab's Toxiproxy API, not on a container."""
+
+    @classmethod
+    def build(cls, params: dict[str, Any], lab: Lab, toxiproxy_url: str) -> Fault:
+        return cls(toxiproxy_url, **params)  # type: ignore[call-arg]
