@@ -76,7 +76,7 @@ def judge(entry: Entry, scenario: Scenario, results: list[ScenarioResult], repla
     mean = sum(r.duration_s for r in results) / len(results)
     entry.duration_s = round(mean, 3)
     entry.admitted = Admission(replays=replays, passed=replays, loaded=loaded, at=datetime.now(UTC),
-                               mean_duration_s=round(mean, 3), run_dir=str(run_dir))
+                               mean_duration_s=round(mean, 3), run_dir=run_dir.name)
     note = f"; goals dropped: {'; '.join(dropped)}" if dropped else ""
     return (scenario.model_copy(update={"goals": tuple(kept), "reach_attempts": REACH_ATTEMPTS}),
             f"{entry.name}: admitted, {replays}/{replays} passed{' under load' if loaded else ''}{note}")

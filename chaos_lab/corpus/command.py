@@ -111,7 +111,7 @@ def _add(args: argparse.Namespace, console: Console, lab_factory: Any) -> int:
     index = read_index(args.dir)
     if index.get(scenario.name) is not None:
         return usage_error(f"{args.file}: the corpus already has an entry {scenario.name!r}")
-    entry = Entry(name=scenario.name, source=f"added from {args.file}",
+    entry = Entry(name=scenario.name, source=f"added from {Path(args.file).name}",
                   features=sorted(features(scenario.fault_kinds, {})), duration_s=0.0)
     save(args.dir, scenario, header(entry))
     index.entries.append(entry)

@@ -30,7 +30,7 @@ class Admission(BaseModel):
     loaded: bool  # stress-ng kept every core busy during the replays
     at: datetime
     mean_duration_s: float
-    run_dir: str
+    run_dir: str  # the admission run's id (its directory under the reports directory)
 
 
 class Entry(BaseModel):
