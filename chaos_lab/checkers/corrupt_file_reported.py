@@ -3,7 +3,7 @@ the file's path and a byte offset, and the engine keeps answering."""
 
 from __future__ import annotations
 
-from chaos_lab.checkers.common import fault_results, judge, unknown
+from chaos_lab.checkers.common import judge, unknown, windows
 from chaos_lab.effects import Effect
 from chaos_lab.models import Observation, Verdict
 
@@ -12,18 +12,20 @@ APPLIES_TO = frozenset({Effect.BARS_DAMAGED})
 
 
 def check(obs: Observation) -> Verdict:
-    damaged = fault_results(obs, Effect.BARS_DAMAGED)
-    if not damaged:
+    damage = [w for w in windows(obs) if w.has(Effect.BARS_DAMAGED)]
+    if not damage:
         return unknown(NAME, "no data file was damaged")
-    path = str(damaged[-1]["path"])
+    path = str(damage[-1].result["path"])
     tail = path.removeprefix("/data/")
-    reads = [op for op in obs.history if op.f == "bars_read" and op.type != "invoke"]
+    # A read answered before the damage saw the whole file: only the reads after it are judged.
+    after = damage[0].start
+    reads = [op for op in obs.history if op.f == "bars_read" and op.type != "invoke" and op.time > after]
     evidence: dict[str, object] = {
         "path": path,
         "reads": [{"status": op.status_code, "type": op.type, "body": op.value} for op in reads],
     }
     if not reads:
-        return Verdict(name=NAME, ok=False, evidence=evidence, summary="the damaged file was never read back")
+        return unknown(NAME, "the damaged file was never read back", evidence)
     bad = []
     for op in reads:
         text = f"{op.value.get('reason', '')} {op.value.get('path', '')}"

@@ -38,6 +38,11 @@ PLANTED = [  # mutant, scenario, checker that must flag it (fault under test)
     ("23-balance-age-reset-before-fetch", "balance-stale-across-outage", "balance_fresh"),  # proxy_down
     ("24-retry-resend-skips-kill-switch", "halt-while-in-doubt", "kill_switch_honoured"),  # toxic + operator
 ]
+# Bugs that show only when the engine loses a race, and the runs allowed to show it. 15: at each thaw of the
+# starved CPU the 0.5 s budget's timer and the routing thread race for the engine; a run in which every
+# in-flight signal's routing wins shows nothing. cpu-starved-burst flagged it 18 of 18 times under stress-ng
+# and missed it in one clean-clone make test run (2026-12-05): the claim is "flagged within 2 runs".
+RACES = {"15-signal-budget-abandons-order": 2}
 # The same bug against disk-full-on-snapshot as it was before it had reach goals: the disk held full for
 # 1.5-2.5 s at the engine's default 5 s snapshot interval, no snapshot checker. It passes.
 OLD_SNAPSHOT_SCENARIO = Scenario(
@@ -73,11 +78,16 @@ def test_planted_engine_bug_is_flagged(tmp_path: Path, name: str, scenario: str,
     build_variant(engine, tag, tmp_path / "build.log")
     try:
         with DockerLab(project=project, env={**env, "LAB_IMAGE_TAG": tag}) as lab:
-            result = Runner(lab).run(BY_NAME[scenario], BY_NAME[scenario].seeds[0]).result
+            for _run in range(RACES.get(name, 1)):
+                result = Runner(lab).run(BY_NAME[scenario], BY_NAME[scenario].seeds[0]).result
+                if any(v.name == checker and not v.ok for v in result.verdicts):
+                    break
     finally:
         DockerLab(project=project, env=env).remove_images(tag)
     flagged = {v.name: v.summary for v in result.verdicts if not v.ok}
-    assert checker in flagged, f"{name} on {scenario}: {checker} passed; failed {flagged}; {result.error}"
+    assert checker in flagged, (
+        f"{name} on {scenario}: {checker} passed ({result.status}); failed {flagged}; {result.error}"
+    )
     assert result.runner_error is None and result.status == "failed", result.error
 
 

@@ -58,7 +58,7 @@ def test_scenario(lab: Any, scenario: Scenario, seed: int) -> None:
     assert not failed, f"{scenario.name} seed={seed} (report: {run_dir / 'report.html'}):\n" + "\n".join(
         f"  {v.name}: {v.summary}\n    evidence: {v.evidence}" for v in failed
     )
-    assert {v.name for v in result.verdicts} == {c.name for c in scenario.checkers}
+    assert {v.name for v in result.verdicts} == {c.name for c in scenario.judged_by}
     # every injected fault really happened (endurance injects none: its goals prove what it reached)
     assert result.faults or not scenario.fault_kinds, "the scenario injected no fault"
     missed = [f"{g.goal.describe()}: saw {g.seen}, elsewhere {g.elsewhere}" for g in result.missed_goals]

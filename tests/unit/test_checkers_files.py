@@ -51,3 +51,14 @@ def test_a_crashing_checker_is_a_failed_verdict() -> None:
     )
     assert len(verdicts) == 1 and not verdicts[0].ok
     assert "checker crashed" in verdicts[0].summary
+
+
+def test_a_read_before_the_damage_is_not_judged() -> None:
+    """It saw the whole file: a 200 then is right (a lab test damaged the file one step after its read)."""
+    b = ObservationBuilder()
+    b.history.record("verify", "invoke", "bars_read")
+    b.history.record("verify", "ok", "bars_read", status_code=200, value={"bars": 3})
+    b.inject("truncated", "truncate_parquet", {"path": PATH, "size_before": 900, "size_after": 300})
+    b.heal("truncated")
+    verdict = corrupt_file_reported.check(b.build())
+    assert verdict.unknown and "never read back" in verdict.summary
