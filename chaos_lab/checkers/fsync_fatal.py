@@ -71,9 +71,8 @@ def check(obs: Observation, min_ops_in_window: int = 1, once_must_surface: bool 
             ]
             evidence[w.name] = {"kind": w.kind, "ledger_refusals": [str(op.intent_id) for op in surfaced]}
             if not once_must_surface:
-                judged -= (
-                    1  # where the one failure lands (a signal, a reconcile record) is not this run's claim
-                )
+                # where the one failure lands (a signal, a reconcile record) is not this run's claim
+                judged -= 1
             elif not surfaced:
                 problems.append(
                     f"{w.name}: the one failed fsync never surfaced as a `ledger` refusal "

@@ -96,8 +96,9 @@ def check(obs: Observation, resume_within_s: float = 10.0) -> Verdict:
     refusals = [op for op in completions(obs) if ledger_refusal(op)]
     end = obs.history[-1].time
     judged = 0
+    every = windows(obs)
     for span in spans:
-        others = [w for w in windows(obs) if w.name != span.window.name]
+        others = [w for w in every if w.name != span.window.name]
         outcome = _judge_span(span, probes, refusals, others, end, resume_within_s)
         if outcome is None:
             evidence[span.window.name] = "no order refused for the ledger while it held: nothing to judge"

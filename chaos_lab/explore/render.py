@@ -18,7 +18,7 @@ from chaos_lab.checkers import with_applicable
 from chaos_lab.effects import Effect
 from chaos_lab.explore.kinds import RULES, in_process
 from chaos_lab.explore.schedule import FaultSpec, Schedule, Trigger
-from chaos_lab.faults.registry import fault_class
+from chaos_lab.faults.registry import FAULT_KINDS, effects_of, fault_class
 from chaos_lab.models import CheckerSpec
 from chaos_lab.scenarios.checks import INVARIANTS
 from chaos_lab.scenarios.model import (
@@ -51,7 +51,7 @@ TERMINAL = frozenset(kind for kind, rule in RULES.items() if rule.terminal)
 
 def _restarts_on(kind: str) -> str | None:
     """The step of this kind after which a new engine process runs (None: not a kind, or no restart)."""
-    return fault_class(kind).restarts_engine if kind in RULES else None
+    return fault_class(kind).restarts_engine if kind in FAULT_KINDS else None
 
 
 CORE = ("no_lost_acks", "no_duplicates", "no_phantoms", "positions_match", "ledger_integrity")
@@ -109,7 +109,7 @@ def render(schedule: Schedule) -> Scenario:
     t = _Timeline()
     faults = schedule.faults
     kinds = {f.kind for f in faults}
-    effects = {e for k in kinds for e in fault_class(k).effects}
+    effects = effects_of(kinds)
     activations = (
         any(op.action == "activate" for op in schedule.operator) or Effect.KILL_SWITCH_DAMAGED in effects
     )
@@ -254,7 +254,7 @@ def checkers_for(kinds: set[str], terminal: bool) -> tuple[CheckerSpec, ...]:
     # are evidence only: a starved CPU overlapping a pause says nothing about correctness, which the
     # explorer hunts; the catalogue holds the engine to answering every probe.
     specs.append(CheckerSpec(name="availability", params={"recover_within_s": 150.0, "judge_probes": False}))
-    return with_applicable(specs, {e for k in kinds for e in fault_class(k).effects})
+    return with_applicable(specs, effects_of(kinds))
 
 
 def describe(schedule: Schedule) -> str:

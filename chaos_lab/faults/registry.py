@@ -8,9 +8,11 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+from collections.abc import Iterable
 from typing import Any
 
 import chaos_lab.faults as package
+from chaos_lab.effects import Effect
 from chaos_lab.faults.base import Fault
 from chaos_lab.lab.protocol import Lab
 
@@ -39,6 +41,11 @@ FAULT_KINDS = frozenset(FAULTS)
 
 def fault_class(kind: str) -> type[Fault]:
     return FAULTS[kind]
+
+
+def effects_of(kinds: Iterable[str]) -> frozenset[Effect]:
+    """Every effect any of these kinds has: what the checkers that apply to a run are chosen by."""
+    return frozenset(e for kind in kinds for e in FAULTS[kind].effects)
 
 
 def build_fault(kind: str, params: dict[str, Any], lab: Lab, toxiproxy_url: str) -> Fault:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_val
 from chaos_lab.bounds import Between
 from chaos_lab.checkers import with_applicable
 from chaos_lab.experiment.start_state import StartFrom
-from chaos_lab.faults.registry import FAULT_KINDS, fault_class
+from chaos_lab.faults.registry import FAULT_KINDS, effects_of
 from chaos_lab.models import CheckerSpec, Goal
 from chaos_lab.reach.events import KNOWN as REACH_EVENTS
 
@@ -283,8 +283,7 @@ class Scenario(_Data):
     def judged_by(self) -> tuple[CheckerSpec, ...]:
         """The checkers a run of it runs: those it names, then every checker that applies to one of its
         faults' effects (chaos_lab/checkers/__init__.py), so no fault goes unjudged by what cares about it."""
-        effects = {e for s in self.method if isinstance(s, Inject) for e in fault_class(s.kind).effects}
-        return with_applicable(self.checkers, effects)
+        return with_applicable(self.checkers, effects_of(self.fault_kinds))
 
     @model_validator(mode="before")
     @classmethod

@@ -7,7 +7,7 @@ from chaos_lab.checkers import APPLIES_TO, CHECKERS, health_truth, with_applicab
 from chaos_lab.checkers import fsync_fatal as fsync_fatal_checker
 from chaos_lab.effects import Effect
 from chaos_lab.explore.render import checkers_for
-from chaos_lab.faults.registry import FAULTS
+from chaos_lab.faults.registry import FAULTS, effects_of
 from chaos_lab.models import CheckerSpec, Observation
 from chaos_lab.scenarios.catalog import SCENARIOS
 from tests.unit.test_checkers_real_faults import Hist
@@ -57,7 +57,7 @@ def test_catalogue_scenarios_are_judged_by_what_applies_to_them() -> None:
     assert "health_truth" not in _names(full.checkers)
     assert "health_truth" in _names(full.judged_by)
     for scenario in SCENARIOS:
-        effects = {e for kind in scenario.fault_kinds for e in FAULTS[kind].effects}
+        effects = effects_of(scenario.fault_kinds)
         for name, wanted in APPLIES_TO.items():
             if wanted & effects:
                 assert name in _names(scenario.judged_by), (scenario.name, name)
