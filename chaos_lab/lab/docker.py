@@ -126,6 +126,12 @@ class DockerLab:
     def _project_filter(self, **labels: str) -> dict[str, list[str]]:
         return {"label": [f"{PROJECT_LABEL}={self.project}", *(f"{k}={v}" for k, v in labels.items())]}
 
+    def _containers(self, filters: dict[str, list[str]]) -> list[Container]:
+        """Every container the filter matches, running or not. One removed between Docker's list and its
+        inspect (a take-down running alongside, `--rm` helpers) is gone, not an error: without
+        `ignore_removed` that 404 aborted a SIGTERM's take-down and left the rest of the project behind."""
+        return list(self.client.containers.list(all=True, filters=filters, ignore_removed=True))
+
     def _labels(self, service: str) -> dict[str, str]:
         return {
             PROJECT_LABEL: self.project,
@@ -183,7 +189,7 @@ class DockerLab:
             except LabError as exc:
                 compose_error = exc
             flt = self._project_filter()
-            for container in self.client.containers.list(all=True, filters=flt):
+            for container in self._containers(flt):
                 with suppress(docker.errors.NotFound):
                     container.remove(force=True, v=True)
             for network in self.client.networks.list(filters=flt):
@@ -240,9 +246,7 @@ class DockerLab:
     # -- containers ----------------------------------------------------------------------------------------
     def container(self, service: str) -> Container:
         """The service's container (fresh attributes), running or not."""
-        found = self.client.containers.list(
-            all=True, filters=self._project_filter(**{SERVICE_LABEL: service})
-        )
+        found = self._containers(self._project_filter(**{SERVICE_LABEL: service}))
         found = [c for c in found if c.labels.get(ONEOFF_LABEL) != "True"]
         if not found:
             raise LabError(f"no {service!r} container in project {self.project}: is the lab up?")
@@ -441,7 +445,7 @@ class DockerLab:
         """Names of the containers, networks and volumes that carry the project's label."""
         flt = self._project_filter()
         return {
-            "containers": sorted(c.name for c in self.client.containers.list(all=True, filters=flt)),
+            "containers": sorted(c.name for c in self._containers(flt)),
             "networks": sorted(n.name for n in self.client.networks.list(filters=flt)),
             "volumes": sorted(v.name for v in self.client.volumes.list(filters=flt)),
         }
