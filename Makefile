@@ -60,8 +60,12 @@ lint: $(STAMP)
 test-fast: $(STAMP)
 	$(VENV)/bin/pytest -m "not lab"
 
+# The suite on JOBS pytest-xdist workers, each with its own lab (tests/lab/conftest.py); worksteal: a worker
+# that runs out takes the other's queue from its end.
+PYTEST_JOBS := $(if $(filter-out 1,$(JOBS)),-n $(JOBS) --dist worksteal)
+
 test: lint host images
-	$(VENV)/bin/pytest --junitxml=reports/pytest-junit.xml
+	$(VENV)/bin/pytest $(PYTEST_JOBS) --junitxml=reports/pytest-junit.xml
 
 bench: $(STAMP)
 	$(PY) -m bench
