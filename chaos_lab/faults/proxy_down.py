@@ -24,8 +24,10 @@ class ProxyDown(ToxiproxyFault):
         self.api_url = api_url
 
     def inject(self) -> dict[str, Any]:
-        broker_proxy(self.api_url).disable()
+        with broker_proxy(self.api_url) as proxy:
+            proxy.disable()
         return {"enabled": False}
 
     def heal(self) -> None:
-        broker_proxy(self.api_url).enable()
+        with broker_proxy(self.api_url) as proxy:
+            proxy.enable()

@@ -105,19 +105,19 @@ class Toxic(ToxiproxyFault):
         self.type, self.stream, self.attributes, self.toxicity = type, stream, attributes or {}, toxicity
 
     def inject(self) -> dict[str, Any]:
-        proxy = broker_proxy(self.api_url)
-        proxy.add_toxic(
-            name=self.toxic_name,
-            type=self.type,
-            stream=self.stream,
-            toxicity=self.toxicity,
-            attributes=self.attributes,
-        )
-        if proxy.get_toxic(self.toxic_name) is None:
-            raise FaultError(f"toxic {self.toxic_name} not present after adding it")
+        with broker_proxy(self.api_url) as proxy:
+            proxy.add_toxic(
+                name=self.toxic_name,
+                type=self.type,
+                stream=self.stream,
+                toxicity=self.toxicity,
+                attributes=self.attributes,
+            )
+            if proxy.get_toxic(self.toxic_name) is None:
+                raise FaultError(f"toxic {self.toxic_name} not present after adding it")
         return {"toxic": self.toxic_name}
 
     def heal(self) -> None:
-        proxy = broker_proxy(self.api_url)
-        if proxy.get_toxic(self.toxic_name) is not None:
-            proxy.destroy_toxic(self.toxic_name)
+        with broker_proxy(self.api_url) as proxy:
+            if proxy.get_toxic(self.toxic_name) is not None:
+                proxy.destroy_toxic(self.toxic_name)

@@ -4,7 +4,9 @@ between them passes the toxics; the `toxic` and `proxy_down` kinds act through t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlparse
 
@@ -101,30 +103,42 @@ ATTRIBUTES: dict[str, type[_Attributes]] = {
 }
 
 
-def toxiproxy(api_url: str) -> Toxiproxy:
-    """A client pointed at the lab's Toxiproxy API (the library keeps host/port at class level)."""
+# The library keeps the API's host and port in class attributes of APIConsumer: one address per process. Labs
+# run in parallel threads of one process (`--parallel`), so pointing it at one lab and calling it must not be
+# split by another thread pointing it elsewhere: a toxic meant for one lab was looked up on the other (seen:
+# "toxic not found" at a heal under `make chaos JOBS=2`). Each use holds this lock from pointing to last call.
+_ADDRESS = threading.RLock()
+
+
+@contextmanager
+def toxiproxy(api_url: str) -> Iterator[Toxiproxy]:
+    """A client pointed at one lab's Toxiproxy API, for the calls made inside the block."""
     parsed = urlparse(api_url)
-    server = Toxiproxy()
-    server.update_api_consumer(parsed.hostname or "127.0.0.1", parsed.port or 8474)
-    return server
+    with _ADDRESS:
+        server = Toxiproxy()
+        server.update_api_consumer(parsed.hostname or "127.0.0.1", parsed.port or 8474)
+        yield server
 
 
-def broker_proxy(api_url: str) -> Any:
-    proxy = toxiproxy(api_url).get_proxy(PROXY)
-    if proxy is None:
-        raise FaultError(f"toxiproxy at {api_url} has no proxy named {PROXY!r}")
-    return proxy
+@contextmanager
+def broker_proxy(api_url: str) -> Iterator[Any]:
+    """The lab's `broker` proxy (toxiproxy-python's Proxy), usable inside the block."""
+    with toxiproxy(api_url) as server:
+        proxy = server.get_proxy(PROXY)
+        if proxy is None:
+            raise FaultError(f"toxiproxy at {api_url} has no proxy named {PROXY!r}")
+        yield proxy
 
 
 def reset_toxiproxy(api_url: str) -> None:
     """Re-enable every proxy and drop every toxic: the clean state a scenario starts from."""
-    toxiproxy(api_url).reset()
+    with toxiproxy(api_url) as server:
+        server.reset()
 
 
 def proxy_state(api_url: str) -> dict[str, Any]:
-    toxiproxy(api_url)
-    resp = APIConsumer.get(f"/proxies/{PROXY}", timeout=2.0)
-    return dict(resp.json())
+    with toxiproxy(api_url):
+        return dict(APIConsumer.get(f"/proxies/{PROXY}", timeout=2.0).json())
 
 
 class ToxiproxyFault(Fault):
