@@ -25,7 +25,7 @@ from chaos_lab.experiment.start_state import inspect as inspect_captured
 from chaos_lab.faults.disk_fill import fill_at_start
 from chaos_lab.faults.toxiproxy_api import reset_toxiproxy
 from chaos_lab.lab.protocol import Lab
-from chaos_lab.lab.volume import ENGINE, engine_running, run_on_data, stop_for_wipe
+from chaos_lab.lab.volume import ENGINE, engine_running, run_on_data
 from chaos_lab.models import Op, PhaseTiming, RunnerError, ScenarioResult, Verdict
 from chaos_lab.reach import events as reach_events
 from chaos_lab.reach import goals as reach_goals
@@ -169,7 +169,7 @@ class Runner:
         the broker and its free bytes on the disk before the engine starts."""
         reset_toxiproxy(self.urls["toxiproxy"])
         ctx.broker.reset()
-        stop_for_wipe(self.lab)
+        self.lab.kill_if_running(ENGINE)
         run_on_data(self.lab, ["find", "/data", "-mindepth", "1", "-delete"])
         start = ctx.scenario.start_from
         config = ctx.scenario.engine_config or None

@@ -284,6 +284,17 @@ class DockerLab:
         if signal in ("SIGKILL", "KILL", "9"):
             container.wait(condition="not-running", timeout=30)
 
+    def kill_if_running(self, service: str) -> None:
+        """SIGKILL the service unless it is already down; returns once it is. The resets use it before wiping
+        the engine's volume: a graceful stop saves state the wipe then deletes, and took 0.49 s of a 1.67 s
+        reset (median of 8). An engine that exits by itself meanwhile (Docker's 409) is down too."""
+        if self.service_status(service) != "running":
+            return
+        with suppress(docker.errors.APIError):
+            self.kill(service)
+        if not self.wait_stopped(service):
+            raise LabError(f"{service} still runs after SIGKILL")
+
     def wait_stopped(self, service: str, timeout: float = 15) -> bool:
         """Until the service's container is not running (a SIGTERM takes a moment); False if it still is."""
         try:
@@ -473,10 +484,7 @@ class DockerLab:
         """A clean lab without recreating it: engine stopped, its volume emptied, broker record cleared, every
         toxic dropped and proxy enabled, engine started and healthy."""
         urls = self.urls()
-        with suppress(docker.errors.APIError):  # 409 when it is not running: then it is stopped already
-            self.kill("engine")  # not a graceful stop: what it would save, the wipe deletes
-        if not self.wait_stopped("engine"):
-            raise LabError("the engine did not stop on SIGKILL")
+        self.kill_if_running("engine")
         code, out = self.volume_exec(["find", VOLUME_MOUNT, "-mindepth", "1", "-delete"], idempotent=True)
         if code != 0:
             raise LabError(f"wiping {VOLUME_MOUNT} failed: {(out or '').strip()[:300]}")
