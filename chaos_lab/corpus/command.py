@@ -95,9 +95,12 @@ def _replay_usage(args: argparse.Namespace) -> str | None:
         return f"--replays must be 1..{MAX_REPLAYS}, got {args.replays}"
     if not 1 <= args.parallel <= 8:
         return f"--parallel must be 1..8, got {args.parallel}"
-    if args.load and not Stress.available():
-        return f"{MISSING}, or replay with --no-load"
     return None
+
+
+def _load_missing(args: argparse.Namespace) -> str | None:
+    """Checked after every argument and file: a typo is named first, whatever this machine lacks."""
+    return f"{MISSING}, or replay with --no-load" if args.load and not Stress.available() else None
 
 
 def _add(args: argparse.Namespace, console: Console, lab_factory: Any) -> int:
@@ -111,6 +114,8 @@ def _add(args: argparse.Namespace, console: Console, lab_factory: Any) -> int:
     index = read_index(args.dir)
     if index.get(scenario.name) is not None:
         return usage_error(f"{args.file}: the corpus already has an entry {scenario.name!r}")
+    if missing := _load_missing(args):
+        return usage_error(missing)
     entry = Entry(name=scenario.name, source=f"added from {Path(args.file).name}",
                   features=sorted(features(scenario.fault_kinds, {})), duration_s=0.0)
     save(args.dir, scenario, header(entry))
@@ -127,6 +132,8 @@ def _admit(args: argparse.Namespace, console: Console, lab_factory: Any) -> int:
     unknown = [n for n in args.names if index.get(n) is None]
     if unknown:
         return usage_error(f"corpus {args.dir} has no entry {unknown[0]!r} (see `chaos-lab corpus list`)")
+    if missing := _load_missing(args):
+        return usage_error(missing)
     return admit(args.dir, list(args.names), args, console, lab_factory)
 
 

@@ -85,8 +85,9 @@ class Fault(ABC):
         """Make the fault real. Returns what it did (bytes written, offsets touched) for the history."""
 
     @abstractmethod
-    def heal(self) -> None:
-        """Undo what can be undone. Must be safe to call after a partial inject."""
+    def heal(self) -> dict[str, Any] | None:
+        """Undo what can be undone. Must be safe to call after a partial inject. May return what the fault
+        measured over its window (for the history); its `events` are reach events at the heal."""
 
 
 class Nemesis:
@@ -123,11 +124,12 @@ class Nemesis:
             return
         self.history.record("nemesis", "invoke", "heal", fault=name, value={"kind": fault.kind})
         try:
-            fault.heal()
+            measured = fault.heal()
         except Exception as exc:
             self.history.record("nemesis", "info", "heal", fault=name, reason=str(exc)[:300])
             raise
-        self.history.record("nemesis", "ok", "heal", fault=name, value={"kind": fault.kind})
+        value = {"kind": fault.kind, **({"result": measured} if measured else {})}
+        self.history.record("nemesis", "ok", "heal", fault=name, value=value)
 
     def heal_all(self) -> list[str]:
         """Heal every active fault, newest first; keep going past failures and return their messages."""

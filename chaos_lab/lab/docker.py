@@ -356,6 +356,13 @@ class DockerLab:
         stats = self.container(service).stats(stream=False)
         return int(stats["memory_stats"]["usage"])
 
+    def cpu_throttling(self, service: str) -> tuple[int, float]:
+        """The kernel's own count for the service's cgroup since it started: CFS periods in which it was
+        throttled, and for how long (s, summed over the host's CPUs in cgroup v1). One sample (`one_shot`)."""
+        stats = self.container(service).stats(stream=False, one_shot=True)
+        throttling = stats["cpu_stats"].get("throttling_data", {})
+        return int(throttling.get("throttled_periods", 0)), int(throttling.get("throttled_time", 0)) / 1e9
+
     def state(self, service: str) -> dict[str, Any]:
         """The container's State (Status, ExitCode, OOMKilled, ...), fresh."""
         container = self.container(service)

@@ -46,6 +46,7 @@ LAB_EVENTS: dict[str, str] = {
     "broker_order_received": "the broker received an order request (outcome)",
     "broker_knob_hit": "a broker ambiguity knob fired on an order (mode)",
     "workload_hit": "a fault struck while signals were in flight or a burst was sending (in_flight)",
+    "cpu_throttled": "the kernel throttled the engine's cgroup while a CPU quota held (periods, seconds)",
 }
 KNOWN: frozenset[str] = frozenset(ENGINE_EVENTS) | frozenset(LAB_EVENTS)
 
@@ -138,8 +139,26 @@ def _workload_hits(history: list[Op]) -> list[ReachEvent]:
     return events
 
 
+def _measured_by_faults(history: list[Op]) -> list[ReachEvent]:
+    """What a fault measured in its window (`events` in its heal's result), at its heal: the window's end."""
+    healing: dict[str, float] = {}
+    events = []
+    for op in history:
+        if op.process != "nemesis" or op.f != "heal" or op.fault is None:
+            continue
+        if op.type == "invoke":
+            healing[op.fault] = op.time
+            continue
+        for record in op.value.get("result", {}).get("events", ()) if op.type == "ok" else ():
+            fields = {k: v for k, v in record.items() if k != "event"}
+            events.append(ReachEvent(name=str(record["event"]), time=healing.get(op.fault, op.time),
+                                     source="lab", fields=fields))
+    return events
+
+
 def lab_events(obs: Observation) -> list[ReachEvent]:
-    return [*_signal_events(obs.history), *_broker_events(obs), *_workload_hits(obs.history)]
+    return [*_signal_events(obs.history), *_broker_events(obs), *_workload_hits(obs.history),
+            *_measured_by_faults(obs.history)]
 
 
 def gather(obs: Observation, engine_log: str) -> list[ReachEvent]:

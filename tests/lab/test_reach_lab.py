@@ -3,10 +3,10 @@ missed), timed right it passes. Real faults on the Docker lab, with their defaul
 last byte (a write fails with ENOSPC), fsync EIO and one fsync EIO (a write or sync fails), write EIO (a
 signal answered 507), a latency toxic (an order crosses the sick link), the link down (a broker request
 fails), SIGKILL, restart, OOM kill and pause (signals in flight or a burst sending), a clock step and a fast
-clock (a signal answered under it), CPU starvation (a signal answered while starved; its stall alone is met by
-an idle engine), a broker ambiguity knob (it fires on an order): timed after the burst or during it. The file
-faults (a torn ledger tail, a flipped ledger byte, a corrupt kill-switch file, a truncated bar file: the
-start-up or read that met the damage): applied while the engine is stopped, or one step late, after the
+clock (a signal answered under it), CPU starvation (a signal answered while starved; its throttle alone is
+met by an idle engine), a broker ambiguity knob (it fires on an order): timed after the burst or during it.
+The file faults (a torn ledger tail, a flipped ledger byte, a corrupt kill-switch file, a truncated bar file:
+the start-up or read that met the damage): applied while the engine is stopped, or one step late, after the
 restart and the read. The catalogue's own runs (test_scenarios.py) must meet every goal."""
 
 from __future__ import annotations
@@ -55,7 +55,10 @@ FAULTS: dict[str, tuple[Inject, tuple[Any, ...], str]] = {  # fault, steps after
                          (Sleep(seconds=1.0),), "broker_knob_hit"),
     "restart": (Inject(name="f", kind="restart"), (), "workload_hit"),
     "memory_oom": (Inject(name="f", kind="memory_oom"), (), "workload_hit"),
-    "cpu_starve": (Inject(name="f", kind="cpu_starve", params={"cpu_fraction": 0.05, "period_s": 1.0}),
+    # 1 %, not 5 %: a 20-signal burst at 10/s spent under 50 ms of CPU a second on an idle host (the kernel
+    # throttled it in 1 of 3 runs); at 1 % it was throttled in 3 of 3
+    "cpu_starve": (Inject(name="f", kind="cpu_starve",
+                          params={"cpu_fraction": 0.01, "period_s": 1.0}),
                    (Sleep(seconds=2.0),), "signal_answered"),
     "fsync_eio_once": (Inject(name="f", kind="fsync_eio_once"), (Sleep(seconds=1.0),), "ledger_write_failed"),
     "clock_fast": (Inject(name="f", kind="clock_fast", params={"rate": 10.0}), (Sleep(seconds=1.0),),
@@ -96,7 +99,7 @@ def test_a_mistimed_fault_is_vacuous_and_a_timed_one_passes(lab: Any, kind: str,
     assert all(v.ok for v in result.verdicts), [v.summary for v in result.verdicts if not v.ok]
     if after_burst:
         assert result.status == "vacuous" and not result.ok, result.reach
-        # cpu_starve: its stall may be met anyway (an idle engine stalls under a 5 % quota), never its work
+        # cpu_starve: its throttle may be met anyway (/health probes spend a 1 % quota), never its work
         assert all(g.goal.during == "f" for g in result.missed_goals), result.missed_goals
         [missed] = [g for g in result.missed_goals if FAULTS[kind][2] in g.goal.events]
         assert missed.seen == 0

@@ -21,6 +21,7 @@ from chaos_lab.explore.kinds import explorable
 from chaos_lab.explore.outcome import ExploreReport, ScheduleOutcome, ShrinkReport
 from chaos_lab.explore.render import render
 from chaos_lab.explore.schedule import generate
+from chaos_lab.lab.stress import MISSING, Stress
 from chaos_lab.models import CheckerSpec, Goal, GoalResult, ScenarioResult, Verdict
 from chaos_lab.scenarios.file_format import write_scenario
 from chaos_lab.scenarios.model import Burst, Heal, Inject, Scenario
@@ -215,9 +216,17 @@ def test_the_gate_runs_admitted_entries_as_tier_5(tmp_path: Path) -> None:
         (["run", "--corpus", "{bad}", "--tier", "5"], "not a corpus index"),
     ],
 )
+@pytest.mark.parametrize("stress_ng", [True, False], ids=["stress-ng", "no-stress-ng"])
 def test_bad_corpus_input_is_one_line_and_exit_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], says: str
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    says: str,
+    stress_ng: bool,
 ) -> None:
+    """The argument is named whether or not this machine has stress-ng (a fresh one has not)."""
+    monkeypatch.setattr(Stress, "available", staticmethod(lambda: stress_ng))
     root, bad = tmp_path / "corpus", tmp_path / "bad"
     _admitted_corpus(root)
     bad.mkdir()
@@ -226,6 +235,17 @@ def test_bad_corpus_input_is_one_line_and_exit_2(
     assert main(args) == 2
     err = capsys.readouterr().err
     assert says in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_good_admit_without_stress_ng_names_the_tool(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Stress, "available", staticmethod(lambda: False))
+    root = tmp_path / "corpus"
+    _admitted_corpus(root)
+    assert main(["corpus", "admit", "--dir", str(root), generate(3, 1, KINDS).name]) == 2
+    err = capsys.readouterr().err
+    assert MISSING in err and "--no-load" in err and len(err.strip().splitlines()) == 1
 
 
 

@@ -86,18 +86,34 @@ def test_a_partial_disk_fill_promises_no_failed_write() -> None:
     assert goal.where == {"errno": 28}
 
 
-def test_cpu_starvation_promises_work_handled_while_starved_not_only_a_stall() -> None:
+def test_cpu_starvation_promises_work_handled_while_starved_not_only_a_throttle() -> None:
     from chaos_lab.faults.cpu_starve import CpuStarve
 
     events = [g.events for g in CpuStarve.default_goals({})]
-    assert events == [("stall",), ("signal_answered",)]
-    idle_stall = ReachEvent(name="stall", time=1.5, source="engine", fields={"what": "process"})
+    assert events == [("cpu_throttled",), ("signal_answered",)]
+    idle_throttle = ReachEvent(name="cpu_throttled", time=3.0, source="lab", fields={"periods": 2})
     window = FaultWindow(name="f", kind="cpu_starve", start=1.0, end=3.0)
     bound = scenario_goals(BY_NAME["cpu-starved-burst"])
     assert [g.during for g in bound] == ["cpu-starved", "cpu-starved"]
     goals = tuple(g.model_copy(update={"during": "f"}) for g in bound)
-    stall, work = judge(goals, [idle_stall], [window], end=5.0)
-    assert stall.met and not work.met
+    throttled, work = judge(goals, [idle_throttle], [window], end=5.0)
+    assert throttled.met and not work.met
+    assert not any(r.met for r in judge(goals, [], [window], end=5.0))
+
+
+def test_what_a_fault_measured_at_its_heal_is_a_lab_event_at_the_window_end() -> None:
+    measured = {"kind": "cpu_starve", "result": {"throttled_periods": 2, "events": [
+        {"event": "cpu_throttled", "periods": 2, "seconds": 1.9}]}}
+    history = [
+        _op(0, 1.0, "nemesis", "invoke", "inject", fault="f", value={"kind": "cpu_starve"}),
+        _op(1, 1.1, "nemesis", "ok", "inject", fault="f", value={"kind": "cpu_starve"}),
+        _op(2, 3.0, "nemesis", "invoke", "heal", fault="f", value={"kind": "cpu_starve"}),
+        _op(3, 3.2, "nemesis", "ok", "heal", fault="f", value=measured),
+        _op(4, 4.0, "nemesis", "ok", "heal", fault="g", value={"kind": "pause"}),  # measured nothing
+    ]
+    [event] = gather(Observation(scenario="x", history=history), "")
+    assert (event.name, event.time, event.source) == ("cpu_throttled", 3.0, "lab")
+    assert event.fields == {"periods": 2, "seconds": 1.9}
 
 
 def _result(**kw: object) -> ScenarioResult:
