@@ -29,14 +29,14 @@ from rich.progress import (
 )
 
 from chaos_lab.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LAB, EXIT_OK, EXIT_USAGE, EXIT_VACUOUS
-from chaos_lab.cli.signals import interrupts_as_keyboard_interrupt, signals_deferred
 from chaos_lab.experiment.runner import Runner, ScenarioRun
-from chaos_lab.experiment.start_state import VOLUME_SIZE_VAR
 from chaos_lab.lab.pool import LabPool, Work, Workers
+from chaos_lab.lab.volume_size import VOLUME_SIZE_VAR
 from chaos_lab.models import RunSummary, ScenarioResult
 from chaos_lab.report.write import append_history, write_logs, write_reports, write_summary
 from chaos_lab.scenarios.file_format import write_scenario
 from chaos_lab.scenarios.model import Scenario
+from chaos_lab.signals import interrupts_as_keyboard_interrupt, signals_deferred
 from chaos_lab.workload.waiting import WaitMeter
 
 SCENARIOS_DIR = "scenarios"

@@ -27,10 +27,12 @@ class Admission(BaseModel):
 
     replays: int
     passed: int
-    loaded: bool  # stress-ng kept every core busy during the replays
+    loaded: bool  # stress-ng kept every core busy during the replays (all but the `idle` ones)
     at: datetime
     mean_duration_s: float
     run_dir: str  # the admission run's id (its directory under the reports directory)
+    idle: int = 0  # of the replays, those run first on the idle host (before 2026-12-06: none)
+    idle_run_dir: str | None = None
 
 
 class Entry(BaseModel):

@@ -23,7 +23,6 @@ from chaos_lab.experiment.context import EngineWontRecover, ExperimentContext, S
 from chaos_lab.experiment.plan import plan
 from chaos_lab.experiment.start_state import inspect as inspect_captured
 from chaos_lab.faults.disk_fill import fill_at_start
-from chaos_lab.faults.toxiproxy_api import reset_toxiproxy
 from chaos_lab.lab.protocol import Lab
 from chaos_lab.lab.volume import ENGINE, engine_running, run_on_data
 from chaos_lab.models import Op, PhaseTiming, RunnerError, ScenarioResult, Verdict
@@ -167,10 +166,7 @@ class Runner:
         """A clean lab: no toxics, empty broker, empty engine volume, engine freshly started and ready. A
         start from captured data (`start_from`) then puts production's files on the volume, its orders in
         the broker and its free bytes on the disk before the engine starts."""
-        reset_toxiproxy(self.urls["toxiproxy"])
-        ctx.broker.reset()
-        self.lab.kill_if_running(ENGINE)
-        run_on_data(self.lab, ["find", "/data", "-mindepth", "1", "-delete"])
+        self.lab.clear()
         start = ctx.scenario.start_from
         config = ctx.scenario.engine_config or None
         if start is not None:

@@ -27,6 +27,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from chaos_lab.bounds import Between
+from chaos_lab.lab.volume_size import VOLUME_SIZE_DEFAULT, VOLUME_SIZE_VAR, parse_size
 from chaos_lab.ledger_reader import scan_ledger
 from chaos_lab.models import LedgerScan
 
@@ -34,7 +35,6 @@ LEDGER = "ledger/ledger.log"
 KILL_SWITCH = "kill_switch.json"
 CONFIG = "config.json"
 LAB_UID = 10001  # the engine's user in the lab's images (compose/lab.yml)
-VOLUME_SIZE_VAR, VOLUME_SIZE_DEFAULT = "LAB_DATA_SIZE", "64m"
 MIN_VOLUME, MAX_VOLUME = 1 << 20, 8 << 30  # a tmpfs in RAM: 8 GiB is a third of a 24 GiB lab host
 # What files take beyond their bytes on a tmpfs (a page per file and directory): a capture that leaves less
 # than this free would start the engine on a full disk it did not have in production.
@@ -59,15 +59,6 @@ KNOWN = tuple(
     )
 )
 KNOWN_DIRS = re.compile(rf"ledger|snapshots|bars|bars/{_SYMBOL}|artefacts|artefacts/{_RUN}")
-
-
-def parse_size(text: str) -> int:
-    """Bytes in a tmpfs `size=` value (`64m`, `1g`, `65536k`, `1048576`), in binary units as the kernel
-    reads it."""
-    match = re.fullmatch(r"\s*(\d+)\s*([kmgKMG]?)\s*", text)
-    if match is None:
-        raise ValueError(f"not a tmpfs size: {text!r}")
-    return int(match.group(1)) * 1024 ** " kmg".index(match.group(2).lower() or " ")
 
 
 class CapturedDataError(ValueError):
@@ -269,4 +260,4 @@ def inspect(start: StartFrom, environ: dict[str, str] | None = None) -> Captured
                     leave_bytes=start.leave_bytes)
 
 
-__all__ = ["Captured", "CapturedDataError", "SeedOrder", "StartFrom", "inspect", "parse_size"]
+__all__ = ["Captured", "CapturedDataError", "SeedOrder", "StartFrom", "inspect"]

@@ -18,13 +18,14 @@ from typing import Any
 from rich.console import Console
 
 from chaos_lab.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LAB, EXIT_OK, EXIT_USAGE
-from chaos_lab.cli.signals import interrupts_as_keyboard_interrupt
 from chaos_lab.explore.determinism import check_determinism
 from chaos_lab.explore.explorer import Explorer, Settings, new_report
 from chaos_lab.explore.kinds import explorable
 from chaos_lab.explore.outcome import ExploreReport
 from chaos_lab.faults.registry import FAULT_KINDS
+from chaos_lab.lab.jobs import machine_jobs
 from chaos_lab.reach.events import ENGINE_EVENTS
+from chaos_lab.signals import interrupts_as_keyboard_interrupt
 
 MAX_BUDGET_S = 24 * 3600
 
@@ -43,7 +44,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--budget", default="10m", help="wall-time budget, e.g. 10m, 90s (default 10m)")
     p.add_argument("--seed", type=int, default=1, help="seed of the schedules (>= 0)")
     p.add_argument("--faults", help="comma-separated fault kinds to draw from (default: every kind)")
-    p.add_argument("--parallel", type=int, default=1, help="lab instances (1-8)")
+    p.add_argument("--parallel", type=int, default=machine_jobs(),
+                   help="lab instances (1-8; default: one per core, chaos_lab/lab/jobs.py)")
     p.add_argument("--max-schedules", type=int, default=1000, help="bound on the number of schedules")
     p.add_argument("--start-index", type=int, default=0, help="first schedule index")
     p.add_argument("--shrink-attempts", type=int, default=30, help="bound on shrinking runs")

@@ -29,8 +29,8 @@ import docker.errors
 import requests
 from docker.models.containers import Container
 
-from chaos_lab.cli.signals import interrupts_as_keyboard_interrupt, signals_deferred
-from chaos_lab.experiment.start_state import VOLUME_SIZE_DEFAULT, VOLUME_SIZE_VAR, parse_size
+from chaos_lab.lab.volume_size import VOLUME_SIZE_DEFAULT, VOLUME_SIZE_VAR, parse_size
+from chaos_lab.signals import interrupts_as_keyboard_interrupt, signals_deferred
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_ROOT / "compose" / "lab.yml"
@@ -487,9 +487,11 @@ class DockerLab:
         }
 
     # -- between tests -------------------------------------------------------------------------------------
-    def reset(self, timeout: float = 60) -> None:
-        """A clean lab without recreating it: engine stopped, its volume emptied, broker record cleared, every
-        toxic dropped and proxy enabled, engine started and healthy."""
+    def clear(self) -> None:
+        """The state every run starts from, without recreating the lab: the engine not running (SIGKILLed
+        first, so no order of the last run reaches the broker after its reset), its volume empty, the broker's
+        record empty, every toxic dropped and the proxy enabled. The runner then puts the run's start on the
+        volume and starts the engine."""
         urls = self.urls()
         self.kill_if_running("engine")
         code, out = self.volume_exec(["find", VOLUME_MOUNT, "-mindepth", "1", "-delete"], idempotent=True)
@@ -497,6 +499,10 @@ class DockerLab:
             raise LabError(f"wiping {VOLUME_MOUNT} failed: {(out or '').strip()[:300]}")
         for url in (f"{urls['broker']}/admin/reset", f"{urls['toxiproxy']}/reset"):
             requests.post(url, timeout=HTTP_TIMEOUT).raise_for_status()
+
+    def reset(self, timeout: float = 60) -> None:
+        """`clear`, then the engine started on its empty volume and healthy (the tests' clean lab)."""
+        self.clear()
         self.start("engine")
         self.wait_healthy("engine", timeout=timeout)
 

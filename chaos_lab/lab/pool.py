@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
-from chaos_lab.cli.signals import signals_deferred
 from chaos_lab.lab.protocol import Lab
+from chaos_lab.signals import signals_deferred
 from chaos_lab.workload.waiting import WaitMeter
 
 T = TypeVar("T")

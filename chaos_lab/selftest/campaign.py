@@ -16,13 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from chaos_lab.cli.signals import interrupts_as_keyboard_interrupt, signals_deferred
 from chaos_lab.lab.pool import Work, Workers
 from chaos_lab.scenarios.catalog import BY_NAME
 from chaos_lab.scenarios.model import Scenario
 from chaos_lab.selftest.build import ROOT, BuildError, build_variant
 from chaos_lab.selftest.matrix import Cell, Row, SelftestSummary, score, write
 from chaos_lab.selftest.mutants import Mutant, MutantError, apply_mutant
+from chaos_lab.signals import interrupts_as_keyboard_interrupt, signals_deferred
 
 Say = Callable[[str], None]
 LabFactory = Callable[[str], Any]  # image tag -> a DockerLab-like context manager

@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from support.lab_ports import EXPLORE_TEST_PORT
 
 from chaos_lab.lab.docker import PORTS, PROJECT, DockerLab
 from chaos_lab.lab.pool import PORT_BASE
@@ -19,7 +20,6 @@ from chaos_lab.lab.pool import PORT_BASE
 # Ports a test's labs derive from: each service's, the pool's base (instances at +10 each) and the explore
 # test's own instance. One worker's set spans < 1000 (18080..19052 plus small shifts).
 WORKER_PORT_SHIFT = 1000
-EXPLORE_TEST_PORT = ("LAB_EXPLORE_TEST_PORT", 19050)
 
 
 def pytest_configure(config: pytest.Config) -> None:

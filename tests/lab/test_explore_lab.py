@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.lab_ports import EXPLORE_TEST_PORT
 
 from bench.mutants import BY_NAME, build, remove
 from chaos_lab.cli import main as cli
@@ -26,13 +27,15 @@ OWN = f"{BASE}5"
 # starts, the disk fills after 7 signals, the operator resets the switch while the disk is full (the reset
 # cannot be saved: 507), the disk is freed, and the client sends 7 more signals once the engine answers: the
 # mutant accepts them, the engine refuses.
-SCHEDULE = ["--seed", "1", "--faults", "disk_fill", "--start-index", "258", "--max-schedules", "1"]
+SCHEDULE = ["--seed", "1", "--faults", "disk_fill", "--start-index", "258", "--max-schedules", "1",
+            "--parallel", "1"]
 
 
 @pytest.fixture
 def own_lab_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("COMPOSE_PROJECT_NAME", OWN)
-    base = int(os.environ.get("LAB_EXPLORE_TEST_PORT") or 19050)  # another checkout's run: another base
+    var, default = EXPLORE_TEST_PORT  # another checkout's run or xdist worker: another base
+    base = int(os.environ.get(var) or default)
     for i, var in enumerate(("LAB_ENGINE_PORT", "LAB_TOXIPROXY_PORT", "LAB_BROKER_PORT")):
         monkeypatch.setenv(var, str(base + i))
     yield
@@ -87,7 +90,8 @@ def test_check_determinism_replays_the_plan(
     own_lab_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The kinds this plan is drawn from: a fault kind added later must not change the schedule under test.
-    argv = ["explore", "--seed", "3", "--index", "2", "--faults", "kill,toxic,disk_fill,pause"]
+    argv = ["explore", "--seed", "3", "--index", "2", "--faults", "kill,toxic,disk_fill,pause",
+            "--parallel", "1"]
     rc = cli.main([*argv, "--check-determinism", "--reports", str(tmp_path)])
     out = capsys.readouterr().out
     det = _report(out)["determinism"]

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from chaos_lab.cli.main import main
-from chaos_lab.experiment.start_state import VOLUME_SIZE_VAR
+from chaos_lab.lab.volume_size import VOLUME_SIZE_VAR
 
 ROOT = Path(__file__).resolve().parents[2]
 CAPTURE = ROOT / "examples" / "captured" / "disk-full-then-crash"

@@ -127,7 +127,9 @@ def test_a_scenario_that_cannot_run_exits_3_and_the_lab_goes_down(tmp_path: Path
     summary = cli.read_summary(run_dir)
     assert not summary.ok and summary.results[0].error and summary.results[0].seed == 3
     assert summary.results[0].status == "runner_error" and summary.runner_errors == 1
-    assert summary.failed_verdicts == 0 and summary.results[0].runner_error.cause == "ConnectionError"
+    error = summary.results[0].runner_error
+    assert summary.failed_verdicts == 0 and error is not None
+    assert (error.phase, error.cause, error.message) == ("reset", "RuntimeError", "clear: lab unavailable")
     assert (run_dir / "junit.xml").exists() and (run_dir / "report.html").exists()
     assert cli.main(["report", str(run_dir)]) == 3
 

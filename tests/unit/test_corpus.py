@@ -5,12 +5,16 @@ entries, as tier 5; bad input is one line and exit 2."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from rich.console import Console
 
 from chaos_lab.cli.main import choose, main
+from chaos_lab.corpus import admit as admit_module
 from chaos_lab.corpus.admit import judge
 from chaos_lab.corpus.collect import collect
 from chaos_lab.corpus.features import features
@@ -22,7 +26,7 @@ from chaos_lab.explore.outcome import ExploreReport, ScheduleOutcome, ShrinkRepo
 from chaos_lab.explore.render import render
 from chaos_lab.explore.schedule import generate
 from chaos_lab.lab.stress import MISSING, Stress
-from chaos_lab.models import CheckerSpec, Goal, GoalResult, ScenarioResult, Verdict
+from chaos_lab.models import CheckerSpec, Goal, GoalResult, RunSummary, ScenarioResult, Verdict
 from chaos_lab.scenarios.file_format import write_scenario
 from chaos_lab.scenarios.model import Burst, Heal, Inject, Scenario
 
@@ -279,3 +283,48 @@ def test_a_corpus_entry_gets_its_reach_attempts_and_no_more(
     scenario = _scenario().model_copy(update={"reach_attempts": attempts})
     run = Runner(_Lab()).run(scenario, 1)
     assert run.result.status == want and len(calls) == runs and run.result.attempts == runs
+
+
+def test_admission_replays_idle_then_under_load_and_keeps_goals_met_in_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A goal met in every loaded replay but missed on the idle host (a burst done before its kill) is
+    dropped: the entry claims only what it reaches on both."""
+    root = tmp_path / "corpus"
+    save(root, _scenario(), header(_entry("e", [], 9.0)))
+    write_index(root, CorpusIndex(entries=[_entry("e", [], 9.0)]))
+    loads: list[bool] = []
+    under_load = [False]
+
+    class _Stress:
+        def __init__(self, *_: object) -> None:
+            pass
+
+        def __enter__(self) -> None:
+            under_load[0] = True
+
+        def __exit__(self, *_: object) -> None:
+            under_load[0] = False
+
+    def run_cases(args: object, cases: list[tuple[Scenario, int]], console: object, lab_factory: object,
+                  finished: Callable[[Path, RunSummary], None]) -> int:
+        loads.append(under_load[0])
+        met = (True, True) if under_load[0] else (True, False)
+        results = [_result(True, {"snapshot_written": 1}, met=met) for _ in cases]
+        summary = RunSummary(run_id=f"r{len(loads)}", started=T0, duration_s=1.0, wait_s=0.0, ok=True,
+                             results=results)
+        finished(tmp_path / f"run-{len(loads)}", summary)
+        return 0
+
+    monkeypatch.setattr(admit_module, "Stress", _Stress)
+    monkeypatch.setattr(admit_module, "run_cases", run_cases)
+    args = SimpleNamespace(replays=2, load=True)
+    console = Console(width=200, record=True)
+    assert admit_module.admit(root, ["e"], args, console) == 0  # type: ignore[arg-type]
+    assert loads == [False, True]  # idle first, then under stress-ng
+    [entry] = read_index(root).entries
+    assert entry.admitted is not None and (entry.admitted.replays, entry.admitted.idle) == (4, 2)
+    assert (entry.admitted.run_dir, entry.admitted.idle_run_dir) == ("run-2", "run-1")
+    assert entry.unreliable_goals == [f"{GOAL_B.describe()}: met 2/4"]
+    assert load(root, entry).goals == (GOAL_A,)
+    assert "4/4 passed (2 idle, 2 under load)" in console.export_text()
