@@ -132,12 +132,19 @@ def _unknown(r: ScenarioResult) -> list[str]:
     return [v.name for v in r.verdicts if v.unknown]
 
 
+def _attempts(r: ScenarioResult) -> str:
+    """A run given more than one try at its goals: on which it met them, or that none did."""
+    if r.status == "vacuous":
+        return f" (goals missed in {r.attempts} runs)"
+    return f" (goals met on run {r.attempts})"
+
+
 def print_result(console: Console, r: ScenarioResult) -> None:
     mark = _MARKS[r.status]
     console.print(
         f"{mark} tier{r.tier} {r.scenario} seed={r.seed} {r.duration_s:.1f}s"
         + (f" cycle={r.cycle_s:.1f}s" if r.cycle_s is not None else "")
-        + (f" (goals met on run {r.attempts})" if r.attempts > 1 else "")
+        + (_attempts(r) if r.attempts > 1 else "")
         + (f" [dim]({len(unknown)} checkers had nothing to judge)[/dim]" if (unknown := _unknown(r)) else "")
     )
     if r.runner_error is not None:

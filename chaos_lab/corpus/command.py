@@ -3,7 +3,7 @@
     chaos-lab explore --budget 5m --seed 1 --parallel 2 --keep-going
     chaos-lab corpus collect reports/explore-<id>   # what reached something new becomes a candidate
     chaos-lab corpus min --budget 90s               # the smallest set reaching the same, within the budget
-    chaos-lab corpus admit --parallel 2             # 5 replays each under stress-ng: only passers enter
+    chaos-lab corpus admit --parallel 2             # 5 replays idle, 5 under stress-ng: only passers enter
     chaos-lab corpus add FILE                       # a scenario or incident file, through the same replays
 """
 
@@ -49,8 +49,10 @@ def add_parser(sub: Any) -> None:
         if verb == "admit":
             v.add_argument("names", nargs="*", help="entries to (re)admit (default: every candidate)")
         if verb in ("add", "admit"):
-            v.add_argument("--replays", type=int, default=5, help="replays that must all pass (default 5)")
-            v.add_argument("--no-load", dest="load", action="store_false", help="replay without stress-ng")
+            v.add_argument("--replays", type=int, default=5,
+                           help="replays that must all pass, idle and again under stress-ng (default 5)")
+            v.add_argument("--no-load", dest="load", action="store_false",
+                           help="only the idle replays (no stress-ng)")
             v.add_argument("--parallel", type=int, default=1, help="lab instances (1-8)")
             v.add_argument("--reports", type=Path, default=Path("reports"), help="reports directory")
             v.add_argument("--keep-up", action="store_true", help=argparse.SUPPRESS)

@@ -14,6 +14,7 @@ import pytest
 from rich.console import Console
 
 from chaos_lab.cli.main import choose, main
+from chaos_lab.cli.session import print_result
 from chaos_lab.corpus import admit as admit_module
 from chaos_lab.corpus.admit import judge
 from chaos_lab.corpus.collect import collect
@@ -328,3 +329,14 @@ def test_admission_replays_idle_then_under_load_and_keeps_goals_met_in_both(
     assert entry.unreliable_goals == [f"{GOAL_B.describe()}: met 2/4"]
     assert load(root, entry).goals == (GOAL_A,)
     assert "4/4 passed (2 idle, 2 under load)" in console.export_text()
+
+
+@pytest.mark.parametrize(
+    ("met", "says"),
+    [((True, True), "(goals met on run 3)"), ((True, False), "(goals missed in 3 runs)")],
+    ids=["met-late", "never-met"],
+)
+def test_the_console_says_whether_the_last_try_met_its_goals(met: tuple[bool, bool], says: str) -> None:
+    console = Console(width=200, record=True)
+    print_result(console, _result(True, {}, met=met).model_copy(update={"attempts": 3}))
+    assert says in console.export_text()
