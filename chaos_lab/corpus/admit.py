@@ -123,7 +123,7 @@ def admit(root: Path, names: list[str], args: argparse.Namespace, console: Conso
     for e in chosen:
         results = [r for _, s in done for r in s.results if r.scenario == e.name]
         kept, line = judge(e, scenarios[e.name], results, len(done) * args.replays, args.load, run_dir,
-                           idle=args.replays if args.load else 0, idle_run_dir=idle_run_dir)
+                           idle=args.replays, idle_run_dir=idle_run_dir)
         if kept is not None:
             save(root, kept, header(e))
         else:

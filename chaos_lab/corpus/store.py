@@ -31,8 +31,8 @@ class Admission(BaseModel):
     at: datetime
     mean_duration_s: float
     run_dir: str  # the admission run's id (its directory under the reports directory)
-    idle: int = 0  # of the replays, those run first on the idle host (before 2026-12-06: none)
-    idle_run_dir: str | None = None
+    idle: int = 0  # of the replays, those run on the idle host, first (a loaded one before 2026-12-06: none)
+    idle_run_dir: str | None = None  # their run's id, when the loaded replays had a run of their own
 
 
 class Entry(BaseModel):

@@ -74,6 +74,7 @@ def test_admission_replays_a_file_and_admits_it_only_if_every_replay_passed(lab:
     passes, fails = index.get("slow-link-passes"), index.get("slow-link-told-to-fail")
     assert codes == {"slow-link-passes": 0, "slow-link-told-to-fail": 1}
     assert passes is not None and passes.admitted is not None and passes.admitted.passed == 2
+    assert (passes.admitted.idle, passes.admitted.loaded) == (2, False)  # --no-load: idle replays only
     assert "reach:broker_order_received" in passes.features  # what both replays reached
     assert fails is not None and fails.admitted is None  # a candidate still
     assert [s.name for s in gate(root)] == ["slow-link-passes"]

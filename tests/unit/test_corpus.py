@@ -286,11 +286,12 @@ def test_a_corpus_entry_gets_its_reach_attempts_and_no_more(
     assert run.result.status == want and len(calls) == runs and run.result.attempts == runs
 
 
+@pytest.mark.parametrize("loaded", [True, False], ids=["idle-then-loaded", "no-load"])
 def test_admission_replays_idle_then_under_load_and_keeps_goals_met_in_both(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loaded: bool
 ) -> None:
     """A goal met in every loaded replay but missed on the idle host (a burst done before its kill) is
-    dropped: the entry claims only what it reaches on both."""
+    dropped: the entry claims only what it reaches on both. `--no-load`: the idle replays alone."""
     root = tmp_path / "corpus"
     save(root, _scenario(), header(_entry("e", [], 9.0)))
     write_index(root, CorpusIndex(entries=[_entry("e", [], 9.0)]))
@@ -319,16 +320,21 @@ def test_admission_replays_idle_then_under_load_and_keeps_goals_met_in_both(
 
     monkeypatch.setattr(admit_module, "Stress", _Stress)
     monkeypatch.setattr(admit_module, "run_cases", run_cases)
-    args = SimpleNamespace(replays=2, load=True)
+    args = SimpleNamespace(replays=2, load=loaded)
     console = Console(width=200, record=True)
     assert admit_module.admit(root, ["e"], args, console) == 0  # type: ignore[arg-type]
-    assert loads == [False, True]  # idle first, then under stress-ng
     [entry] = read_index(root).entries
-    assert entry.admitted is not None and (entry.admitted.replays, entry.admitted.idle) == (4, 2)
-    assert (entry.admitted.run_dir, entry.admitted.idle_run_dir) == ("run-2", "run-1")
-    assert entry.unreliable_goals == [f"{GOAL_B.describe()}: met 2/4"]
-    assert load(root, entry).goals == (GOAL_A,)
-    assert "4/4 passed (2 idle, 2 under load)" in console.export_text()
+    admission = entry.admitted
+    assert admission is not None and admission.loaded == loaded and admission.idle == 2
+    if loaded:
+        assert loads == [False, True]  # idle first, then under stress-ng
+        assert (admission.replays, admission.run_dir, admission.idle_run_dir) == (4, "run-2", "run-1")
+        assert entry.unreliable_goals == [f"{GOAL_B.describe()}: met 2/4"]
+        assert load(root, entry).goals == (GOAL_A,)
+        assert "4/4 passed (2 idle, 2 under load)" in console.export_text()
+    else:
+        assert loads == [False] and (admission.replays, admission.idle_run_dir) == (2, None)
+        assert entry.unreliable_goals == [f"{GOAL_B.describe()}: met 0/2"]
 
 
 @pytest.mark.parametrize(
