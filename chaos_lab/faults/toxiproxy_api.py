@@ -130,12 +130,6 @@ def broker_proxy(api_url: str) -> Iterator[Any]:
         yield proxy
 
 
-def reset_toxiproxy(api_url: str) -> None:
-    """Re-enable every proxy and drop every toxic: the clean state a scenario starts from."""
-    with toxiproxy(api_url) as server:
-        server.reset()
-
-
 def proxy_state(api_url: str) -> dict[str, Any]:
     with toxiproxy(api_url):
         return dict(APIConsumer.get(f"/proxies/{PROXY}", timeout=2.0).json())

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import requests
 
+from chaos_lab.faults.toxiproxy_api import toxiproxy
 from support.processes import REPO_ROOT, ServerProcess, free_port
 
 # The one place Python names the version; compose/build-images.sh pins the same one for the lab image.
@@ -65,6 +66,13 @@ def ensure_binaries(cache: Path | None = None) -> Path:
     if proc.returncode != 0:
         raise RuntimeError(f"go install of Toxiproxy {TOXIPROXY_VERSION} failed:\n{proc.stderr[-2000:]}")
     return target
+
+
+def reset_through_client(api_url: str) -> None:
+    """toxiproxy-python's reset (every proxy enabled, every toxic dropped), under the lab's client lock: the
+    same `POST /reset` DockerLab.clear sends before each run, driven through the code under test's client."""
+    with toxiproxy(api_url) as server:
+        server.reset()
 
 
 class ToxiproxyServer(ServerProcess):

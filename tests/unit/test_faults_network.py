@@ -19,13 +19,17 @@ from typing import Any
 
 import pytest
 import requests
-from support.toxiproxy import ToxiproxyServer, toxiproxy_server  # noqa: F401  (fixture)
+from support.toxiproxy import (  # noqa: F401  (fixture)
+    ToxiproxyServer,
+    reset_through_client,
+    toxiproxy_server,
+)
 
 import chaos_lab.faults.toxiproxy_api as network
 from chaos_lab.faults.base import FaultError
 from chaos_lab.faults.proxy_down import ProxyDown
 from chaos_lab.faults.toxic import Toxic
-from chaos_lab.faults.toxiproxy_api import PROXY, TOXIC_TYPES, Stream, proxy_state, reset_toxiproxy
+from chaos_lab.faults.toxiproxy_api import PROXY, TOXIC_TYPES, Stream, proxy_state
 
 PAYLOAD = bytes(range(200))
 IO_TIMEOUT = 5.0  # bounds every wait on a socket or on the upstream; never reached when things work
@@ -327,7 +331,7 @@ def test_reset_clears_toxics_and_reenables(link: Link) -> None:
     Toxic(link.api_url, "latency", stream="upstream", attributes={"latency": 5000}).inject()
     ProxyDown(link.api_url).inject()
     assert len(link.server.toxics(PROXY)) == 2 and link.server.proxy(PROXY)["enabled"] is False
-    reset_toxiproxy(link.api_url)
+    reset_through_client(link.api_url)
     link.assert_clean()
 
 

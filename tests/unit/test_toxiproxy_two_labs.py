@@ -11,11 +11,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.toxiproxy import ToxiproxyServer, ensure_binaries, toxiproxy_server  # noqa: F401  (fixture)
+from support.toxiproxy import (  # noqa: F401  (fixture)
+    ToxiproxyServer,
+    ensure_binaries,
+    reset_through_client,
+    toxiproxy_server,
+)
 
 from chaos_lab.faults.proxy_down import ProxyDown
 from chaos_lab.faults.toxic import Toxic
-from chaos_lab.faults.toxiproxy_api import PROXY, proxy_state, reset_toxiproxy
+from chaos_lab.faults.toxiproxy_api import PROXY, proxy_state
 
 CYCLES = 40
 UPSTREAM = "127.0.0.1:9"  # never dialled: no traffic crosses these proxies
@@ -44,7 +49,7 @@ def _drive(server: ToxiproxyServer, toxic_type: str, attributes: dict[str, int],
         if proxy_state(server.url)["enabled"] or server.proxy(PROXY)["enabled"]:
             wrong.append(f"{server.url} cycle {i}: still enabled after the cut")
         cut.heal()
-        reset_toxiproxy(server.url)
+        reset_through_client(server.url)
         if server.toxics(PROXY) or not server.proxy(PROXY)["enabled"]:
             wrong.append(f"{server.url} cycle {i}: not clean after heal and reset")
 
