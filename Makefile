@@ -12,7 +12,7 @@ export COMPOSE_PROJECT_NAME ?= solat-lab
 TIER ?=
 SCENARIO ?=
 SEED ?=
-# Lab instances for `make chaos`, `make test` and `make selftest`: the machine's rule (chaos_lab/lab/jobs.py,
+# Lab instances for `make chaos` and `make selftest`: the machine's rule (chaos_lab/lab/jobs.py,
 # standard library only: one per core, at most one per 2 GiB, at most 4), 2 on the 2-core lab host.
 JOBS ?= $(shell $(PYTHON) chaos_lab/lab/jobs.py 2>/dev/null || echo 1)
 FILE ?=
@@ -58,9 +58,11 @@ lint: $(STAMP)
 test-fast: $(STAMP)
 	$(VENV)/bin/pytest -m "not lab"
 
-# The suite on JOBS pytest-xdist workers, each with its own lab (tests/lab/conftest.py); worksteal: a worker
-# that runs out takes the other's queue from its end.
-PYTEST_JOBS := $(if $(filter-out 1,$(JOBS)),-n $(JOBS) --dist worksteal)
+# The suite on TEST_JOBS pytest-xdist workers, each with its own lab (tests/lab/conftest.py): one more than the
+# labs of `make chaos` (chaos_lab/lab/jobs.py: a lab test mostly waits out a fault's hold), 3 on the 2-core
+# host; worksteal: a worker that runs out takes another's queue from its end.
+TEST_JOBS ?= $(shell $(PYTHON) chaos_lab/lab/jobs.py --test-workers 2>/dev/null || echo 1)
+PYTEST_JOBS := $(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist worksteal)
 
 test: lint host images
 	$(VENV)/bin/pytest $(PYTEST_JOBS) --junitxml=reports/pytest-junit.xml

@@ -29,6 +29,7 @@ from rich.progress import (
 )
 
 from chaos_lab.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LAB, EXIT_OK, EXIT_USAGE, EXIT_VACUOUS
+from chaos_lab.experiment.plan import plan
 from chaos_lab.experiment.runner import Runner, ScenarioRun
 from chaos_lab.lab.pool import LabPool, Work, Workers
 from chaos_lab.lab.volume_size import VOLUME_SIZE_VAR
@@ -262,13 +263,21 @@ class _OneLab:
         self.lab.down()
 
 
+def longest_first(cases: list[Case]) -> list[Case]:
+    """The runs with the most held time first (ties in catalogue order): on a pool, a long run that starts
+    last keeps one lab busy while the others idle (the report keeps the catalogue's order either way)."""
+    return sorted(cases, key=lambda case: -plan(*case).held_s())
+
+
 class _LabPool:
     """The cases spread over N lab instances (chaos_lab/lab/pool.py), each result printed as it finishes."""
 
     def __init__(self, n: int, lab_factory: Any, cases: list[Case]) -> None:
         self.pool = LabPool(n, lab_factory=lab_factory)
         self.workers: Workers[Case, ScenarioRun] = Workers(
-            self.pool.labs, Work.of(cases), lambda lab, meter, case: Runner(lab, meter=meter).run(*case)
+            self.pool.labs,
+            Work.of(longest_first(cases)),
+            lambda lab, meter, case: Runner(lab, meter=meter).run(*case),
         )
 
     def describe(self) -> str:

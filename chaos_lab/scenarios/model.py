@@ -66,6 +66,7 @@ FloatOrRange = Annotated[
     Annotated[float, Tag("number")] | Annotated[FloatRange, Tag("range")], Discriminator(_shape)
 ]
 TIMEOUT = Between(0, 300, " s", lo_open=True)  # every step's timeout_s: a bounded wait, never forever
+SIGNAL_S = 1 / 58  # one signal to one client at the least: the lab engine answers 58/s (docs/lab-stack.md)
 # the engine's own name rules (execution_routes.SYMBOL_PATTERN, data_routes.NAME_PATTERN)
 Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9._-]{0,31}$")]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
@@ -327,6 +328,21 @@ class Plan(_Data):
     scenario: str
     seed: int
     steps: tuple[Step, ...]
+
+    def held_s(self) -> float:
+        """The seconds its own sleeps and paced bursts take at the least (a background burst runs beside the
+        steps after it): which runs start first, so that the longest does not start last on a pool of labs."""
+        held, background = 0.0, 0.0
+        for step in self.steps:
+            if isinstance(step, Sleep):
+                held += float(step.seconds)
+            elif isinstance(step, Burst):
+                paced = int(step.count) * max(step.interval_s, SIGNAL_S) / step.concurrency
+                if step.background:
+                    background = max(background, paced)
+                else:
+                    held += paced
+        return max(held, background)
 
     def fault_schedule(self) -> list[dict[str, Any]]:
         """The nemesis side of the plan: injects, heals and the waits between them, in order."""

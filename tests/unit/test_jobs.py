@@ -1,5 +1,6 @@
 """One rule for how many labs a machine runs (chaos_lab/lab/jobs.py): the Makefile's JOBS and explore's
-default `--parallel` read it; the Makefile runs it with the system Python, before the venv exists."""
+default `--parallel` read it, `make test`'s TEST_JOBS adds one; the Makefile runs it with the system Python,
+before the venv exists."""
 
 from __future__ import annotations
 
@@ -24,11 +25,21 @@ def test_one_lab_per_core_per_2_gib_at_most_4(cores: int, memory_gib: int, labs:
     assert jobs.machine_jobs(cores, memory_gib) == labs
 
 
-def test_the_makefile_runs_it_with_the_standard_library_only() -> None:
-    out = subprocess.run([sys.executable, "-I", "-S", str(ROOT / "chaos_lab/lab/jobs.py")],
+@pytest.mark.parametrize(
+    ("cores", "memory_gib", "workers"),
+    [(2, 24, 3), (8, 64, 5), (2, 4, 2), (1, 24, 1), (4, 6, 3)],
+    ids=["lab-host", "many-cores", "no-memory-for-one-more", "one-core", "memory-bound"],
+)
+def test_make_test_runs_one_worker_more_than_the_labs(cores: int, memory_gib: int, workers: int) -> None:
+    assert jobs.test_workers(cores, memory_gib) == workers
+
+
+@pytest.mark.parametrize("flag", [[], ["--test-workers"]], ids=["labs", "test-workers"])
+def test_the_makefile_runs_it_with_the_standard_library_only(flag: list[str]) -> None:
+    out = subprocess.run([sys.executable, "-I", "-S", str(ROOT / "chaos_lab/lab/jobs.py"), *flag],
                          capture_output=True, text=True, check=True, timeout=30).stdout
-    assert int(out) == jobs.machine_jobs() >= 1
-    assert "chaos_lab/lab/jobs.py" in (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert int(out) == (jobs.test_workers() if flag else jobs.machine_jobs()) >= 1
+    assert " ".join(["chaos_lab/lab/jobs.py", *flag]) in (ROOT / "Makefile").read_text(encoding="utf-8")
 
 
 def test_explore_defaults_to_the_machine_rule() -> None:
