@@ -97,8 +97,9 @@ chaos-vars:
 	[[ -z $$file || -f $$file ]] || fail "FILE=$$file: no such file"; \
 	[[ -z $$file || -z $$tier$$scenario ]] || fail "FILE=$$file runs that file: not with TIER or SCENARIO"
 
-# The crash-state check runs after the scenario runs, not beside them: overlapped on 2 cores it saved nothing
-# (docs/chaos-lab.md, Timing): its recovery workers take the cores the labs' engines need.
+# The crash-state check runs after the scenario runs, not beside them: overlapped on 2 cores it saved 5 %
+# (docs/chaos-lab.md, Timing; its recovery workers take the cores the labs' engines need), less than one run's
+# spread, and a job in the background of this shell would not get Ctrl-C.
 chaos: chaos-vars images
 ifeq ($(RUN_CRASHSTATES),yes)
 	rc=0; $(VENV)/bin/chaos-lab run $(CHAOS_ARGS) || rc=$$?; \
