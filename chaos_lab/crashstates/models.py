@@ -77,6 +77,9 @@ class RecordMeta(BaseModel):
     strace: str = ""  # the strace command line
     record_s: float = 0.0
     trace_lines: int = 0
+    # what the position snapshot still lacked of the ledger when a wait for it ran out (after the first batch,
+    # at the end); empty when the snapshotter kept up, as the correct engine does
+    snapshot_behind: list[str] = Field(default_factory=list)
 
 
 class Choice(BaseModel):

@@ -10,8 +10,8 @@ it the only snapshot came after the last signal, and such a recovery passed ever
 from __future__ import annotations
 
 import random
-import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -73,15 +73,18 @@ def _batch(base_url: str, history: History, signals: list[dict[str, Any]]) -> No
         list(pool.map(send, [c for c in chunks if c]))
 
 
-def run_workload(base_url: str, seed: int, signals: int, snapshot_settle_s: float = 0.0) -> History:
-    """Drive the engine; every request is in the returned history (what the client saw)."""
+def run_workload(
+    base_url: str, seed: int, signals: int, between_batches: Callable[[], None] = lambda: None
+) -> History:
+    """Drive the engine; every request is in the returned history (what the client saw).
+    `between_batches` runs after the first half of the signals (the recorder waits there for a snapshot)."""
     history = History("crashstates", seed)
     client = EngineClient(base_url, history)
     client.put_bars("EURUSD", "M1", bars(seed))
     plan = plan_signals(seed, signals)
     half = (len(plan) + 1) // 2
     _batch(base_url, history, plan[:half])
-    time.sleep(snapshot_settle_s)  # a snapshot of the first batch lands before the second
+    between_batches()
     client.activate_kill_switch(kill_switch_reason(seed))
     invoke = history.record("setup", "invoke", "kill_switch_reset")
     resp = requests.post(base_url + "/execution/kill-switch/reset", json={"token": TOKEN}, timeout=10)

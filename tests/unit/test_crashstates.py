@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from chaos_lab.cli.main import main as cli_main
+from chaos_lab.crashstates import record
 from chaos_lab.crashstates.checkers import acks_durable, recovery_explained, whole_file_versions
 from chaos_lab.crashstates.models import CrashObservation, RecoveryResult, TraceOp
 from chaos_lab.crashstates.states import (
@@ -267,3 +268,23 @@ def test_the_worker_start_up_path_is_the_lifespan_that_starts_the_engine(
     assert started == []
     with TestClient(app):
         assert started == [app.state.engine]
+
+
+def test_the_recorder_waits_for_a_snapshot_of_the_ledgers_last_record(tmp_path: Path) -> None:
+    """The recording waits on the state a snapshot stands for (its last_seq covers the ledger), not on a
+    clock; an engine whose snapshot never catches up is recorded anyway, with what it lacked."""
+    data, intent = tmp_path / "data", str(uuid.uuid4())
+    (data / "ledger").mkdir(parents=True)
+    (data / "snapshots").mkdir()
+    assert record._snapshot_behind(data) == "no ledger yet"
+    (data / "ledger" / "ledger.log").write_bytes(_ledger(("intent", intent), ("filled", intent)))
+    assert record._snapshot_behind(data) == "no readable snapshot, the ledger at seq 2"
+    snapshot = data / "snapshots" / "positions.json"
+    snapshot.write_text(json.dumps({"positions": {}, "last_seq": 1}))
+    assert record._snapshot_behind(data) == "the snapshot at seq 1, the ledger at seq 2"
+    behind: list[str] = []
+    record._wait_snapshot(tmp_path, behind, timeout=0.1)
+    assert behind == ["the snapshot at seq 1, the ledger at seq 2"]
+    snapshot.write_text(json.dumps({"positions": {"EURUSD": 1.0}, "last_seq": 2}))
+    record._wait_snapshot(tmp_path, behind, timeout=0.1)
+    assert record._snapshot_behind(data) is None and len(behind) == 1
