@@ -15,6 +15,8 @@ from uuid import UUID
 
 from chaos_lab.models import LedgerIssue, LedgerRecord, LedgerScan
 
+# Where the engine keeps them, under its data directory.
+LEDGER_PATH, SNAPSHOT_PATH = "ledger/ledger.log", "snapshots/positions.json"
 _CRC = re.compile(rb"^[0-9a-f]{8}$")
 _REQUIRED = {"seq", "entry_type", "intent_id", "timestamp", "payload"}
 
@@ -55,7 +57,7 @@ def _parse_line(offset: int, line: bytes) -> LedgerRecord | LedgerIssue:
         return LedgerIssue(offset=offset, kind="bad_record", detail=str(exc)[:200], seq=obj.get("seq"))
 
 
-def scan_ledger(data: bytes, path: str = "ledger/ledger.log") -> LedgerScan:
+def scan_ledger(data: bytes, path: str = LEDGER_PATH) -> LedgerScan:
     """Every record with its byte offset, and every issue: bad checksum, bad JSON, seq gap, torn tail.
 
     A final fragment without a newline is a `torn_tail` (a write cut short by a crash); the engine is expected

@@ -23,12 +23,11 @@ import requests
 from chaos_lab.crashstates.models import RecordMeta, TraceOp
 from chaos_lab.crashstates.recorded_workload import TOKEN, kill_switch_reason, run_workload
 from chaos_lab.crashstates.trace import STRACE_CALLS, parse_trace
-from chaos_lab.ledger_reader import read_snapshot, scan_ledger
+from chaos_lab.ledger_reader import LEDGER_PATH, SNAPSHOT_PATH, read_snapshot, scan_ledger
 from chaos_lab.workload.history import write_jsonl
 
 START_TIMEOUT = 60.0
 SNAPSHOT_WAIT_S = 5.0  # ten snapshot intervals
-LEDGER_FILE, SNAPSHOT_FILE = "ledger/ledger.log", "snapshots/positions.json"  # under the data directory
 STOP_TIMEOUT = 30.0
 STRING_LIMIT = (
     1 << 24
@@ -162,9 +161,10 @@ def record(
             url = f"http://127.0.0.1:{engine_port}"
             _wait_http(url, traced, engine_log)
             _wait_reconciled(url)
-            behind: list[str] = []
-            history = run_workload(url, seed, signals, between_batches=lambda: _wait_snapshot(root, behind))
-            _wait_snapshot(root, behind)  # the last records' snapshot is in the trace too
+            data = root / "data"
+            behind: list[str] = []  # what a snapshot wait found still missing
+            history = run_workload(url, seed, signals, between_batches=lambda: _wait_snapshot(data, behind))
+            _wait_snapshot(data, behind)  # the last records' snapshot is in the trace too
             child = _traced_child(traced)
             if child is not None:
                 with contextlib.suppress(ProcessLookupError):
@@ -196,24 +196,24 @@ def record(
 def _snapshot_behind(data_dir: Path) -> str | None:
     """What the position snapshot still lacks of the ledger, or None once it covers the last record."""
     try:
-        records = scan_ledger((data_dir / LEDGER_FILE).read_bytes()).records
+        records = scan_ledger((data_dir / LEDGER_PATH).read_bytes()).records
     except OSError:
         return "no ledger yet"
     last = records[-1].seq if records else 0
-    snapshot = read_snapshot((data_dir / SNAPSHOT_FILE).read_bytes)
+    snapshot = read_snapshot((data_dir / SNAPSHOT_PATH).read_bytes)
     seen = snapshot.get("last_seq") if snapshot else None
     if not isinstance(seen, int):
         return f"no readable snapshot, the ledger at seq {last}"
     return None if seen >= last else f"the snapshot at seq {seen}, the ledger at seq {last}"
 
 
-def _wait_snapshot(root: Path, behind: list[str], timeout: float = SNAPSHOT_WAIT_S) -> None:
+def _wait_snapshot(data_dir: Path, behind: list[str], timeout: float = SNAPSHOT_WAIT_S) -> None:
     """Until the engine's snapshotter has written the ledger's last record (every 0.5 s here), so that the
     trace holds a snapshot write after each batch on a loaded host too (a fixed sleep of two intervals only
     hoped so, and cost 1 s a batch). An engine whose snapshot never catches up is recorded as it is, for the
     judges: what it lacked goes into `behind`."""
     deadline = time.monotonic() + timeout
-    while (lack := _snapshot_behind(root / "data")) is not None:
+    while (lack := _snapshot_behind(data_dir)) is not None:
         if time.monotonic() >= deadline:
             behind.append(lack)
             return

@@ -69,7 +69,7 @@ def recover(job: dict[str, Any], dispatch: Dispatch, broker_url: str) -> dict[st
 
     from chaos_lab.broker.app import OrderRequest
     from chaos_lab.broker.app import create_app as broker_app
-    from chaos_lab.ledger_reader import read_snapshot, scan_ledger
+    from chaos_lab.ledger_reader import LEDGER_PATH, SNAPSHOT_PATH, read_snapshot, scan_ledger
 
     t0 = time.monotonic()
     root = Path(job["root"])
@@ -114,8 +114,8 @@ def recover(job: dict[str, Any], dispatch: Dispatch, broker_url: str) -> dict[st
             result["kill_switch"] = get("/execution/kill-switch")
             ledger = client.get("/execution/ledger", params={"limit": 10_000})
             result["ledger_api"] = ledger.json()["entries"] if ledger.status_code == 200 else None
-        result["snapshot"] = read_snapshot((data_dir / "snapshots" / "positions.json").read_bytes)
-        ledger_path = data_dir / "ledger" / "ledger.log"
+        result["snapshot"] = read_snapshot((data_dir / SNAPSHOT_PATH).read_bytes)
+        ledger_path = data_dir / LEDGER_PATH
         if ledger_path.exists():
             result["ledger_file"] = scan_ledger(ledger_path.read_bytes(), str(ledger_path)).model_dump(
                 mode="json"

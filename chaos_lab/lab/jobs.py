@@ -35,8 +35,8 @@ def machine_jobs(cores: int | None = None, memory_gib: int | None = None) -> int
 
 def test_workers(cores: int | None = None, memory_gib: int | None = None) -> int:
     """pytest-xdist workers for `make test`: one more than the labs on 2 cores or more, memory permitting."""
-    labs = machine_jobs(cores, memory_gib)
     memory_gib = memory_gib if memory_gib is not None else _memory_gib()
+    labs = machine_jobs(cores, memory_gib)
     return labs + 1 if labs >= 2 and memory_gib // GIB_PER_LAB > labs else labs
 
 

@@ -283,8 +283,8 @@ def test_the_recorder_waits_for_a_snapshot_of_the_ledgers_last_record(tmp_path: 
     snapshot.write_text(json.dumps({"positions": {}, "last_seq": 1}))
     assert record._snapshot_behind(data) == "the snapshot at seq 1, the ledger at seq 2"
     behind: list[str] = []
-    record._wait_snapshot(tmp_path, behind, timeout=0.1)
+    record._wait_snapshot(data, behind, timeout=0.1)
     assert behind == ["the snapshot at seq 1, the ledger at seq 2"]
     snapshot.write_text(json.dumps({"positions": {"EURUSD": 1.0}, "last_seq": 2}))
-    record._wait_snapshot(tmp_path, behind, timeout=0.1)
+    record._wait_snapshot(data, behind, timeout=0.1)
     assert record._snapshot_behind(data) is None and len(behind) == 1
